@@ -1,0 +1,65 @@
+/**
+ * The only module adapters import. It names every piece of the core an adapter may use: the
+ * contracts, the neutral event, errors, subjects, time, JWTs, TypeBox, and the host that
+ * simulators serve on. Adapters never import `ws`, `nats`, `undici`, `prom-client` or a logger.
+ */
+export type {
+  ApiClient,
+  ClientDirectory,
+  ConnectTarget,
+  DropReason,
+  EventEncoder,
+  Grant,
+  HttpCall,
+  HttpRequest,
+  HttpResponse,
+  HttpResult,
+  HttpRoute,
+  LinkHooks,
+  LinkIO,
+  LinkSpec,
+  LinkVerdict,
+  ListenerContext,
+  ListenerRole,
+  Log,
+  ProtocolAdapter,
+  ResourceRef,
+  SessionHooks,
+  SessionIO,
+  Simulator,
+  SimulatorContext,
+  SimulatorEndpoint,
+  Telemetry,
+  UpgradeRequest,
+  UpgradeVerdict,
+  UpstreamContext,
+  UpstreamRole,
+} from './contracts.ts';
+export { LinkFailure } from './contracts.ts';
+export type { Clock, Timer } from './clock.ts';
+export {
+  makeEvent,
+  eventUpstream,
+  SERVER_STATES,
+  POWER_ACTIONS,
+  type BridgeCommand,
+  type BridgeEvent,
+  type CommandReply,
+  type CommandType,
+  type PowerAction,
+  type Principal,
+  type ServerBackupCompletedData,
+  type ServerConsoleData,
+  type ServerState,
+  type ServerStatsData,
+  type ServerStatusData,
+  type UpstreamStateData,
+} from './events.ts';
+export { BridgeError, ERRORS, closeFrame, type BridgeErrorCode } from './errors.ts';
+export { escapeToken, type Subjects } from './subjects.ts';
+export { signJwt, verifyJwt, peekJwt, type JwtClaims, type JwtCheck } from './auth/jwt.ts';
+export { hasPermission } from './auth/permissions.ts';
+export { WebHost, type HostConnection, type ConnectionHooks, type SocketEndpoint } from './downstream/web-host.ts';
+export { Type, type Static, type TSchema } from '@sinclair/typebox';
+export { Value } from '@sinclair/typebox/value';
+export { TypeCompiler } from '@sinclair/typebox/compiler';

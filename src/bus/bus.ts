@@ -1,0 +1,68 @@
+/**
+ * The bus: how events leave the node that received them and reach every node that has dashboards
+ * for them, and how commands reach the node that owns an upstream link. Two implementations pass
+ * one shared test suite (test/helpers/bus-suite.ts): `memory` (in-process) and `nats`.
+ */
+import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
+
+export type BusState = 'connecting' | 'connected' | 'reconnecting' | 'draining' | 'closed';
+
+export interface BusSubscription {
+  /** Stops delivery. Idempotent. */
+  unsubscribe(): void;
+}
+
+export type EventHandler = (event: BridgeEvent, subject: string) => void;
+export type CommandHandler = (command: BridgeCommand, subject: string) => Promise<CommandReply>;
+
+export interface Bus {
+  readonly kind: 'memory' | 'nats';
+  /** Current connection state. `connected` means publish/subscribe work now. */
+  readonly state: BusState;
+
+  /** Connects (and, for NATS, ensures the retention streams). Resolves once usable; rejects if it cannot. */
+  start(): Promise<void>;
+
+  /**
+   * Publishes an event. Fire-and-forget: never throws, never waits for subscribers. Events on one
+   * subject reach each subscriber in publish order. What is retained for `history`/`last` follows
+   * `retentionOf(event.type)` (src/subjects.ts).
+   */
+  publish(subject: string, event: BridgeEvent): void;
+
+  /**
+   * Subscribes to a NATS-style pattern (`*` one token, `>` the rest). The handler is called for
+   * every matching event published after the call returns (memory) or after the subscription
+   * reached the server (NATS; `flush()` waits for that). Errors thrown by the handler are caught
+   * and reported; they never stop the subscription.
+   */
+  subscribe(pattern: string, handler: EventHandler): BusSubscription;
+
+  /**
+   * Sends a command to whoever serves `subject` and waits for the reply. Never rejects: no responder
+   * → `BRIDGE_ERR_UPSTREAM_UNAVAILABLE`; no reply within `timeoutMs` → `BRIDGE_ERR_COMMAND_TIMEOUT`.
+   */
+  request(subject: string, command: BridgeCommand, timeoutMs: number): Promise<CommandReply>;
+
+  /**
+   * Answers commands on a pattern. Across a cluster each subject is expected to have one server
+   * (the link owner); NATS uses a queue group so a stray duplicate does not double-apply.
+   * A handler that throws answers `BRIDGE_ERR_INTERNAL`.
+   */
+  serve(pattern: string, handler: CommandHandler): BusSubscription;
+
+  /** The last `limit` retained events of one exact subject, oldest first; `[]` when none. */
+  history(subject: string, limit: number): Promise<BridgeEvent[]>;
+
+  /** The last retained event of one exact subject, or undefined. */
+  last(subject: string): Promise<BridgeEvent | undefined>;
+
+  /** Resolves once every subscription made so far is active at the server (no-op for memory). */
+  flush(): Promise<void>;
+
+  /** Registers a listener for state changes (for metrics and /readyz). */
+  onStateChange(listener: (state: BusState) => void): void;
+
+  /** Stops accepting publishes, delivers what is in flight, unsubscribes, closes. Idempotent. */
+  drain(): Promise<void>;
+}

@@ -1,0 +1,317 @@
+/**
+ * The contracts between the core and a protocol adapter.
+ *
+ * Adapters are sans-I/O: the core owns every socket, timer and HTTP call. An adapter's roles are
+ * state machines the core drives through hooks (a frame arrived, the socket opened or closed, an
+ * event is to be delivered), and they act only through the narrow slices handed to them
+ * ({@link LinkIO}, {@link SessionIO}, the contexts). Timers come from the injected {@link Clock}.
+ * None of these interfaces mention `ws`, `nats`, `undici` or `prom-client`.
+ */
+import type { TSchema } from '@sinclair/typebox';
+import type { Clock } from './clock.ts';
+import type { BridgeCommand, BridgeEvent, CommandReply } from './events.ts';
+import type { BridgeErrorCode } from './errors.ts';
+import type { Subjects } from './subjects.ts';
+
+// ---- shared slices ----------------------------------------------------------------------------
+
+/** Structured logging; fields are never secrets (adapters must not log tokens or keys). */
+export interface Log {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** Why an event or frame was not delivered; the `reason` label of bridge_events_dropped_total. */
+export type DropReason = 'unmapped' | 'bad_frame' | 'slow' | 'throttled' | 'unauthorized' | 'unknown_event' | 'too_large';
+
+/** Counters an adapter role may bump. The core pre-labels them with protocol/dialect and upstream. */
+export interface Telemetry {
+  dropped(reason: DropReason, n?: number): void;
+  authFailed(reason: string): void;
+  heartbeatTimeout(): void;
+  command(result: 'ok' | 'denied' | 'error' | 'unavailable'): void;
+}
+
+export interface HttpCall {
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Defaults to limits.httpTimeoutMs. */
+  timeoutMs?: number;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string>;
+  /** Parsed JSON when the body was JSON, else undefined. */
+  json: unknown;
+  text: string;
+}
+
+/** An API client of the relay (config `clients`), as authenticated by its key. */
+export interface ApiClient {
+  readonly name: string;
+  readonly grants: readonly Grant[];
+}
+
+/** What a client may see and do on one upstream. `resources` and `permissions` may hold `*`. */
+export interface Grant {
+  readonly upstream: string;
+  readonly resources: readonly string[];
+  readonly permissions: readonly string[];
+}
+
+export interface ClientDirectory {
+  /** Finds the client whose key equals `key` (constant-time over every client). */
+  authenticate(key: string): ApiClient | null;
+  /** The permissions `client` holds on resource `id` of `upstream`, or null when it has no grant. */
+  permissionsFor(client: ApiClient, upstream: string, id: string): readonly string[] | null;
+}
+
+// ---- upstream role (the relay as a client of a real server) -------------------------------------
+
+/** One socket the relay holds for one upstream resource (one Wings server, one room, one bot). */
+export interface LinkSpec {
+  /** Resource family: `server`, `room`, `bot`, … (the subject's resource token). */
+  readonly resource: string;
+  /** The resource id (server uuid, room id, …). */
+  readonly id: string;
+}
+
+/** Where and how to open the socket. */
+export interface ConnectTarget {
+  url: string;
+  headers?: Record<string, string>;
+}
+
+/** How the supervisor should react to a closed socket or a failed attempt. */
+export interface LinkVerdict {
+  /** True: stop retrying (the link state becomes `failed`). */
+  terminal: boolean;
+  reason: string;
+}
+
+/** Thrown (rejected) from {@link LinkHooks.prepare} to fail an attempt without opening a socket. */
+export class LinkFailure extends Error {
+  readonly terminal: boolean;
+  constructor(reason: string, terminal = false, options?: { cause?: unknown }) {
+    super(reason, options);
+    this.name = 'LinkFailure';
+    this.terminal = terminal;
+  }
+}
+
+/** What a link may do. Valid from `link()` until `dispose()`. */
+export interface LinkIO {
+  readonly spec: LinkSpec;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly telemetry: Telemetry;
+  /** Performs an HTTP call through the core. Rejects only on network errors or timeouts. */
+  http(call: HttpCall): Promise<HttpResult>;
+  /** Sends a text frame on the open socket; dropped (and logged) when no socket is open. */
+  send(text: string): void;
+  /** Closes the current socket; the supervisor then asks `onClose` whether to retry. */
+  close(code: number, reason: string): void;
+  /** Publishes an event of `type` about `id` (default: the link's own id) from this upstream. */
+  publish(type: string, data: unknown, id?: string): void;
+  /** Marks the link authenticated and live (state `ready`); resets the backoff. */
+  ready(): void;
+}
+
+/** The adapter's state machine for one link. The supervisor calls these in this order per attempt:
+ *  `prepare` → (socket opens) `onOpen` → `onMessage`* → `onClose`, then backs off and repeats,
+ *  unless `onClose` (or a rejected `prepare`) says terminal. `onCommand` may come at any time. */
+export interface LinkHooks {
+  /** Resolves where to connect (may fetch a token through `io.http`). Rejects with LinkFailure. */
+  prepare(): Promise<ConnectTarget>;
+  /** The socket is open. Send the auth frame here. */
+  onOpen(): void;
+  /** One text frame from the upstream. Never throws. */
+  onMessage(text: string): void;
+  /** The socket closed (`httpStatus` set when the upgrade itself was refused). */
+  onClose(info: { code: number; reason: string; httpStatus?: number }): LinkVerdict;
+  /** A command for this resource, already permission-checked downstream. */
+  onCommand(command: BridgeCommand): CommandReply | Promise<CommandReply>;
+  /** The link is being removed: cancel timers. Idempotent. */
+  dispose(): void;
+}
+
+/** What a running simulator offers an upstream configured with `simulator: <name>`. */
+export interface SimulatorEndpoint {
+  /** Base URL (http://host:port) of the simulator. */
+  readonly url: string;
+  /** Credentials the simulator accepts (e.g. `apiKey`). */
+  readonly credentials: Readonly<Record<string, string>>;
+}
+
+export interface UpstreamContext<C> {
+  /** The upstream's validated, frozen config with secrets resolved. */
+  readonly config: C;
+  readonly node: string;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** Set when the config names a built-in simulator. */
+  readonly simulator?: SimulatorEndpoint;
+}
+
+export interface UpstreamRole {
+  /** The links to hold, fixed for the life of the role. */
+  links(): readonly LinkSpec[];
+  /** Creates the state machine of one link. */
+  link(spec: LinkSpec, io: LinkIO): LinkHooks;
+}
+
+// ---- downstream role (the relay as that server, to dashboards) ----------------------------------
+
+/** A plain HTTP request on the relay's port (token and ticket endpoints). */
+export interface HttpRequest {
+  method: string;
+  path: string;
+  params: Readonly<Record<string, string>>;
+  query: URLSearchParams;
+  /** Lower-case header names. */
+  headers: Readonly<Record<string, string | undefined>>;
+  remoteAddress: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Sent as `application/json`. */
+  json?: unknown;
+  /** Sent as text/plain when `json` is absent. */
+  text?: string;
+  headers?: Record<string, string>;
+}
+
+export interface HttpRoute {
+  method: 'GET' | 'POST';
+  /** Path pattern with `:param` segments. */
+  path: string;
+  handle(req: HttpRequest): Promise<HttpResponse> | HttpResponse;
+}
+
+/** A WebSocket upgrade request, before the upgrade. */
+export type UpgradeRequest = HttpRequest;
+
+export type UpgradeVerdict =
+  | { accept: true; state?: unknown }
+  | { accept: false; status: number; json?: unknown; text?: string; reason: DropReason | 'auth' | 'origin' | 'not_found' | 'limit' };
+
+/** What a downstream session may do. Valid until its `onClose`. */
+export interface SessionIO {
+  readonly id: string;
+  readonly remoteAddress: string;
+  /**
+   * Queues a text frame. Shared encoded frames (from `onEvent`) are passed as-is; the write queue
+   * is bounded and a session past its high-water mark is closed as a slow consumer.
+   */
+  send(frame: string | Buffer): void;
+  /** Closes with a row of the error table; idempotent. */
+  close(code: BridgeErrorCode, detail?: string): void;
+  /** Closes with a protocol-native code (must also be listed in the error table's docs). */
+  closeRaw(code: number, reason: string): void;
+  /** Sends a WebSocket ping; the pong arrives at `hooks.onPong`. */
+  ping(): void;
+  /** Drops the connection without a close handshake. */
+  terminate(): void;
+  /** Subscribes this session to a subject pattern through the hub; events arrive at `onEvent`. */
+  subscribe(pattern: string): () => void;
+  /** Removes every subscription of this session. */
+  unsubscribeAll(): void;
+}
+
+/** The adapter's state machine for one downstream session. */
+export interface SessionHooks {
+  /**
+   * The encoding variant of this session (e.g. Wings: whether real error texts are shown). The hub
+   * encodes each event once per (dialect, variant) and shares the bytes. Read at delivery time.
+   */
+  readonly variant: string;
+  /** One text frame from the client (binary frames are decoded as UTF-8). Never throws. */
+  onMessage(text: string): void;
+  /** An event on one of this session's subscriptions, with its shared encoded frame (null when
+   *  the dialect cannot express it; the hub has counted that). Decide and `io.send(frame)`. */
+  onEvent(event: BridgeEvent, frame: Buffer): void;
+  /** A WebSocket pong arrived. */
+  onPong?(): void;
+  /** The socket closed, whoever closed it. Cancel timers. Called once. */
+  onClose(code: number, reason: string): void;
+}
+
+/** An upstream resource a listener can serve, as configured. */
+export interface ResourceRef {
+  readonly upstream: string;
+  readonly protocol: string;
+  readonly resource: string;
+  readonly id: string;
+}
+
+export interface ListenerContext<C> {
+  /** The listener's validated, frozen config with secrets resolved. */
+  readonly config: C;
+  readonly node: string;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly subjects: Subjects;
+  readonly clients: ClientDirectory;
+  readonly telemetry: Telemetry;
+  /** The resources of the upstreams this listener serves (config `upstreams`). */
+  resources(): readonly ResourceRef[];
+  /** Sends a command to the link owner; never rejects (see Bus.request). */
+  request(command: BridgeCommand): Promise<CommandReply>;
+  /** Last `limit` retained events of an exact subject, oldest first. */
+  history(subject: string, limit: number): Promise<BridgeEvent[]>;
+  /** Last retained event of an exact subject. */
+  last(subject: string): Promise<BridgeEvent | undefined>;
+  /** The public base URL of the relay for this request (config http.publicUrl, else Host header). */
+  publicUrl(req: HttpRequest): string;
+}
+
+export interface ListenerRole {
+  /** Plain HTTP routes served on the relay's port besides the WebSocket path. */
+  readonly routes: readonly HttpRoute[];
+  /** Decides an upgrade before it happens (origin, auth, resource). Never throws. */
+  authorize(req: UpgradeRequest): Promise<UpgradeVerdict> | UpgradeVerdict;
+  /** Opens a session after an accepted upgrade; `state` is the verdict's. */
+  open(io: SessionIO, req: UpgradeRequest, state: unknown): SessionHooks;
+}
+
+/** The dialect's encoder: pure, one call per (event, variant) on the hub's hot path. */
+export type EventEncoder = (event: BridgeEvent, variant: string) => string | null;
+
+// ---- the adapter ------------------------------------------------------------------------------
+
+export interface Simulator {
+  readonly endpoint: SimulatorEndpoint;
+  close(): Promise<void>;
+}
+
+export interface SimulatorContext<C> {
+  readonly config: C;
+  readonly clock: Clock;
+  readonly log: Log;
+}
+
+/** One protocol: its config specs, both roles and its simulator. Listed in src/registry.ts. */
+export interface ProtocolAdapter {
+  /** Config value of `protocol` / `dialect`. */
+  readonly protocol: string;
+  /** TypeBox schema of the protocol's own upstream options (besides `name`, `protocol`, `simulator`). */
+  readonly upstreamOptions: TSchema;
+  /** TypeBox schema of the protocol's own listener options (besides `name`, `dialect`, `path`, `upstreams`). */
+  readonly listenerOptions: TSchema;
+  /** TypeBox schema of the simulator's own options (besides `name`, `protocol`, `host`, `port`). */
+  readonly simulatorOptions: TSchema;
+  /** Default WebSocket path of a listener of this dialect. */
+  readonly defaultPath: string;
+  /** Extra config checks the schema cannot express; returns `[jsonPath, message]` pairs. */
+  check?(kind: 'upstream' | 'listener', config: Record<string, unknown>): [string, string][];
+  readonly encode: EventEncoder;
+  createUpstream(ctx: UpstreamContext<any>): UpstreamRole;
+  createListener(ctx: ListenerContext<any>): ListenerRole;
+  startSimulator(ctx: SimulatorContext<any>, host: string, port: number): Promise<Simulator>;
+}

@@ -1,0 +1,257 @@
+/**
+ * One HTTP server with WebSocket upgrades routed by path: the relay's single port, and the
+ * simulators' servers. Routing, the pre-upgrade decision (refusals are written as plain HTTP
+ * responses before any WebSocket exists) and socket bookkeeping live here; what a route or a
+ * socket means is the caller's business.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import type { HttpRequest, HttpResponse, HttpRoute, UpgradeVerdict } from '../contracts.ts';
+
+/** The socket handed to an endpoint's `open`. `raw` is for the core's write path only. */
+export interface HostConnection {
+  readonly remoteAddress: string;
+  /** Bytes queued in user space and not yet handed to the kernel. */
+  readonly bufferedAmount: number;
+  send(data: string | Buffer): void;
+  close(code: number, reason: string): void;
+  terminate(): void;
+  ping(): void;
+  readonly raw: WebSocket;
+}
+
+function connectionOf(ws: WebSocket, remoteAddress: string): HostConnection {
+  return {
+    remoteAddress,
+    raw: ws,
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    send: (data) => {
+      if (ws.readyState === ws.OPEN) ws.send(data, { binary: false });
+    },
+    close: (code, reason) => ws.close(code, reason),
+    terminate: () => ws.terminate(),
+    ping: () => {
+      if (ws.readyState === ws.OPEN) ws.ping();
+    },
+  };
+}
+
+export interface ConnectionHooks {
+  onMessage(text: string): void;
+  onPong?(): void;
+  onClose(code: number, reason: string): void;
+}
+
+export interface SocketEndpoint {
+  /** Path pattern with `:param` segments. */
+  path: string;
+  authorize(req: HttpRequest): UpgradeVerdict | Promise<UpgradeVerdict>;
+  open(conn: HostConnection, req: HttpRequest, state: unknown): ConnectionHooks;
+}
+
+export interface WebHostOptions {
+  maxPayloadBytes: number;
+  /** Called when an upgrade is refused before any endpoint ran (unknown path, draining). */
+  onRefused?(status: number, path: string): void;
+  /** Called for a frame the socket layer rejected (too large, bad UTF-8, protocol error). */
+  onProtocolError?(err: Error & { code?: string }): void;
+}
+
+interface Compiled<T> {
+  re: RegExp;
+  names: string[];
+  value: T;
+}
+
+function compile<T>(pattern: string, value: T): Compiled<T> {
+  const names: string[] = [];
+  const source = pattern
+    .split('/')
+    .map((seg) => {
+      if (seg.startsWith(':')) {
+        names.push(seg.slice(1));
+        return '([^/]+)';
+      }
+      return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return { re: new RegExp(`^${source}/?$`), names, value };
+}
+
+function match<T>(table: Compiled<T>[], path: string): { value: T; params: Record<string, string> } | null {
+  for (const entry of table) {
+    const m = entry.re.exec(path);
+    if (!m) continue;
+    const params: Record<string, string> = {};
+    entry.names.forEach((name, i) => {
+      try {
+        params[name] = decodeURIComponent(m[i + 1] ?? '');
+      } catch {
+        params[name] = m[i + 1] ?? '';
+      }
+    });
+    return { value: entry.value, params };
+  }
+  return null;
+}
+
+function toRequest(req: IncomingMessage, params: Record<string, string>, url: URL): HttpRequest {
+  return {
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    params,
+    query: url.searchParams,
+    headers: req.headers as Record<string, string | undefined>,
+    remoteAddress: req.socket.remoteAddress ?? '',
+  };
+}
+
+function body(res: HttpResponse): { contentType: string; payload: string } {
+  if (res.json !== undefined) return { contentType: 'application/json', payload: JSON.stringify(res.json) };
+  return { contentType: 'text/plain; charset=utf-8', payload: res.text ?? '' };
+}
+
+/** Writes an HTTP response on a raw upgrade socket and closes it. */
+function refuseUpgrade(socket: Duplex, res: HttpResponse): void {
+  const { contentType, payload } = body(res);
+  const extra = Object.entries(res.headers ?? {})
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  socket.end(
+    `HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}\r\nContent-Type: ${contentType}\r\n` +
+      `Content-Length: ${Buffer.byteLength(payload)}\r\n${extra}Connection: close\r\n\r\n${payload}`,
+  );
+}
+
+function rawToText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+export class WebHost {
+  readonly #opts: WebHostOptions;
+  readonly #routes: Compiled<HttpRoute>[] = [];
+  readonly #endpoints: Compiled<SocketEndpoint>[] = [];
+  readonly #wss: WebSocketServer;
+  readonly #server: Server;
+  readonly #sockets = new Set<WebSocket>();
+  #refusing: HttpResponse | null = null;
+
+  constructor(opts: WebHostOptions) {
+    this.#opts = opts;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
+    this.#server = createServer((req, res) => void this.#onRequest(req, res));
+    this.#server.on('upgrade', (req, socket, head) => void this.#onUpgrade(req, socket, head));
+    this.#server.keepAliveTimeout = 5000;
+  }
+
+  route(route: HttpRoute): void {
+    this.#routes.push(compile(route.path, route));
+  }
+
+  endpoint(endpoint: SocketEndpoint): void {
+    this.#endpoints.push(compile(endpoint.path, endpoint));
+  }
+
+  /** From now on every upgrade is answered with `res` (drain). */
+  refuseUpgrades(res: HttpResponse): void {
+    this.#refusing = res;
+  }
+
+  get connections(): number {
+    return this.#sockets.size;
+  }
+
+  /** Every open WebSocket (for shutdown). */
+  sockets(): IterableIterator<WebSocket> {
+    return this.#sockets.values();
+  }
+
+  async listen(host: string, port: number): Promise<{ port: number; url: string }> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = this.#server.address();
+    const bound = typeof addr === 'object' && addr ? addr.port : port;
+    const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    return { port: bound, url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${bound}` };
+  }
+
+  /** Stops listening, terminates every socket still open, and resolves when the server closed. */
+  async close(): Promise<void> {
+    for (const ws of this.#sockets) ws.terminate();
+    this.#server.closeAllConnections?.();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://relay');
+    const hit = match(this.#routes, url.pathname);
+    let out: HttpResponse;
+    if (!hit) out = { status: 404, json: { error: 'not found' } };
+    else if (hit.value.method !== req.method && !(req.method === 'HEAD' && hit.value.method === 'GET')) {
+      out = { status: 405, json: { error: 'method not allowed' }, headers: { allow: hit.value.method } };
+    } else {
+      try {
+        out = await hit.value.handle(toRequest(req, hit.params, url));
+      } catch {
+        out = { status: 500, json: { error: 'internal error' } };
+      }
+    }
+    const { contentType, payload } = body(out);
+    res.writeHead(out.status, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload), ...out.headers });
+    res.end(req.method === 'HEAD' ? undefined : payload);
+  }
+
+  async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://relay');
+    if (this.#refusing) {
+      this.#opts.onRefused?.(this.#refusing.status, url.pathname);
+      return refuseUpgrade(socket, this.#refusing);
+    }
+    const hit = match(this.#endpoints, url.pathname);
+    if (!hit) {
+      this.#opts.onRefused?.(404, url.pathname);
+      return refuseUpgrade(socket, { status: 404, json: { error: 'not found' } });
+    }
+    const request = toRequest(req, hit.params, url);
+    let verdict: UpgradeVerdict;
+    try {
+      verdict = await hit.value.authorize(request);
+    } catch {
+      verdict = { accept: false, status: 500, json: { error: 'internal error' }, reason: 'auth' };
+    }
+    if (!verdict.accept) {
+      const res: HttpResponse = { status: verdict.status };
+      if (verdict.json !== undefined) res.json = verdict.json;
+      if (verdict.text !== undefined) res.text = verdict.text;
+      return refuseUpgrade(socket, res);
+    }
+    if (this.#refusing || socket.destroyed) return refuseUpgrade(socket, this.#refusing ?? { status: 503 });
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#attach(ws, hit.value, request, verdict.accept ? verdict.state : undefined));
+  }
+
+  #attach(ws: WebSocket, endpoint: SocketEndpoint, req: HttpRequest, state: unknown): void {
+    this.#sockets.add(ws);
+    let hooks: ConnectionHooks | null = null;
+    ws.on('error', (err) => this.#opts.onProtocolError?.(err));
+    ws.on('close', (code, reason) => {
+      this.#sockets.delete(ws);
+      hooks?.onClose(code, reason.toString('utf8'));
+      hooks = null;
+    });
+    ws.on('message', (data) => hooks?.onMessage(rawToText(data)));
+    ws.on('pong', () => hooks?.onPong?.());
+    hooks = endpoint.open(connectionOf(ws, req.remoteAddress), req, state);
+  }
+}

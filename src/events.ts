@@ -1,0 +1,117 @@
+/**
+ * The neutral event (BridgeEvent, a CloudEvents 1.0 event in structured JSON mode) and the neutral
+ * command (BridgeCommand). Adapters turn wire packets into these and back; nothing else crosses the bus.
+ */
+import { randomUUID } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+
+export const BridgeEventSchema = Type.Object({
+  specversion: Type.Literal('1.0'),
+  id: Type.String({ minLength: 1 }),
+  source: Type.String({ pattern: '^bridge://' }),
+  type: Type.String({ pattern: '^[a-z]+(\\.[a-z]+)+$' }),
+  subject: Type.String({ minLength: 1 }),
+  time: Type.String(),
+  datacontenttype: Type.Literal('application/json'),
+  data: Type.Unknown(),
+  bridgenode: Type.String(),
+  bridgehop: Type.Integer({ minimum: 0 }),
+});
+
+/** A BridgeEvent. `D` is the canonical payload of its type (DESIGN §3). */
+export interface BridgeEvent<D = unknown> extends Omit<Static<typeof BridgeEventSchema>, 'data'> {
+  data: D;
+}
+
+/** Who asked for a command: the API client and the permissions its token or key carries. */
+export interface Principal {
+  client: string;
+  permissions: readonly string[];
+}
+
+export const COMMAND_TYPES = ['server.power', 'server.command', 'server.logs.request', 'server.stats.request'] as const;
+export type CommandType = (typeof COMMAND_TYPES)[number];
+
+export interface BridgeCommand<D = unknown> {
+  type: CommandType;
+  upstream: string;
+  resource: string;
+  id: string;
+  data: D;
+  principal: Principal;
+}
+
+export const BridgeCommandSchema = Type.Object({
+  type: Type.Union(COMMAND_TYPES.map((t) => Type.Literal(t))),
+  upstream: Type.String({ minLength: 1 }),
+  resource: Type.String({ minLength: 1 }),
+  id: Type.String({ minLength: 1 }),
+  data: Type.Unknown(),
+  principal: Type.Object({ client: Type.String(), permissions: Type.Array(Type.String()) }),
+});
+
+/** The answer to a command: it reached the upstream, or why not (a BRIDGE_ERR_* code). */
+export type CommandReply = { ok: true; data?: unknown } | { ok: false; code: string; message: string };
+
+export interface EventOrigin {
+  upstream: string;
+  node: string;
+  /** Milliseconds since the epoch; defaults to now. */
+  receivedAt?: number;
+  hop?: number;
+}
+
+/** Builds a BridgeEvent. `id` is the resource id the event is about (server uuid, guild id, room id, `_`). */
+export function makeEvent<D>(origin: EventOrigin, type: string, id: string, data: D): BridgeEvent<D> {
+  return {
+    specversion: '1.0',
+    id: randomUUID(),
+    source: `bridge://${origin.upstream}`,
+    type,
+    subject: id,
+    time: new Date(origin.receivedAt ?? Date.now()).toISOString(),
+    datacontenttype: 'application/json',
+    data,
+    bridgenode: origin.node,
+    bridgehop: origin.hop ?? 0,
+  };
+}
+
+/** The upstream name of an event (`source` without its `bridge://` scheme). */
+export function eventUpstream(event: BridgeEvent): string {
+  return event.source.slice('bridge://'.length);
+}
+
+// ---- canonical payloads (DESIGN §3), the ones adapters share -------------------------------
+
+export const SERVER_STATES = ['offline', 'starting', 'running', 'stopping'] as const;
+export type ServerState = (typeof SERVER_STATES)[number];
+
+export interface ServerStatusData {
+  state: ServerState;
+}
+export interface ServerConsoleData {
+  line: string;
+}
+export interface ServerStatsData {
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  cpuAbsolute: number;
+  network: { rxBytes: number; txBytes: number };
+  uptimeMs: number;
+  diskBytes: number;
+  state: ServerState;
+}
+export interface ServerBackupCompletedData {
+  uuid: string;
+  successful: boolean;
+  checksum: string;
+  checksumType: string;
+  sizeBytes: number;
+}
+export interface UpstreamStateData {
+  state: string;
+  reason: string;
+}
+export const POWER_ACTIONS = ['start', 'stop', 'restart', 'kill'] as const;
+export type PowerAction = (typeof POWER_ACTIONS)[number];
