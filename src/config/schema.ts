@@ -1,0 +1,218 @@
+/**
+ * The config file, declared once in TypeBox. The schema *is* the documentation: every option has
+ * a description and its default inline, and `bridge.config.schema.json` is generated from here.
+ *
+ * Protocol-specific options come from each adapter (`upstreamOptions`, `listenerOptions`,
+ * `simulatorOptions`); this module merges them with the shared keys into one object schema per
+ * protocol, so that unknown keys are errors at every level.
+ */
+import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
+import type { ProtocolAdapter } from '../contracts.ts';
+
+/** A secret: inline, from an environment variable, or from a file (trailing newline trimmed). */
+export const Secret = Type.Union(
+  [
+    Type.String({ minLength: 1 }),
+    Type.Object({ env: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+  ],
+  { description: 'A secret: a string, {"env":"NAME"} or {"file":"PATH"}.' },
+);
+
+export const Name = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Letters, digits, _ and -.' });
+
+export const NodeSection = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'This node\'s id (default: the host name).' })),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const HttpSection = Type.Object(
+  {
+    host: Type.String({ default: '0.0.0.0', description: 'Address the one port binds to.' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'The one port for every listener, /metrics, /healthz and /readyz (0 = any free port).' }),
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'Base URL clients reach the relay at (used in token responses); default: from the Host header.' })),
+    shutdownGraceMs: Type.Integer({ minimum: 0, default: 10000, description: 'How long SIGTERM drain may take before the process exits anyway.' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const BusSection = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('memory'), Type.Literal('nats')], { default: 'memory', description: '`memory` (in-process) or `nats`.' }),
+    prefix: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'bridge', description: 'First token of every subject.' }),
+    servers: Type.Array(Type.String({ pattern: '^(nats|tls)://' }), { minItems: 1, default: ['nats://127.0.0.1:4222'], description: 'NATS server URLs (kind nats).' }),
+    token: Type.Optional(Secret),
+    user: Type.Optional(Type.String()),
+    password: Type.Optional(Secret),
+    historyLimit: Type.Integer({ minimum: 1, maximum: 10000, default: 150, description: 'Events kept per subject for console-like types (send logs).' }),
+    storage: Type.Union([Type.Literal('file'), Type.Literal('memory')], { default: 'file', description: 'JetStream storage of the history streams (kind nats).' }),
+    maxAgeSeconds: Type.Integer({ minimum: 1, default: 86400, description: 'How long JetStream keeps history (kind nats).' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const GrantSchema = Type.Object(
+  {
+    upstream: Type.String({ pattern: '^([A-Za-z0-9_-]{1,64}|\\*)$', description: 'Upstream name, or * for all.' }),
+    resources: Type.Array(Type.String({ minLength: 1 }), { default: ['*'], description: 'Resource ids (server uuids, …), or * for all.' }),
+    permissions: Type.Array(Type.String({ minLength: 1 }), { default: ['*'], description: 'Permissions (Wings names; * = all but admin.*).' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ClientSchema = Type.Object(
+  {
+    name: Name,
+    key: Secret,
+    grants: Type.Array(GrantSchema, { default: [], description: 'What this client may see and do.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const LimitsSection = Type.Object(
+  {
+    maxPayloadBytes: Type.Integer({ minimum: 256, default: 65536, description: 'Largest frame accepted from a dashboard or an upstream.' }),
+    writeQueueBytes: Type.Integer({ minimum: 1024, default: 1048576, description: 'Per-session write-queue high-water mark; past it the session is closed as a slow consumer (4108).' }),
+    httpTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'Timeout of HTTP calls to upstreams (token and ticket endpoints).' }),
+    connectTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'Timeout of an upstream WebSocket handshake.' }),
+    commandTimeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'How long a dashboard command waits for the link owner.' }),
+    backoffInitialMs: Type.Integer({ minimum: 1, default: 500, description: 'First reconnect delay ceiling (full jitter below it).' }),
+    backoffMaxMs: Type.Integer({ minimum: 1, default: 30000, description: 'Cap of the reconnect delay.' }),
+    backoffMultiplier: Type.Number({ minimum: 1, default: 2, description: 'Growth of the delay ceiling per failed attempt.' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const LogSection = Type.Object(
+  {
+    level: Type.Union(['debug', 'info', 'warn', 'error', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** Keys every upstream has, whatever its protocol. */
+export const UpstreamBase = {
+  name: Name,
+  protocol: Type.String({ description: 'Which adapter speaks to this upstream.' }),
+  simulator: Type.Optional(Type.String({ description: 'Name of a built-in simulator to use as this upstream (fills its URL and credentials).' })),
+} satisfies TProperties;
+
+export const ListenerBase = {
+  name: Type.Optional(Name),
+  dialect: Type.String({ description: 'Which adapter speaks to the dashboards of this listener.' }),
+  path: Type.Optional(Type.String({ pattern: '^/', description: 'WebSocket path with :params (default: the dialect\'s).' })),
+  upstreams: Type.Array(Name, { minItems: 1, description: 'Upstreams whose events this listener serves.' }),
+} satisfies TProperties;
+
+export const SimulatorBase = {
+  name: Name,
+  protocol: Type.String(),
+  host: Type.String({ default: '127.0.0.1' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 0, description: '0 = any free port.' }),
+} satisfies TProperties;
+
+function merged(base: TProperties, discriminator: string, protocol: string, options: TSchema): TObject {
+  const own = (options as TObject).properties ?? {};
+  return Type.Object(
+    { ...base, [discriminator]: Type.Literal(protocol), ...own },
+    { additionalProperties: false, title: `${protocol}` },
+  );
+}
+
+/** The per-protocol item schemas, keyed by protocol name. */
+export function itemSchemas(adapters: readonly ProtocolAdapter[]) {
+  const upstream = new Map<string, TObject>();
+  const listener = new Map<string, TObject>();
+  const simulator = new Map<string, TObject>();
+  for (const a of adapters) {
+    upstream.set(a.protocol, merged(UpstreamBase, 'protocol', a.protocol, a.upstreamOptions));
+    listener.set(a.protocol, merged(ListenerBase, 'dialect', a.protocol, a.listenerOptions));
+    simulator.set(a.protocol, merged(SimulatorBase, 'protocol', a.protocol, a.simulatorOptions));
+  }
+  return { upstream, listener, simulator };
+}
+
+/** The shared sections, with `upstreams`/`listeners`/`simulators` items as loose objects (checked per protocol). */
+export const CoreSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    node: NodeSection,
+    http: HttpSection,
+    bus: BusSection,
+    clients: Type.Array(ClientSchema, { default: [] }),
+    upstreams: Type.Array(Type.Object({ name: Name, protocol: Type.String() }), { default: [] }),
+    listeners: Type.Array(Type.Object({ dialect: Type.String(), upstreams: Type.Array(Name) }), { default: [] }),
+    simulators: Type.Array(Type.Object({ name: Name, protocol: Type.String() }), { default: [] }),
+    limits: LimitsSection,
+    log: LogSection,
+  },
+  { additionalProperties: false },
+);
+
+/** The complete schema (what bridge.config.schema.json holds). */
+export function fullSchema(adapters: readonly ProtocolAdapter[]): TObject {
+  const items = itemSchemas(adapters);
+  const anyOf = (m: Map<string, TObject>) => Type.Union([...m.values()]);
+  return Type.Object(
+    {
+      ...CoreSchema.properties,
+      upstreams: Type.Array(anyOf(items.upstream), { default: [], description: 'Upstream sockets the relay connects to.' }),
+      listeners: Type.Array(anyOf(items.listener), { default: [], description: 'Dialects served to dashboards on the one port.' }),
+      simulators: Type.Array(anyOf(items.simulator), { default: [], description: 'Built-in fake upstream servers (demo and tests).' }),
+    },
+    {
+      additionalProperties: false,
+      $id: 'https://protocol-bridge.dev/bridge.config.schema.json',
+      title: 'protocol-bridge configuration',
+    },
+  );
+}
+
+export type NodeConfig = Static<typeof NodeSection> & { id: string };
+export type HttpConfig = Static<typeof HttpSection>;
+/** The bus section with secrets resolved. */
+export type BusConfig = Omit<Static<typeof BusSection>, 'token' | 'password'> & { token?: string; password?: string };
+export type GrantConfig = Static<typeof GrantSchema>;
+export interface ClientConfig {
+  name: string;
+  key: string;
+  grants: GrantConfig[];
+}
+export type LimitsConfig = Static<typeof LimitsSection>;
+export type LogConfig = Static<typeof LogSection>;
+
+export interface UpstreamConfig {
+  name: string;
+  protocol: string;
+  simulator?: string;
+  [option: string]: unknown;
+}
+export interface ListenerConfig {
+  name: string;
+  dialect: string;
+  path: string;
+  upstreams: string[];
+  [option: string]: unknown;
+}
+export interface SimulatorConfig {
+  name: string;
+  protocol: string;
+  host: string;
+  port: number;
+  [option: string]: unknown;
+}
+
+/** The loaded config: defaults applied, secrets resolved, deep-frozen. */
+export interface BridgeConfig {
+  readonly node: Readonly<NodeConfig>;
+  readonly http: Readonly<HttpConfig>;
+  readonly bus: Readonly<BusConfig>;
+  readonly clients: readonly Readonly<ClientConfig>[];
+  readonly upstreams: readonly Readonly<UpstreamConfig>[];
+  readonly listeners: readonly Readonly<ListenerConfig>[];
+  readonly simulators: readonly Readonly<SimulatorConfig>[];
+  readonly limits: Readonly<LimitsConfig>;
+  readonly log: Readonly<LogConfig>;
+}

@@ -1,0 +1,127 @@
+/**
+ * The relay's one port: /healthz, /readyz, /metrics, every listener's HTTP routes (token and
+ * ticket endpoints) and every listener's WebSocket path. Upgrades are decided by the listener
+ * before `handleUpgrade` (auth, origin, resource), so a refused client never costs a WebSocket.
+ */
+import type { ListenerRole, ProtocolAdapter } from '../contracts.ts';
+import type { ListenerConfig } from '../config/schema.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Log } from '../contracts.ts';
+import { closeFrame } from '../errors.ts';
+import type { Hub } from './hub.ts';
+import { Session } from './session.ts';
+import { WebHost } from './web-host.ts';
+
+export interface ServerOptions {
+  maxPayloadBytes: number;
+  writeQueueBytes: number;
+  hub: Hub;
+  metrics: Metrics;
+  log: Log;
+  /** Readiness and its detail for /readyz. */
+  readiness(): { ready: boolean; detail: Record<string, unknown> };
+}
+
+export class DownstreamServer {
+  readonly host: WebHost;
+  readonly #opts: ServerOptions;
+  readonly #sessions = new Set<Session>();
+
+  constructor(opts: ServerOptions) {
+    this.#opts = opts;
+    this.host = new WebHost({
+      maxPayloadBytes: opts.maxPayloadBytes,
+      onProtocolError: (err) => {
+        const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_large' : 'bad_frame';
+        opts.metrics.eventsDropped.inc({ dialect: 'ws', direction: 'downstream', reason });
+      },
+    });
+    this.host.route({ method: 'GET', path: '/healthz', handle: () => ({ status: 200, json: { status: 'ok' } }) });
+    this.host.route({
+      method: 'GET',
+      path: '/readyz',
+      handle: () => {
+        const r = opts.readiness();
+        return { status: r.ready ? 200 : 503, json: { ready: r.ready, ...r.detail } };
+      },
+    });
+    this.host.route({
+      method: 'GET',
+      path: '/metrics',
+      handle: async () => ({
+        status: 200,
+        text: await opts.metrics.registry.metrics(),
+        headers: { 'content-type': opts.metrics.registry.contentType },
+      }),
+    });
+    const sessions = this.#sessions;
+    opts.metrics.queueProbe = function* () {
+      for (const s of sessions) yield [s.dialect, s.queued] as const;
+    };
+  }
+
+  /** Mounts one listener: its HTTP routes and its WebSocket path. */
+  mount(listener: ListenerConfig, adapter: ProtocolAdapter, role: ListenerRole): void {
+    const { metrics, hub, writeQueueBytes } = this.#opts;
+    const dialect = adapter.protocol;
+    for (const route of role.routes) this.host.route(route);
+    this.host.endpoint({
+      path: listener.path,
+      authorize: async (req) => {
+        const verdict = await role.authorize(req);
+        if (!verdict.accept && (verdict.reason === 'auth' || verdict.reason === 'origin')) {
+          metrics.authFailures.inc({ dialect, direction: 'downstream', reason: verdict.reason });
+        }
+        return verdict;
+      },
+      open: (conn, req, state) => {
+        const session = new Session(conn, { dialect, encode: adapter.encode, writeQueueBytes, hub, metrics });
+        this.#sessions.add(session);
+        metrics.downstreamConnections.inc({ dialect });
+        session.attach(role.open(session, req, state));
+        return {
+          onMessage: (text) => {
+            try {
+              session.hooks.onMessage(text);
+            } catch (err) {
+              // Adapters promise not to throw; if one does, the session survives and it is counted.
+              metrics.eventsDropped.inc({ dialect, direction: 'downstream', reason: 'bad_frame' });
+              this.#opts.log.error('session hook threw', { dialect, err: err as Error });
+            }
+          },
+          onPong: () => session.hooks.onPong?.(),
+          onClose: (code, reason) => {
+            this.#sessions.delete(session);
+            metrics.downstreamConnections.dec({ dialect });
+            session.closed(code, reason);
+          },
+        };
+      },
+    });
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  listen(host: string, port: number): Promise<{ port: number; url: string }> {
+    return this.host.listen(host, port);
+  }
+
+  /**
+   * Drain: refuse new upgrades (503), close every session with 1001, wait until they are gone or
+   * `graceMs` passed (then terminate the rest).
+   */
+  async drain(graceMs: number): Promise<void> {
+    const shutdown = closeFrame('BRIDGE_ERR_SHUTDOWN');
+    this.host.refuseUpgrades({ status: 503, json: { error: shutdown.reason } });
+    for (const s of this.#sessions) s.close('BRIDGE_ERR_SHUTDOWN');
+    const deadline = Date.now() + graceMs;
+    while (this.#sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const s of this.#sessions) s.terminate();
+  }
+
+  close(): Promise<void> {
+    return this.host.close();
+  }
+}

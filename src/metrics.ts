@@ -1,0 +1,118 @@
+/**
+ * Every metric of the relay, on one prom-client Registry per relay instance (so several relays,
+ * e.g. cluster nodes in one test process, never share counters). Labels are low-cardinality only:
+ * protocol/dialect, upstream name, direction, state, reason — never ids, keys or tokens.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DropReason, Telemetry } from './contracts.ts';
+
+export type Direction = 'upstream' | 'downstream';
+
+export const LINK_STATES = ['idle', 'connecting', 'authenticating', 'ready', 'backoff', 'failed', 'closed'] as const;
+export type LinkState = (typeof LINK_STATES)[number];
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly downstreamConnections = new Gauge({
+    name: 'bridge_downstream_connections',
+    help: 'Open dashboard WebSocket sessions.',
+    labelNames: ['dialect'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamLinks = new Gauge({
+    name: 'bridge_upstream_links',
+    help: 'Upstream links by state (one link per upstream resource).',
+    labelNames: ['protocol', 'upstream', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamReconnects = new Counter({
+    name: 'bridge_upstream_reconnects_total',
+    help: 'Reconnect attempts scheduled after an upstream link went down.',
+    labelNames: ['protocol', 'upstream'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsIn = new Counter({
+    name: 'bridge_events_in_total',
+    help: 'Events published to the bus from upstream frames.',
+    labelNames: ['protocol', 'upstream'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsOut = new Counter({
+    name: 'bridge_events_out_total',
+    help: 'Frames delivered to dashboard sessions (deliveries, not publishes).',
+    labelNames: ['dialect'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsDropped = new Counter({
+    name: 'bridge_events_dropped_total',
+    help: 'Events or frames not delivered, by reason.',
+    labelNames: ['dialect', 'direction', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'bridge_auth_failures_total',
+    help: 'Refused or failed authentications.',
+    labelNames: ['dialect', 'direction', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly heartbeatTimeouts = new Counter({
+    name: 'bridge_heartbeat_timeouts_total',
+    help: 'Connections ended because a heartbeat obligation was missed.',
+    labelNames: ['dialect', 'direction'] as const,
+    registers: [this.registry],
+  });
+  readonly commands = new Counter({
+    name: 'bridge_commands_total',
+    help: 'Dashboard commands by result.',
+    labelNames: ['dialect', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly fanoutLatency = new Histogram({
+    name: 'bridge_fanout_latency_seconds',
+    help: 'Time from receiving an upstream frame to handing the event to local sessions.',
+    labelNames: ['dialect'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  /** Set by the downstream server: yields [dialect, queued bytes] per session, read at scrape time. */
+  queueProbe: (() => Iterable<readonly [string, number]>) | null = null;
+  readonly writeQueueBytes: Gauge<'dialect'> = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'bridge_write_queue_bytes',
+      help: 'Bytes queued for dashboard sessions and not yet written to the kernel.',
+      labelNames: ['dialect'] as const,
+      registers: [this.registry],
+      collect() {
+        // Summed at scrape time, so the write path carries no gauge update.
+        this.reset();
+        for (const [dialect, bytes] of metrics.queueProbe?.() ?? []) this.inc({ dialect }, bytes);
+      },
+    });
+  })();
+  readonly busState = new Gauge({
+    name: 'bridge_bus_state',
+    help: 'Bus connection state (1 for the current state).',
+    labelNames: ['kind', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'bridge_' });
+  }
+
+  /** Counters for one adapter role, pre-labelled. */
+  telemetry(dialect: string, direction: Direction): Telemetry {
+    return {
+      dropped: (reason: DropReason, n = 1) => this.eventsDropped.inc({ dialect, direction, reason }, n),
+      authFailed: (reason: string) => this.authFailures.inc({ dialect, direction, reason }),
+      heartbeatTimeout: () => this.heartbeatTimeouts.inc({ dialect, direction }),
+      command: (result) => this.commands.inc({ dialect, result }),
+    };
+  }
+
+  setBusState(kind: string, state: string, all: readonly string[]): void {
+    for (const s of all) this.busState.set({ kind, state: s }, s === state ? 1 : 0);
+  }
+}
