@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// Launcher for `npx bridge` / `npm start`: runs the TypeScript sources through tsx's loader, so a
-// fresh `npm install` is enough (no build step). Production images run `node dist/src/main.js`.
-import { register } from 'tsx/esm/api';
+// Launcher for `npx bridge`: runs src/main.ts under tsx's loader, so `npm install` is the only set-up
+// step (production images run the compiled `node dist/src/main.js`). It re-executes Node with
+// `--import tsx` rather than calling tsx's register() API: under Node 20 that API's off-thread
+// loader hooks spin forever on some module graphs. Signals are forwarded so SIGTERM still drains.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
-register();
-await import(new URL('../src/main.ts', import.meta.url).href);
+const require = createRequire(import.meta.url);
+const tsx = pathToFileURL(require.resolve('tsx')).href;
+const main = new URL('../src/main.ts', import.meta.url).pathname;
+const child = spawn(process.execPath, ['--import', tsx, main, ...process.argv.slice(2)], { stdio: 'inherit' });
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));

@@ -1,0 +1,243 @@
+/**
+ * Wings, downstream role: the relay is a Wings daemon to dashboards.
+ *
+ * `GET <path>` (default /api/servers/:server/ws) → origin allow-list → upgrade. Then the session
+ * waits for `auth` with an HS256 JWT the relay signed (see token-endpoint.ts). First auth:
+ * `auth success`, then `status` (and one `stats` when offline), and the session joins the
+ * server's events. Every check interval the token is looked at: ≤ 60 s left → `token expiring`;
+ * expired → `token expired` each interval, the socket stays open, and every outbound event and
+ * inbound non-auth message is answered with the exp `jwt error` (REAL-BEHAVIOUR.md).
+ */
+import {
+  hasPermission,
+  verifyJwt,
+  type BridgeEvent,
+  type ListenerContext,
+  type ListenerRole,
+  type ResourceRef,
+  type SessionHooks,
+  type SessionIO,
+  type Timer,
+  type UpgradeRequest,
+  type UpgradeVerdict,
+} from '../../src/adapter-kit.ts';
+import { formatFrame, packetToCommand, parseFrame, statsToWire, variantFor } from './codec.ts';
+import { tokenRoute } from './token-endpoint.ts';
+import { GENERIC_DAEMON_ERROR, HTTP_ERRORS, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
+
+export interface WingsListenerConfig {
+  name: string;
+  dialect: 'wings';
+  path: string;
+  upstreams: string[];
+  jwtSecret: string;
+  allowedOrigins: string[];
+  tokenEndpoint: string;
+  tokenTtlSeconds: number;
+  tokenCheckIntervalMs: number;
+  expiringWindowSeconds: number;
+  consoleLines: number;
+  profile: '1.11';
+}
+
+type Ctx = ListenerContext<WingsListenerConfig>;
+
+/** Finds a server resource by the `:server` of a path: its full id, or the 8-character short id. */
+export function findServer(ctx: Ctx, id: string): ResourceRef | undefined {
+  const servers = ctx.resources().filter((r) => r.resource === 'server');
+  return servers.find((r) => r.id === id) ?? (id.length === 8 ? servers.find((r) => r.id.startsWith(id)) : undefined);
+}
+
+/** Event types a Wings client only receives with a permission. */
+const GATED: Readonly<Record<string, string>> = {
+  'server.install.output': PERMISSIONS.install,
+  'server.transfer.logs': PERMISSIONS.transfer,
+  'server.backup.completed': PERMISSIONS.backupRead,
+};
+
+const POWER_PERMISSION: Readonly<Record<string, string>> = {
+  start: PERMISSIONS.start,
+  stop: PERMISSIONS.stop,
+  restart: PERMISSIONS.restart,
+  kill: PERMISSIONS.stop,
+};
+
+const ZERO_STATS = { memoryBytes: 0, memoryLimitBytes: 0, cpuAbsolute: 0, network: { rxBytes: 0, txBytes: 0 }, uptimeMs: 0, diskBytes: 0, state: 'offline' as const };
+
+class WingsSession implements SessionHooks {
+  variant = '';
+  readonly #io: SessionIO;
+  readonly #ctx: Ctx;
+  readonly #server: ResourceRef;
+  #permissions: readonly string[] | null = null;
+  #client = '';
+  #expMs = 0;
+  #expired = false;
+  #timer: Timer | null = null;
+  /** Serializes auth handling: a JWT check is async and frames must keep their order. */
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(io: SessionIO, ctx: Ctx, server: ResourceRef) {
+    this.#io = io;
+    this.#ctx = ctx;
+    this.#server = server;
+  }
+
+  #send(event: string, args?: readonly string[]): void {
+    this.#io.send(formatFrame(event, args));
+  }
+
+  #jwtError(text: string): void {
+    this.#send(SERVER_EVENTS.jwtError, [text]);
+  }
+
+  #subject(type: string): string {
+    return this.#ctx.subjects.event(this.#server.upstream, type, this.#server.id);
+  }
+
+  onMessage(text: string): void {
+    this.#queue = this.#queue.then(() => this.#handle(text)).catch((err) => {
+      this.#ctx.log.error('wings session failed on a frame', { err: err as Error });
+    });
+  }
+
+  async #handle(text: string): Promise<void> {
+    const packet = parseFrame(text);
+    if (!packet) return this.#ctx.telemetry.dropped('bad_frame');
+    if (packet.event === 'auth') return this.#auth(packet.args[0] ?? '');
+    if (!this.#permissions) return this.#jwtError(JWT_ERRORS.notPresent);
+    if (this.#expired) return this.#jwtError(JWT_ERRORS.expired);
+    const command = packetToCommand(packet);
+    if (!command) return this.#ctx.telemetry.dropped('unknown_event');
+    switch (command.type) {
+      case 'server.logs.request':
+        return this.#sendLogs();
+      case 'server.stats.request':
+        return this.#sendStats();
+      case 'server.command':
+        if (!hasPermission(this.#permissions, PERMISSIONS.console)) return this.#ctx.telemetry.command('denied');
+        return this.#forward(command.type, command.data);
+      case 'server.power': {
+        const action = (command.data as { action: string }).action;
+        const needed = POWER_PERMISSION[action];
+        if (!needed || !hasPermission(this.#permissions, needed)) return this.#ctx.telemetry.command('denied');
+        return this.#forward(command.type, command.data);
+      }
+    }
+  }
+
+  async #forward(type: 'server.command' | 'server.power', data: unknown): Promise<void> {
+    const reply = await this.#ctx.request({
+      type,
+      upstream: this.#server.upstream,
+      resource: this.#server.resource,
+      id: this.#server.id,
+      data,
+      principal: { client: this.#client, permissions: this.#permissions ?? [] },
+    });
+    if (reply.ok) return this.#ctx.telemetry.command('ok');
+    this.#ctx.telemetry.command(reply.code === 'BRIDGE_ERR_UPSTREAM_UNAVAILABLE' ? 'unavailable' : 'error');
+    const showReal = this.#permissions !== null && hasPermission(this.#permissions, PERMISSIONS.errors);
+    this.#send(SERVER_EVENTS.daemonError, [showReal ? reply.message : GENERIC_DAEMON_ERROR]);
+  }
+
+  async #auth(token: string): Promise<void> {
+    const { config, clock, telemetry } = this.#ctx;
+    if (token === '') {
+      telemetry.authFailed('no_jwt');
+      return this.#jwtError(JWT_ERRORS.notPresent);
+    }
+    const check = await verifyJwt(config.jwtSecret, token, clock);
+    if (!check.ok) {
+      telemetry.authFailed(check.error);
+      // Wings reports an expired token by text, and anything it cannot verify as a generic error.
+      if (check.error === 'expired') return this.#jwtError(JWT_ERRORS.expired);
+      return this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
+    }
+    const claims = check.claims;
+    const permissions = Array.isArray(claims.permissions) ? claims.permissions.filter((p): p is string => typeof p === 'string') : [];
+    if (typeof claims.iat !== 'number' || typeof claims.exp !== 'number') {
+      telemetry.authFailed('malformed');
+      return this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
+    }
+    if (!hasPermission(permissions, PERMISSIONS.connect)) {
+      telemetry.authFailed('missing_connect');
+      return this.#jwtError(JWT_ERRORS.missingConnect);
+    }
+    if (claims.server_uuid !== this.#server.id) {
+      telemetry.authFailed('uuid_mismatch');
+      return this.#jwtError(JWT_ERRORS.uuidMismatch);
+    }
+    const first = this.#permissions === null;
+    this.#permissions = permissions;
+    this.#client = typeof claims.user_uuid === 'string' ? claims.user_uuid : '';
+    this.#expMs = claims.exp * 1000;
+    this.#expired = false;
+    this.variant = variantFor(permissions);
+    this.#send(SERVER_EVENTS.authSuccess);
+    if (!first) return;
+    this.#io.subscribe(this.#ctx.subjects.resourceEvents(this.#server.upstream, this.#server.resource, this.#server.id));
+    this.#timer = clock.setInterval(() => this.#checkToken(), config.tokenCheckIntervalMs);
+    const status = await this.#ctx.last(this.#subject('server.status'));
+    const state = (status?.data as { state?: string } | undefined)?.state ?? 'offline';
+    this.#send(SERVER_EVENTS.status, [state]);
+    if (state === 'offline') {
+      const stats = await this.#ctx.last(this.#subject('server.stats'));
+      this.#send(SERVER_EVENTS.stats, [statsToWire((stats?.data as typeof ZERO_STATS | undefined) ?? ZERO_STATS)]);
+    }
+  }
+
+  #checkToken(): void {
+    const left = this.#expMs - this.#ctx.clock.now();
+    if (left <= 0) {
+      this.#expired = true;
+      this.#send(SERVER_EVENTS.tokenExpired);
+    } else if (left <= this.#ctx.config.expiringWindowSeconds * 1000) {
+      this.#send(SERVER_EVENTS.tokenExpiring);
+    }
+  }
+
+  async #sendLogs(): Promise<void> {
+    const status = await this.#ctx.last(this.#subject('server.status'));
+    if ((status?.data as { state?: string } | undefined)?.state === 'offline' || !status) return;
+    const lines = await this.#ctx.history(this.#subject('server.console'), this.#ctx.config.consoleLines);
+    for (const e of lines) this.#send(SERVER_EVENTS.consoleOutput, [(e.data as { line: string }).line]);
+  }
+
+  async #sendStats(): Promise<void> {
+    const stats = await this.#ctx.last(this.#subject('server.stats'));
+    if (stats) this.#send(SERVER_EVENTS.stats, [statsToWire(stats.data as typeof ZERO_STATS)]);
+  }
+
+  onEvent(event: BridgeEvent, frame: Buffer): void {
+    if (this.#expired) return this.#jwtError(JWT_ERRORS.expired);
+    const gate = GATED[event.type];
+    if (gate && !hasPermission(this.#permissions ?? [], gate)) return;
+    this.#io.send(frame);
+  }
+
+  onClose(): void {
+    this.#timer?.cancel();
+    this.#timer = null;
+  }
+}
+
+export function createWingsListener(ctx: Ctx): ListenerRole {
+  const { config } = ctx;
+  const anyOrigin = config.allowedOrigins.includes('*');
+  return {
+    routes: config.tokenEndpoint ? [tokenRoute(ctx)] : [],
+    authorize(req: UpgradeRequest): UpgradeVerdict {
+      const server = findServer(ctx, req.params.server ?? '');
+      if (!server) return { accept: false, status: 404, json: { error: HTTP_ERRORS.notFound }, reason: 'not_found' };
+      const origin = req.headers.origin;
+      if (!anyOrigin && (origin === undefined || !config.allowedOrigins.includes(origin))) {
+        return { accept: false, status: 403, text: 'Forbidden', reason: 'origin' };
+      }
+      return { accept: true, state: server };
+    },
+    open(io, _req, state) {
+      return new WingsSession(io, ctx, state as ResourceRef);
+    },
+  };
+}

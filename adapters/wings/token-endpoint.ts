@@ -1,0 +1,61 @@
+/**
+ * The panel-compatible token endpoint: `GET /api/client/servers/:server/websocket` with
+ * `Authorization: Bearer <client API key>` → `{"data":{"token","socket"}}`, the JWT signed by the
+ * relay and carrying that client's grant. Existing Pterodactyl client libraries, pointed at the
+ * relay as if it were the panel, then work unchanged; no upstream credential ever reaches them.
+ */
+import { randomUUID } from 'node:crypto';
+import { bearerKey, hasPermission, signJwt, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerContext } from '../../src/adapter-kit.ts';
+import { findServer, type WingsListenerConfig } from './downstream.ts';
+import { PERMISSIONS } from './vocabulary.ts';
+
+/** Error bodies shaped like the panel's, so client libraries parse them. */
+function panelError(status: number, code: string, detail: string): HttpResponse {
+  return { status, json: { errors: [{ code, status: String(status), detail }] } };
+}
+
+export function tokenRoute(ctx: ListenerContext<WingsListenerConfig>): HttpRoute {
+  const { config, clients, clock, telemetry } = ctx;
+  return {
+    method: 'GET',
+    path: config.tokenEndpoint,
+    async handle(req: HttpRequest): Promise<HttpResponse> {
+      const key = bearerKey(req.headers.authorization);
+      const client = key === null ? null : clients.authenticate(key);
+      if (!client) {
+        telemetry.authFailed('api_key');
+        return panelError(401, 'AuthenticationException', 'Unauthenticated.');
+      }
+      const server = findServer(ctx, req.params.server ?? '');
+      const permissions = server ? clients.permissionsFor(client, server.upstream, server.id) : null;
+      // The panel answers 404 for servers the user cannot see, so their existence is not revealed.
+      if (!server || !permissions) return panelError(404, 'NotFoundHttpException', 'The requested resource could not be found on the server.');
+      if (!hasPermission(permissions, PERMISSIONS.connect)) {
+        telemetry.authFailed('missing_connect');
+        return panelError(403, 'AccessDeniedHttpException', 'This action is unauthorized.');
+      }
+      const base = ctx.publicUrl(req);
+      const now = Math.floor(clock.now() / 1000);
+      const token = await signJwt(
+        config.jwtSecret,
+        {
+          iss: base,
+          aud: [base],
+          jti: randomUUID(),
+          iat: now,
+          nbf: now - 300,
+          exp: now + config.tokenTtlSeconds,
+          server_uuid: server.id,
+          permissions: [...new Set([...permissions, PERMISSIONS.connect])],
+          user_uuid: client.name,
+          user_id: 0,
+          unique_id: randomUUID(),
+          scope: 'websocket',
+        },
+        clock,
+      );
+      const socket = `${base.replace(/^http/, 'ws')}${config.path.replace(':server', encodeURIComponent(server.id))}`;
+      return { status: 200, json: { data: { token, socket } } };
+    },
+  };
+}

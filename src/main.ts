@@ -1,0 +1,72 @@
+/**
+ * CLI.
+ *   bridge [--config FILE]          run the relay (FILE, else $BRIDGE_CONFIG, else ./bridge.config.json)
+ *   bridge check [--config FILE]    validate the config: print every error with its path, exit 1 if any
+ * SIGTERM/SIGINT drain the relay (see Relay.stop); a second signal exits at once.
+ */
+import { resolve } from 'node:path';
+import { ConfigError, loadConfigFile } from './config/load.ts';
+import { ADAPTERS } from './registry.ts';
+import { Relay } from './relay.ts';
+
+function parseArgs(argv: string[]): { command: 'run' | 'check' | 'help'; config: string } {
+  let command: 'run' | 'check' | 'help' = 'run';
+  let config = process.env.BRIDGE_CONFIG ?? 'bridge.config.json';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === 'check') command = 'check';
+    else if (a === '--help' || a === '-h' || a === 'help') command = 'help';
+    else if (a === '--config' || a === '-c') config = argv[++i] ?? config;
+    else if (a?.startsWith('--config=')) config = a.slice('--config='.length);
+    else {
+      process.stderr.write(`bridge: unknown argument ${JSON.stringify(a)}\n`);
+      process.exit(2);
+    }
+  }
+  return { command, config: resolve(config) };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.command === 'help') {
+    process.stdout.write('usage: bridge [--config FILE]\n       bridge check [--config FILE]\n');
+    return;
+  }
+  let config;
+  try {
+    config = loadConfigFile(args.config, ADAPTERS);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  if (args.command === 'check') {
+    process.stdout.write(`${args.config}: ok\n`);
+    return;
+  }
+  const relay = await Relay.start({ config });
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(130);
+    signalled = true;
+    relay.log.info('signal received, draining', { signal });
+    const hard = setTimeout(() => process.exit(1), config.http.shutdownGraceMs + 5000);
+    hard.unref();
+    relay.stop().then(
+      () => process.exit(0),
+      (err) => {
+        relay.log.error('drain failed', { err: err as Error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bridge: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
