@@ -174,9 +174,10 @@ class WingsSession implements SessionHooks {
     this.#expMs = claims.exp * 1000;
     this.#expired = false;
     this.variant = variantFor(permissions);
+    // Join the server's events before answering, so nothing published after `auth success` is missed.
+    if (first) this.#io.subscribe(this.#ctx.subjects.resourceEvents(this.#server.upstream, this.#server.resource, this.#server.id));
     this.#send(SERVER_EVENTS.authSuccess);
     if (!first) return;
-    this.#io.subscribe(this.#ctx.subjects.resourceEvents(this.#server.upstream, this.#server.resource, this.#server.id));
     this.#timer = clock.setInterval(() => this.#checkToken(), config.tokenCheckIntervalMs);
     const status = await this.#ctx.last(this.#subject('server.status'));
     const state = (status?.data as { state?: string } | undefined)?.state ?? 'offline';

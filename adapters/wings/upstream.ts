@@ -32,6 +32,9 @@ export interface WingsUpstreamConfig {
   authTimeoutMs: number;
 }
 
+/** Frames already in flight when a re-auth is sent may still carry the old token's complaint. */
+const REAUTH_GRACE_MS = 5000;
+
 /** Why a token fetch failed, for the auth-failure counter. */
 function fetchFailure(status: number): LinkFailure {
   return new LinkFailure(`token endpoint answered HTTP ${status}`);
@@ -45,6 +48,8 @@ class WingsLink implements LinkHooks {
   readonly #authTimeoutMs: number;
   #authed = false;
   #refreshing = false;
+  /** When a re-auth with a fresh token was sent and not yet answered by `auth success`. */
+  #reauthSentAt: number | null = null;
   #disposed = false;
   #authTimer: Timer | null = null;
 
@@ -109,6 +114,7 @@ class WingsLink implements LinkHooks {
     switch (packet.event) {
       case SERVER_EVENTS.authSuccess:
         this.#authTimer?.cancel();
+        this.#reauthSentAt = null;
         if (!this.#authed) {
           this.#authed = true;
           this.#io.ready();
@@ -116,14 +122,10 @@ class WingsLink implements LinkHooks {
         return;
       case SERVER_EVENTS.tokenExpiring:
       case SERVER_EVENTS.tokenExpired:
-        void this.#refresh();
-        return;
+        return this.#onTokenTrouble();
       case SERVER_EVENTS.jwtError: {
         const message = packet.args[0] ?? '';
-        if (message === JWT_ERRORS.expired || message === JWT_ERRORS.denylist) {
-          void this.#refresh();
-          return;
-        }
+        if (message === JWT_ERRORS.expired || message === JWT_ERRORS.denylist) return this.#onTokenTrouble();
         this.#io.telemetry.authFailed('jwt_error');
         this.#io.log.warn('wings rejected the token', { upstream: this.#io.spec.id, message });
         this.#io.close(1000, 'token rejected');
@@ -141,6 +143,23 @@ class WingsLink implements LinkHooks {
     else this.#io.telemetry.dropped('unknown_event');
   }
 
+  /**
+   * Wings asked for a new token (or replaced an event because the token is no longer valid).
+   * Every replaced event repeats the complaint, so one refresh serves them all; if the complaint
+   * outlives a fresh token by REAUTH_GRACE_MS, that token was refused too and the socket is
+   * dropped to the backoff loop instead of fetching a token per event.
+   */
+  #onTokenTrouble(): void {
+    if (this.#refreshing) return;
+    if (this.#reauthSentAt !== null) {
+      if (this.#io.clock.now() - this.#reauthSentAt < REAUTH_GRACE_MS) return;
+      this.#io.telemetry.authFailed('refresh_rejected');
+      this.#io.close(1000, 'fresh token rejected');
+      return;
+    }
+    void this.#refresh();
+  }
+
   /** New token, re-auth on the same socket. On failure, drop the socket so the backoff loop takes over. */
   async #refresh(): Promise<void> {
     if (this.#refreshing || this.#disposed) return;
@@ -149,6 +168,7 @@ class WingsLink implements LinkHooks {
       const { token } = await this.#fetchToken();
       if (this.#disposed) return;
       this.#token = token;
+      this.#reauthSentAt = this.#io.clock.now();
       this.#io.send(formatFrame(CLIENT_EVENTS.auth, [token]));
     } catch (err) {
       this.#io.log.warn('wings token refresh failed', { err: err as Error });
@@ -160,6 +180,7 @@ class WingsLink implements LinkHooks {
 
   onClose(info: { code: number; reason: string; httpStatus?: number }): LinkVerdict {
     this.#authed = false;
+    this.#reauthSentAt = null;
     this.#authTimer?.cancel();
     if (info.code === CLOSE_CODES.suspended) return { terminal: true, reason: 'server suspended (4409)' };
     if (info.code === CLOSE_CODES.rejected) return { terminal: true, reason: 'connection rejected (4400)' };

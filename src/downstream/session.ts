@@ -11,6 +11,9 @@ import type { Metrics } from '../metrics.ts';
 import type { HostConnection } from './web-host.ts';
 import type { Hub, HubMember } from './hub.ts';
 
+/** How long a slow consumer gets to read its backlog and the close frame before it is cut off. */
+const SLOW_CLOSE_GRACE_MS = 5000;
+
 export interface SessionOptions {
   dialect: string;
   encode: EventEncoder;
@@ -65,6 +68,9 @@ export class Session implements SessionIO, HubMember {
     if (this.#conn.bufferedAmount + size > this.#opts.writeQueueBytes) {
       this.#opts.metrics.eventsDropped.inc({ dialect: this.dialect, direction: 'downstream', reason: 'slow' });
       this.close('BRIDGE_ERR_SLOW_CONSUMER', `more than ${this.#opts.writeQueueBytes} bytes queued`);
+      // The close frame waits behind the backlog the peer is not reading; do not hold the socket
+      // (and its buffers) for ws's 30 s close timeout.
+      setTimeout(() => this.#conn.terminate(), SLOW_CLOSE_GRACE_MS).unref();
       return;
     }
     this.#conn.send(frame);

@@ -1,0 +1,3 @@
+import { runWingsE2E } from '../helpers/wings-e2e-suite.ts';
+
+runWingsE2E('memory');
