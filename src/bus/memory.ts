@@ -1,0 +1,334 @@
+/**
+ * The embedded bus: everything in one process, no server. NATS wildcard semantics (`*` one token,
+ * `>` one or more trailing tokens), request/reply, and per-subject retention as `retentionOf` says.
+ *
+ * Delivery is SYNCHRONOUS: `publish()` calls every matching handler before it returns. A handler
+ * that publishes again does not recurse; its event is queued and delivered by the same outer
+ * `publish()` right after the current one, so every subscriber sees events in publish order.
+ * Handlers receive the published object itself (no copy): they must not mutate it.
+ */
+import type { Bus, BusState, BusSubscription, CommandHandler, EventHandler } from './bus.ts';
+import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
+import { retentionOf } from '../subjects.ts';
+
+export interface MemoryBusOptions {
+  /** Events kept per `history` subject (a ring buffer). Default 150. */
+  historyLimit?: number;
+  /** Receives errors thrown by handlers and listeners. Default: `process.emitWarning`, never silent. */
+  onError?(err: unknown): void;
+}
+
+/** True for a valid NATS-style pattern: non-empty tokens, `>` only as the last token. */
+export function isValidPattern(pattern: string): boolean {
+  const tokens = pattern.split('.');
+  return tokens.every((t, i) => t !== '' && !/\s/.test(t) && (t !== '>' || i === tokens.length - 1));
+}
+
+/** One pattern in a {@link SubjectIndex}; `active` turns false when it is removed. */
+export interface IndexEntry<H> {
+  readonly seq: number;
+  readonly pattern: string;
+  readonly handler: H;
+  active: boolean;
+}
+
+interface TrieNode<H> {
+  readonly children: Map<string, TrieNode<H>>;
+  star: TrieNode<H> | undefined;
+  /** Subscriptions whose pattern ends in `>` at this depth. */
+  readonly rest: Set<IndexEntry<H>>;
+  /** Subscriptions whose pattern ends exactly here. */
+  readonly here: Set<IndexEntry<H>>;
+}
+
+function node<H>(): TrieNode<H> {
+  return { children: new Map(), star: undefined, rest: new Set(), here: new Set() };
+}
+
+/** Bounded so that a stream of one-off subjects cannot grow the cache without limit. */
+const MATCH_CACHE_MAX = 4096;
+
+/**
+ * A token trie of patterns (the idea of NATS's sublist) with a subject → matches cache. A lookup
+ * only follows the exact and the `*` child of each token, so its cost depends on the subject's
+ * depth and on the patterns that match, not on how many patterns exist. The cache makes repeated
+ * subjects a single map hit and is dropped whenever the pattern set changes.
+ */
+export class SubjectIndex<H> {
+  #root: TrieNode<H> = node();
+  readonly #cache = new Map<string, readonly IndexEntry<H>[]>();
+  readonly #entries = new Set<IndexEntry<H>>();
+  #seq = 0;
+
+  /** Number of live patterns. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Number of cached subjects (exposed for tests of invalidation). */
+  get cachedSubjects(): number {
+    return this.#cache.size;
+  }
+
+  /** Adds a pattern. Throws on an invalid pattern: that is a programming error, not a runtime one. */
+  add(pattern: string, handler: H): IndexEntry<H> {
+    if (!isValidPattern(pattern)) throw new TypeError(`invalid subject pattern: ${JSON.stringify(pattern)}`);
+    const entry: IndexEntry<H> = { seq: this.#seq++, pattern, handler, active: true };
+    const tokens = pattern.split('.');
+    let at = this.#root;
+    for (let i = 0; i < tokens.length; i++) {
+      const tok = tokens[i] as string;
+      if (tok === '>') {
+        at.rest.add(entry);
+        return this.#added(entry);
+      }
+      if (tok === '*') at = at.star ??= node();
+      else {
+        let next = at.children.get(tok);
+        if (!next) at.children.set(tok, (next = node()));
+        at = next;
+      }
+    }
+    at.here.add(entry);
+    return this.#added(entry);
+  }
+
+  /** Removes an entry. Idempotent. Empty branches are pruned so churn does not leak nodes. */
+  remove(entry: IndexEntry<H>): void {
+    if (!entry.active) return;
+    entry.active = false;
+    this.#entries.delete(entry);
+    this.#cache.clear();
+    const tokens = entry.pattern.split('.');
+    const path: TrieNode<H>[] = [this.#root];
+    let at: TrieNode<H> | undefined = this.#root;
+    for (const tok of tokens) {
+      if (tok === '>') break;
+      at = tok === '*' ? at.star : at.children.get(tok);
+      if (!at) return;
+      path.push(at);
+    }
+    const last = path[path.length - 1] as TrieNode<H>;
+    if (tokens[tokens.length - 1] === '>') last.rest.delete(entry);
+    else last.here.delete(entry);
+    for (let i = path.length - 1; i > 0; i--) {
+      const n = path[i] as TrieNode<H>;
+      if (n.here.size || n.rest.size || n.children.size || n.star) break;
+      const parent = path[i - 1] as TrieNode<H>;
+      const tok = tokens[i - 1] as string;
+      if (tok === '*') parent.star = undefined;
+      else parent.children.delete(tok);
+    }
+  }
+
+  /** Entries matching a literal subject, in subscription order. The array is a snapshot. */
+  match(subject: string): readonly IndexEntry<H>[] {
+    const hit = this.#cache.get(subject);
+    if (hit) return hit;
+    const out: IndexEntry<H>[] = [];
+    collect(this.#root, subject.split('.'), 0, out);
+    out.sort((a, b) => a.seq - b.seq);
+    // Dropping everything beats evicting one by one: repeated deletes from the front of a Map
+    // leave tombstones that every `keys().next()` has to step over.
+    if (this.#cache.size >= MATCH_CACHE_MAX) this.#cache.clear();
+    this.#cache.set(subject, out);
+    return out;
+  }
+
+  /** Removes every entry (each stops receiving even mid-delivery). */
+  clear(): void {
+    for (const e of this.#entries) e.active = false;
+    this.#entries.clear();
+    this.#cache.clear();
+    this.#root = node();
+  }
+
+  #added(entry: IndexEntry<H>): IndexEntry<H> {
+    this.#entries.add(entry);
+    this.#cache.clear();
+    return entry;
+  }
+}
+
+function collect<H>(at: TrieNode<H>, tokens: string[], i: number, out: IndexEntry<H>[]): void {
+  if (i === tokens.length) {
+    for (const e of at.here) out.push(e);
+    return;
+  }
+  // `>` needs at least one more token, which i < tokens.length guarantees here.
+  for (const e of at.rest) out.push(e);
+  const exact = at.children.get(tokens[i] as string);
+  if (exact) collect(exact, tokens, i + 1, out);
+  if (at.star) collect(at.star, tokens, i + 1, out);
+}
+
+/** Fixed-capacity ring of the most recent events of one subject. */
+class Ring {
+  readonly capacity: number;
+  readonly #items: (BridgeEvent | undefined)[];
+  #next = 0;
+  #count = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.#items = new Array<BridgeEvent | undefined>(capacity);
+  }
+
+  push(event: BridgeEvent): void {
+    this.#items[this.#next] = event;
+    this.#next = (this.#next + 1) % this.capacity;
+    if (this.#count < this.capacity) this.#count++;
+  }
+
+  /** The last `limit` events, oldest first. */
+  tail(limit: number): BridgeEvent[] {
+    const n = Math.max(0, Math.min(limit, this.#count));
+    const out: BridgeEvent[] = [];
+    for (let i = n; i > 0; i--) out.push(this.#items[(this.#next - i + this.capacity) % this.capacity] as BridgeEvent);
+    return out;
+  }
+}
+
+/** A publish subject must be literal: no empty token, no whitespace, no wildcard token. */
+const BAD_SUBJECT = /^$|^\.|\.$|\.\.|\s|(?:^|\.)[*>](?:\.|$)/;
+
+const errorReply = (code: string, message: string): CommandReply => ({ ok: false, code, message });
+
+/** The in-process {@link Bus}. Usable before `start()`; `drain()` ends it for good. */
+export class MemoryBus implements Bus {
+  readonly kind = 'memory' as const;
+  readonly #historyLimit: number;
+  readonly #onError: (err: unknown) => void;
+  readonly #subs = new SubjectIndex<EventHandler>();
+  readonly #servers = new SubjectIndex<CommandHandler>();
+  readonly #retained = new Map<string, Ring>();
+  readonly #listeners: ((state: BusState) => void)[] = [];
+  readonly #inflight = new Set<Promise<CommandReply>>();
+  readonly #queue: [string, BridgeEvent][] = [];
+  #delivering = false;
+  #state: BusState = 'connecting';
+  #drained: Promise<void> | undefined;
+
+  constructor(options: MemoryBusOptions = {}) {
+    this.#historyLimit = Math.max(1, Math.floor(options.historyLimit ?? 150));
+    this.#onError = options.onError ?? ((err) => process.emitWarning(err instanceof Error ? err : String(err)));
+  }
+
+  get state(): BusState {
+    return this.#state;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state === 'connecting') this.#setState('connected');
+  }
+
+  /** Retains per `retentionOf(event.type)`, then delivers synchronously (see the module comment). */
+  publish(subject: string, event: BridgeEvent): void {
+    if (this.#state === 'draining' || this.#state === 'closed') return;
+    if (BAD_SUBJECT.test(subject)) {
+      this.#onError(new TypeError(`invalid publish subject: ${JSON.stringify(subject)}`));
+      return;
+    }
+    this.#retain(subject, event);
+    this.#queue.push([subject, event]);
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      for (let item = this.#queue.shift(); item; item = this.#queue.shift()) {
+        for (const entry of this.#subs.match(item[0])) {
+          // Re-checked per call: a handler may unsubscribe another one mid-delivery.
+          if (!entry.active) continue;
+          try {
+            entry.handler(item[1], item[0]);
+          } catch (err) {
+            this.#onError(err);
+          }
+        }
+      }
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  /** Active as soon as this returns. Throws TypeError on an invalid pattern. */
+  subscribe(pattern: string, handler: EventHandler): BusSubscription {
+    const entry = this.#subs.add(pattern, handler);
+    return { unsubscribe: () => this.#subs.remove(entry) };
+  }
+
+  /** Serves commands. When several patterns match a request, the earliest-registered one answers. */
+  serve(pattern: string, handler: CommandHandler): BusSubscription {
+    const entry = this.#servers.add(pattern, handler);
+    return { unsubscribe: () => this.#servers.remove(entry) };
+  }
+
+  /** The handler runs on a later microtask, never inside the caller's stack. Never rejects. */
+  request(subject: string, command: BridgeCommand, timeoutMs: number): Promise<CommandReply> {
+    const server = this.#state === 'draining' || this.#state === 'closed' ? undefined : this.#servers.match(subject)[0];
+    if (!server) return Promise.resolve(errorReply('BRIDGE_ERR_UPSTREAM_UNAVAILABLE', `no responder for ${subject}`));
+    const reply = new Promise<CommandReply>((resolve) => {
+      const timer = setTimeout(
+        () => resolve(errorReply('BRIDGE_ERR_COMMAND_TIMEOUT', `no reply within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      Promise.resolve()
+        .then(() => server.handler(command, subject))
+        .then(
+          (r) => resolve(r),
+          (err: unknown) => resolve(errorReply('BRIDGE_ERR_INTERNAL', err instanceof Error ? err.message : String(err))),
+        )
+        .finally(() => clearTimeout(timer));
+    });
+    this.#inflight.add(reply);
+    void reply.finally(() => this.#inflight.delete(reply));
+    return reply;
+  }
+
+  async history(subject: string, limit: number): Promise<BridgeEvent[]> {
+    return this.#retained.get(subject)?.tail(limit) ?? [];
+  }
+
+  async last(subject: string): Promise<BridgeEvent | undefined> {
+    return this.#retained.get(subject)?.tail(1)[0];
+  }
+
+  /** No-op: a memory subscription is active when `subscribe` returns. */
+  async flush(): Promise<void> {}
+
+  onStateChange(listener: (state: BusState) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Refuses new publishes and requests, waits for pending replies (each bounded by its timeout), closes. */
+  drain(): Promise<void> {
+    this.#drained ??= (async () => {
+      this.#setState('draining');
+      await Promise.allSettled([...this.#inflight]);
+      this.#subs.clear();
+      this.#servers.clear();
+      this.#setState('closed');
+    })();
+    return this.#drained;
+  }
+
+  #retain(subject: string, event: BridgeEvent): void {
+    const retention = retentionOf(event.type);
+    if (retention === 'none') return;
+    const capacity = retention === 'history' ? this.#historyLimit : 1;
+    let ring = this.#retained.get(subject);
+    if (!ring || ring.capacity !== capacity) this.#retained.set(subject, (ring = new Ring(capacity)));
+    ring.push(event);
+  }
+
+  #setState(state: BusState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    for (const listener of this.#listeners) {
+      try {
+        listener(state);
+      } catch (err) {
+        this.#onError(err);
+      }
+    }
+  }
+}
