@@ -67,7 +67,8 @@ export const TERMINAL_UPSTREAM_CLOSES: ReadonlySet<number> = new Set([
 /** A close code and a reason that fits in a close frame (123 bytes). */
 export function closeFrame(code: BridgeErrorCode, detail?: string): { code: number; reason: string } {
   const spec = ERRORS[code];
-  let reason = detail ? `${spec.reason}: ${detail}` : spec.reason;
-  while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
-  return { code: spec.close, reason };
+  const chars = Array.from(detail ? `${spec.reason}: ${detail}` : spec.reason);
+  // Drop whole code points, so a multi-byte character is never cut in half.
+  while (Buffer.byteLength(chars.join('')) > 123) chars.pop();
+  return { code: spec.close, reason: chars.join('') };
 }

@@ -11,8 +11,8 @@
  */
 import type { BridgeEvent } from './events.ts';
 
-const UNSAFE = /[%.*>\s\u0000-\u001f\u007f]/u;
-const UNSAFE_ALL = /[%.*>\s\u0000-\u001f\u007f]/gu;
+const UNSAFE = /[%.*>\s\u0000-\u001f\u007f-\u009f]/u;
+const UNSAFE_ALL = /[%.*>\s\u0000-\u001f\u007f-\u009f]/gu;
 
 function percent(ch: string): string {
   let out = '';
@@ -26,11 +26,15 @@ export function escapeToken(raw: string): string {
   return UNSAFE.test(raw) ? raw.replace(UNSAFE_ALL, percent) : raw;
 }
 
-/** Reverses {@link escapeToken}. */
-export function unescapeToken(token: string): string {
+/** Reverses {@link escapeToken}; null for a token escaping never produces (a malformed `%XX`). */
+export function unescapeToken(token: string): string | null {
   if (token === '%') return '';
   if (!token.includes('%')) return token;
-  return decodeURIComponent(token);
+  try {
+    return decodeURIComponent(token);
+  } catch {
+    return null;
+  }
 }
 
 /** How long the bus keeps events of a type: a window of lines, the last value, or nothing. */
@@ -124,8 +128,11 @@ export class Subjects {
     if (!subject.startsWith(head)) return null;
     const parts = subject.slice(head.length).split('.');
     if (parts.length < 4) return null;
-    const [upstream, resource, id, ...event] = parts as [string, string, string, ...string[]];
-    return { upstream: unescapeToken(upstream), resource, id: unescapeToken(id), event: event.join('.') };
+    const [rawUpstream, resource, rawId, ...event] = parts as [string, string, string, ...string[]];
+    const upstream = unescapeToken(rawUpstream);
+    const id = unescapeToken(rawId);
+    if (upstream === null || id === null) return null;
+    return { upstream, resource, id, event: event.join('.') };
   }
 
   /** Parses a command subject; null when it is not one. */
@@ -134,8 +141,11 @@ export class Subjects {
     if (!subject.startsWith(head)) return null;
     const parts = subject.slice(head.length).split('.');
     if (parts.length !== 3) return null;
-    const [upstream, resource, id] = parts as [string, string, string];
-    return { upstream: unescapeToken(upstream), resource, id: unescapeToken(id) };
+    const [rawUpstream, resource, rawId] = parts as [string, string, string];
+    const upstream = unescapeToken(rawUpstream);
+    const id = unescapeToken(rawId);
+    if (upstream === null || id === null) return null;
+    return { upstream, resource, id };
   }
 }
 

@@ -37,14 +37,55 @@ export interface LoadOptions {
 
 type Json = Record<string, unknown>;
 
+/** Adds the schema's errors, skipping any path that already has an issue (e.g. a removed bad shape). */
 function collect(schema: TSchema, value: unknown, prefix: string, out: ConfigIssue[]): void {
+  const known = new Set(out.map((i) => i.path));
   const seen = new Set<string>();
   for (const e of Value.Errors(schema, value)) {
-    const key = `${e.path}\u0000${e.message}`;
-    if (seen.has(key)) continue;
+    const path = prefix + e.path;
+    const key = `${path}\u0000${e.message}`;
+    if (known.has(path) || seen.has(key)) continue;
     seen.add(key);
-    out.push({ path: prefix + e.path, message: e.message });
+    out.push({ path, message: e.message });
   }
+}
+
+/**
+ * Wrong container types, found before defaults are applied: TypeBox's Value.Default merges an
+ * object given where an array with a default belongs into that default, which would silently
+ * turn e.g. `"allowedOrigins": {…}` into the default `["*"]`.
+ */
+function shapeIssues(schema: TSchema, value: unknown, path: string, out: ConfigIssue[]): void {
+  if (value === undefined) return;
+  if (schema.type === 'array') {
+    if (!Array.isArray(value)) return void out.push({ path, message: 'Expected array' });
+    if (schema.items) value.forEach((v, i) => shapeIssues(schema.items as TSchema, v, `${path}/${i}`, out));
+  } else if (schema.type === 'object' && schema.properties) {
+    if (!isObject(value)) return void out.push({ path, message: 'Expected object' });
+    for (const [k, sub] of Object.entries(schema.properties as Record<string, TSchema>)) shapeIssues(sub, value[k], `${path}/${k}`, out);
+  }
+}
+
+/**
+ * A copy of `value` with every wrongly-shaped value removed (each reported in `issues`), so the
+ * rest can still get its defaults and be checked: every error is reported, none twice.
+ */
+function withoutBadShapes(schema: TSchema, value: Json, base: string, issues: ConfigIssue[]): Json {
+  const found: ConfigIssue[] = [];
+  shapeIssues(schema, value, base, found);
+  const copy = structuredClone(value);
+  for (const issue of found) {
+    const keys = issue.path.slice(base.length).split('/').slice(1);
+    const last = keys.pop();
+    let parent: unknown = copy;
+    for (const k of keys) parent = (parent as Json)[k];
+    if (last !== undefined && parent && typeof parent === 'object') {
+      if (Array.isArray(parent)) parent[Number(last)] = {};
+      else delete (parent as Json)[last];
+    }
+  }
+  issues.push(...found);
+  return copy;
 }
 
 function isObject(v: unknown): v is Json {
@@ -72,7 +113,7 @@ function checkItems(
       issues.push({ path: `${at}/${discriminator}`, message: `unknown ${discriminator} ${JSON.stringify(kind)} (known: ${known})` });
       return raw;
     }
-    const item = Value.Default(schema, raw) as Json;
+    const item = Value.Default(schema, withoutBadShapes(schema, raw, at, issues)) as Json;
     collect(schema, item, at, issues);
     return item;
   });
@@ -131,7 +172,7 @@ export function validateConfig(raw: unknown, adapters: readonly ProtocolAdapter[
   const issues: ConfigIssue[] = [];
   if (!isObject(raw)) throw new ConfigError(source, [{ path: '', message: 'Expected a JSON object' }]);
 
-  const core = Value.Default(CoreSchema, structuredClone(raw)) as Json;
+  const core = Value.Default(CoreSchema, withoutBadShapes(CoreSchema, raw, '', issues)) as Json;
   collect(CoreSchema, core, '', issues);
   const items = itemSchemas(adapters);
   const byProtocol = new Map(adapters.map((a) => [a.protocol, a]));
@@ -192,6 +233,11 @@ export function validateConfig(raw: unknown, adapters: readonly ProtocolAdapter[
   return deepFreeze(resolved) as BridgeConfig;
 }
 
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
+}
+
 /** Reads and validates a config file. Throws ConfigError listing every issue. */
 export function loadConfigFile(file: string, adapters: readonly ProtocolAdapter[], options: LoadOptions = {}): BridgeConfig {
   let text: string;
@@ -204,7 +250,9 @@ export function loadConfigFile(file: string, adapters: readonly ProtocolAdapter[
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `not valid JSON: ${(err as Error).message}` }]);
+    // The parser's message quotes the text around the error, which may be a secret: say where only.
+    const at = /position (\d+)/.exec((err as Error).message);
+    throw new ConfigError(file, [{ path: '', message: `not valid JSON${at ? ` (${lineColumn(text, Number(at[1]))})` : ''}` }]);
   }
   return validateConfig(raw, adapters, file, { baseDir: dirname(resolve(file)), ...options });
 }
