@@ -22,31 +22,11 @@ import {
   type UpgradeVerdict,
 } from '../../src/adapter-kit.ts';
 import { formatFrame, packetToCommand, parseFrame, statsToWire, variantFor } from './codec.ts';
+import { findServer, type WingsListenerConfig } from './servers.ts';
 import { tokenRoute } from './token-endpoint.ts';
 import { GENERIC_DAEMON_ERROR, HTTP_ERRORS, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
 
-export interface WingsListenerConfig {
-  name: string;
-  dialect: 'wings';
-  path: string;
-  upstreams: string[];
-  jwtSecret: string;
-  allowedOrigins: string[];
-  tokenEndpoint: string;
-  tokenTtlSeconds: number;
-  tokenCheckIntervalMs: number;
-  expiringWindowSeconds: number;
-  consoleLines: number;
-  profile: '1.11';
-}
-
 type Ctx = ListenerContext<WingsListenerConfig>;
-
-/** Finds a server resource by the `:server` of a path: its full id, or the 8-character short id. */
-export function findServer(ctx: Ctx, id: string): ResourceRef | undefined {
-  const servers = ctx.resources().filter((r) => r.resource === 'server');
-  return servers.find((r) => r.id === id) ?? (id.length === 8 ? servers.find((r) => r.id.startsWith(id)) : undefined);
-}
 
 /** Event types a Wings client only receives with a permission. */
 const GATED: Readonly<Record<string, string>> = {

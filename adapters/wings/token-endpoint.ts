@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { bearerKey, hasPermission, signJwt, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerContext } from '../../src/adapter-kit.ts';
-import { findServer, type WingsListenerConfig } from './downstream.ts';
+import { findServer, type WingsListenerConfig } from './servers.ts';
 import { PERMISSIONS } from './vocabulary.ts';
 
 /** Error bodies shaped like the panel's, so client libraries parse them. */

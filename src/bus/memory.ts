@@ -7,6 +7,7 @@
  * `publish()` right after the current one, so every subscriber sees events in publish order.
  * Handlers receive the published object itself (no copy): they must not mutate it.
  */
+import { BusStateCell } from './state.ts';
 import type { Bus, BusState, BusSubscription, CommandHandler, EventHandler } from './bus.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
 import { retentionOf } from '../subjects.ts';
@@ -202,11 +203,10 @@ export class MemoryBus implements Bus {
   readonly #subs = new SubjectIndex<EventHandler>();
   readonly #servers = new SubjectIndex<CommandHandler>();
   readonly #retained = new Map<string, Ring>();
-  readonly #listeners: ((state: BusState) => void)[] = [];
   readonly #inflight = new Set<Promise<CommandReply>>();
   readonly #queue: [string, BridgeEvent][] = [];
   #delivering = false;
-  #state: BusState = 'connecting';
+  readonly #state = new BusStateCell((err) => this.#onError(err));
   #drained: Promise<void> | undefined;
 
   constructor(options: MemoryBusOptions = {}) {
@@ -215,16 +215,16 @@ export class MemoryBus implements Bus {
   }
 
   get state(): BusState {
-    return this.#state;
+    return this.#state.value;
   }
 
   async start(): Promise<void> {
-    if (this.#state === 'connecting') this.#setState('connected');
+    if (this.#state.value === 'connecting') this.#state.set('connected');
   }
 
   /** Retains per `retentionOf(event.type)`, then delivers synchronously (see the module comment). */
   publish(subject: string, event: BridgeEvent): void {
-    if (this.#state === 'draining' || this.#state === 'closed') return;
+    if (this.#state.ending) return;
     if (BAD_SUBJECT.test(subject)) {
       this.#onError(new TypeError(`invalid publish subject: ${JSON.stringify(subject)}`));
       return;
@@ -264,7 +264,7 @@ export class MemoryBus implements Bus {
 
   /** The handler runs on a later microtask, never inside the caller's stack. Never rejects. */
   request(subject: string, command: BridgeCommand, timeoutMs: number): Promise<CommandReply> {
-    const server = this.#state === 'draining' || this.#state === 'closed' ? undefined : this.#servers.match(subject)[0];
+    const server = this.#state.ending ? undefined : this.#servers.match(subject)[0];
     if (!server) return Promise.resolve(errorReply('BRIDGE_ERR_UPSTREAM_UNAVAILABLE', `no responder for ${subject}`));
     const reply = new Promise<CommandReply>((resolve) => {
       const timer = setTimeout(
@@ -296,17 +296,17 @@ export class MemoryBus implements Bus {
   async flush(): Promise<void> {}
 
   onStateChange(listener: (state: BusState) => void): void {
-    this.#listeners.push(listener);
+    this.#state.listen(listener);
   }
 
   /** Refuses new publishes and requests, waits for pending replies (each bounded by its timeout), closes. */
   drain(): Promise<void> {
     this.#drained ??= (async () => {
-      this.#setState('draining');
+      this.#state.set('draining');
       await Promise.allSettled([...this.#inflight]);
       this.#subs.clear();
       this.#servers.clear();
-      this.#setState('closed');
+      this.#state.set('closed');
     })();
     return this.#drained;
   }
@@ -320,15 +320,4 @@ export class MemoryBus implements Bus {
     ring.push(event);
   }
 
-  #setState(state: BusState): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    for (const listener of this.#listeners) {
-      try {
-        listener(state);
-      } catch (err) {
-        this.#onError(err);
-      }
-    }
-  }
 }

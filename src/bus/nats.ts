@@ -19,6 +19,7 @@ import {
   StorageType,
 } from 'nats';
 import type { ConsumerInfo, JetStreamClient, JetStreamManager, Msg, NatsConnection, StreamConfig, Subscription } from 'nats';
+import { BusStateCell } from './state.ts';
 import type { Bus, BusState, BusSubscription, CommandHandler, EventHandler } from './bus.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
 import { retainedTails, retentionOf, Subjects } from '../subjects.ts';
@@ -102,13 +103,12 @@ export class NatsBus implements Bus {
   readonly #subjects: Subjects;
   readonly #streams: { history: string; last: string };
   readonly #onError: (err: unknown) => void;
-  readonly #listeners: ((state: BusState) => void)[] = [];
   readonly #servers = new Set<Subscription>();
   readonly #answering = new Set<Promise<void>>();
   #nc: NatsConnection | undefined;
   #jsm: JetStreamManager | undefined;
   #js: JetStreamClient | undefined;
-  #state: BusState = 'connecting';
+  readonly #state = new BusStateCell((err) => this.#onError(err));
   #drained: Promise<void> | undefined;
 
   constructor(opts: NatsBusOptions) {
@@ -120,7 +120,7 @@ export class NatsBus implements Bus {
   }
 
   get state(): BusState {
-    return this.#state;
+    return this.#state.value;
   }
 
   /** Connects, then creates or updates both retention streams. Rejects (and closes) on failure. */
@@ -133,7 +133,7 @@ export class NatsBus implements Bus {
     void this.#watch(nc);
     void nc.closed().then((err) => {
       if (err) this.#onError(err);
-      this.#setState('closed');
+      this.#state.set('closed');
     });
     try {
       this.#jsm = await nc.jetstreamManager();
@@ -143,12 +143,12 @@ export class NatsBus implements Bus {
       await nc.close();
       throw err;
     }
-    if (this.#state === 'connecting') this.#setState('connected');
+    if (this.#state.value === 'connecting') this.#state.set('connected');
   }
 
   /** Never throws; while reconnecting the client buffers, after `drain()` publishes are dropped. */
   publish(subject: string, event: BridgeEvent): void {
-    if (this.#state === 'draining' || this.#state === 'closed') return;
+    if (this.#state.ending) return;
     try {
       if (!this.#nc) throw new Error('NatsBus.publish() before start()');
       this.#nc.publish(subject, encode(event));
@@ -190,7 +190,7 @@ export class NatsBus implements Bus {
   /** Never rejects: no responder or no connection → UPSTREAM_UNAVAILABLE, timeout → COMMAND_TIMEOUT. */
   async request(subject: string, command: BridgeCommand, timeoutMs: number): Promise<CommandReply> {
     const nc = this.#nc;
-    if (!nc || this.#state === 'draining' || this.#state === 'closed') {
+    if (!nc || this.#state.ending) {
       return fail('BRIDGE_ERR_UPSTREAM_UNAVAILABLE', 'bus is not connected');
     }
     try {
@@ -266,7 +266,7 @@ export class NatsBus implements Bus {
   }
 
   onStateChange(listener: (state: BusState) => void): void {
-    this.#listeners.push(listener);
+    this.#state.listen(listener);
   }
 
   /**
@@ -276,14 +276,14 @@ export class NatsBus implements Bus {
   drain(): Promise<void> {
     this.#drained ??= (async () => {
       const nc = this.#nc;
-      if (!nc || nc.isClosed()) return this.#setState('closed');
-      const reachable = this.#state !== 'reconnecting';
-      this.#setState('draining');
+      if (!nc || nc.isClosed()) return this.#state.set('closed');
+      const reachable = this.#state.value !== 'reconnecting';
+      this.#state.set('draining');
       // Without a server there is nothing to flush, and a drain would wait for one to come back.
       if (reachable) await this.#drainGracefully(nc);
       else await nc.close();
       await nc.closed();
-      this.#setState('closed');
+      this.#state.set('closed');
     })();
     return this.#drained;
   }
@@ -362,7 +362,7 @@ export class NatsBus implements Bus {
   #sub(pattern: string, queue: string | undefined, onMsg: (msg: Msg) => void): Subscription | undefined {
     if (!isValidPattern(pattern)) throw new TypeError(`invalid subject pattern: ${JSON.stringify(pattern)}`);
     if (!this.#nc) throw new Error('NatsBus: call start() before subscribing');
-    if (this.#state === 'draining' || this.#state === 'closed') return undefined;
+    if (this.#state.ending) return undefined;
     return this.#nc.subscribe(pattern, {
       ...(queue ? { queue } : {}),
       callback: (err, msg) => (err ? this.#onError(err) : onMsg(msg)),
@@ -403,16 +403,16 @@ export class NatsBus implements Bus {
     try {
       msg.respond(encode(reply));
     } catch (err) {
-      if (this.#state !== 'closed') this.#onError(err);
+      if (this.#state.value !== 'closed') this.#onError(err);
     }
   }
 
   async #watch(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (this.#state === 'draining' || this.#state === 'closed') continue;
-      if (s.type === Events.Disconnect || s.type === DebugEvents.Reconnecting) this.#setState('reconnecting');
+      if (this.#state.ending) continue;
+      if (s.type === Events.Disconnect || s.type === DebugEvents.Reconnecting) this.#state.set('reconnecting');
       else if (s.type === Events.Reconnect) {
-        this.#setState('connected');
+        this.#state.set('connected');
         // The server may have come back without our streams (memory storage, a new node).
         this.#ensureStreams().catch((err: unknown) => this.#onError(err));
       }
@@ -426,15 +426,4 @@ export class NatsBus implements Bus {
     return { jsm: this.#jsm, js: this.#js };
   }
 
-  #setState(state: BusState): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    for (const listener of this.#listeners) {
-      try {
-        listener(state);
-      } catch (err) {
-        this.#onError(err);
-      }
-    }
-  }
 }

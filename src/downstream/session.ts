@@ -29,6 +29,8 @@ export class Session implements SessionIO, HubMember {
   readonly #conn: HostConnection;
   readonly #opts: SessionOptions;
   readonly #subs = new Map<string, () => void>();
+  /** Bound once: a labelled inc() would hash the labels on every frame. */
+  readonly #delivered: { inc(): void };
   #hooks: SessionHooks | null = null;
   #closing = false;
 
@@ -37,6 +39,7 @@ export class Session implements SessionIO, HubMember {
     this.#opts = opts;
     this.dialect = opts.dialect;
     this.encode = opts.encode;
+    this.#delivered = opts.metrics.eventsOut.labels({ dialect: opts.dialect });
   }
 
   get remoteAddress(): string {
@@ -74,7 +77,7 @@ export class Session implements SessionIO, HubMember {
       return;
     }
     this.#conn.send(frame);
-    this.#opts.metrics.eventsOut.inc({ dialect: this.dialect });
+    this.#delivered.inc();
   }
 
   close(code: BridgeErrorCode, detail?: string): void {

@@ -12,18 +12,8 @@ import { ManualClock } from '../../src/clock.ts';
 import { BridgeError, ERRORS, TERMINAL_UPSTREAM_CLOSES, closeFrame, type BridgeErrorCode } from '../../src/errors.ts';
 import { BridgeEventSchema, eventUpstream, makeEvent } from '../../src/events.ts';
 import { Backoff } from '../../src/upstream/backoff.ts';
+import { seeded } from '../helpers/random.ts';
 
-/** mulberry32: deterministic floats in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('Backoff', () => {
   const policy = { initialMs: 100, maxMs: 1000, multiplier: 2 };

@@ -7,18 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { makeEvent } from '../../src/events.ts';
 import { Subjects, escapeToken, retainedTails, retentionOf, subjectMatches, unescapeToken } from '../../src/subjects.ts';
+import { seeded } from '../helpers/random.ts';
 
-/** mulberry32: a tiny deterministic PRNG returning floats in [0, 1). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pieces chosen to hit every escaping rule: separators, wildcards, `%`, whitespace, controls, unicode. */
 const PIECES = [
