@@ -120,6 +120,8 @@ export interface LinkIO {
   publish(type: string, data: unknown, id?: string): void;
   /** Marks the link authenticated and live (state `ready`); resets the backoff. */
   ready(): void;
+  /** What downstream sessions currently want from this upstream: resource family → ids. */
+  interest(): ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** The adapter's state machine for one link. The supervisor calls these in this order per attempt:
@@ -138,6 +140,8 @@ export interface LinkHooks {
   onCommand(command: BridgeCommand): CommandReply | Promise<CommandReply>;
   /** The link is being removed: cancel timers. Idempotent. */
   dispose(): void;
+  /** Downstream interest in this upstream changed (see SessionIO.declareInterest); optional. */
+  onInterest?(interest: ReadonlyMap<string, ReadonlySet<string>>): void;
 }
 
 /** What a running simulator offers an upstream configured with `simulator: <name>`. */
@@ -222,6 +226,12 @@ export interface SessionIO {
   subscribe(pattern: string): () => void;
   /** Removes every subscription of this session. */
   unsubscribeAll(): void;
+  /**
+   * Declares which ids of `resource` this session wants from `upstream` (replacing its previous
+   * declaration), for upstreams that must be told what to send (Felix `20002`). The core keeps
+   * the union over sessions and hands it to the upstream's links; it is dropped when the session closes.
+   */
+  declareInterest(upstream: string, resource: string, ids: readonly string[]): void;
 }
 
 /** The adapter's state machine for one downstream session. */

@@ -17,6 +17,7 @@ import { adapterFor, ADAPTERS } from './registry.ts';
 import { Subjects } from './subjects.ts';
 import { createHttpClient } from './upstream/http.ts';
 import { Supervisor } from './upstream/supervisor.ts';
+import { InterestTable } from './upstream/interest.ts';
 
 export interface RelayOptions {
   config: BridgeConfig;
@@ -41,6 +42,7 @@ export class Relay {
   readonly supervisor: Supervisor;
   readonly server: DownstreamServer;
   readonly simulators = new Map<string, Simulator>();
+  readonly interest = new InterestTable();
   readonly clock: Clock;
   readonly log: Log;
   readonly #adapters: readonly ProtocolAdapter[];
@@ -74,6 +76,7 @@ export class Relay {
       log: this.log,
       limits: config.limits,
       http: createHttpClient(config.limits.httpTimeoutMs),
+      interest: this.interest,
       ...(opts.random ? { random: opts.random } : {}),
     });
     this.server = new DownstreamServer({
@@ -82,6 +85,7 @@ export class Relay {
       hub: this.hub,
       metrics: this.metrics,
       log: this.log,
+      interest: this.interest,
       readiness: () => this.#readiness(),
     });
   }

@@ -11,6 +11,7 @@ import { closeFrame } from '../errors.ts';
 import type { Hub } from './hub.ts';
 import { Session } from './session.ts';
 import { WebHost } from './web-host.ts';
+import type { InterestTable } from '../upstream/interest.ts';
 
 export interface ServerOptions {
   maxPayloadBytes: number;
@@ -18,6 +19,7 @@ export interface ServerOptions {
   hub: Hub;
   metrics: Metrics;
   log: Log;
+  interest: InterestTable;
   /** Readiness and its detail for /readyz. */
   readiness(): { ready: boolean; detail: Record<string, unknown> };
 }
@@ -62,7 +64,7 @@ export class DownstreamServer {
 
   /** Mounts one listener: its HTTP routes and its WebSocket path. */
   mount(listener: ListenerConfig, adapter: ProtocolAdapter, role: ListenerRole): void {
-    const { metrics, hub, writeQueueBytes } = this.#opts;
+    const { metrics, hub, writeQueueBytes, interest } = this.#opts;
     const dialect = adapter.protocol;
     for (const route of role.routes) this.host.route(route);
     this.host.endpoint({
@@ -75,7 +77,7 @@ export class DownstreamServer {
         return verdict;
       },
       open: (conn, req, state) => {
-        const session = new Session(conn, { dialect, encode: adapter.encode, writeQueueBytes, hub, metrics });
+        const session = new Session(conn, { dialect, encode: adapter.encode, writeQueueBytes, hub, metrics, interest });
         this.#sessions.add(session);
         metrics.downstreamConnections.inc({ dialect });
         session.attach(role.open(session, req, state));

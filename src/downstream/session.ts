@@ -10,6 +10,7 @@ import { closeFrame, type BridgeErrorCode } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { HostConnection } from './web-host.ts';
 import type { Hub, HubMember } from './hub.ts';
+import type { InterestTable } from '../upstream/interest.ts';
 
 /** How long a slow consumer gets to read its backlog and the close frame before it is cut off. */
 const SLOW_CLOSE_GRACE_MS = 5000;
@@ -20,6 +21,7 @@ export interface SessionOptions {
   writeQueueBytes: number;
   hub: Hub;
   metrics: Metrics;
+  interest: InterestTable;
 }
 
 export class Session implements SessionIO, HubMember {
@@ -120,10 +122,15 @@ export class Session implements SessionIO, HubMember {
     for (const remove of [...this.#subs.values()]) remove();
   }
 
+  declareInterest(upstream: string, resource: string, ids: readonly string[]): void {
+    if (!this.#closing) this.#opts.interest.declare(this.id, upstream, resource, ids);
+  }
+
   /** Called by the host when the socket is gone. */
   closed(code: number, reason: string): void {
     this.#closing = true;
     this.unsubscribeAll();
+    this.#opts.interest.drop(this.id);
     const hooks = this.#hooks;
     this.#hooks = null;
     hooks?.onClose(code, reason);

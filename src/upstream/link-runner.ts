@@ -25,6 +25,7 @@ export interface LinkRunnerOptions {
   clock: Clock;
   log: Log;
   http(call: HttpCall): Promise<HttpResult>;
+  interest(): ReadonlyMap<string, ReadonlySet<string>>;
   backoff: BackoffPolicy;
   random?: () => number;
   connectTimeoutMs: number;
@@ -84,6 +85,16 @@ export class LinkRunner {
     }
   }
 
+  /** Tells the adapter that downstream interest changed. */
+  interestChanged(interest: ReadonlyMap<string, ReadonlySet<string>>): void {
+    if (this.#stopping) return;
+    try {
+      this.#hooks.onInterest?.(interest);
+    } catch (err) {
+      this.#o.log.error('link interest hook threw', { err: err as Error });
+    }
+  }
+
   /** Closes the socket with 1001 and stops retrying. */
   async stop(): Promise<void> {
     this.#stopping = true;
@@ -122,6 +133,7 @@ export class LinkRunner {
       },
       close: (code, reason) => this.#ws?.close(code, reason),
       publish: (type, data, id) => this.#publish(type, data, id ?? o.spec.id),
+      interest: () => o.interest(),
       ready: () => {
         this.#backoff.reset();
         this.#setState('ready', 'authenticated');

@@ -9,6 +9,7 @@ import type { LimitsConfig, UpstreamConfig } from '../config/schema.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Subjects } from '../subjects.ts';
 import { LinkRunner } from './link-runner.ts';
+import type { InterestTable } from './interest.ts';
 
 export interface SupervisorOptions {
   node: string;
@@ -20,6 +21,7 @@ export interface SupervisorOptions {
   limits: LimitsConfig;
   http(call: HttpCall): Promise<HttpResult>;
   random?: () => number;
+  interest: InterestTable;
 }
 
 export interface LinkStatus {
@@ -62,6 +64,7 @@ export class Supervisor {
         clock: o.clock,
         log,
         http: o.http,
+        interest: () => o.interest.union(config.name),
         backoff: { initialMs: o.limits.backoffInitialMs, maxMs: o.limits.backoffMaxMs, multiplier: o.limits.backoffMultiplier },
         ...(o.random ? { random: o.random } : {}),
         connectTimeoutMs: o.limits.connectTimeoutMs,
@@ -70,6 +73,9 @@ export class Supervisor {
       this.#resources.push({ upstream: config.name, protocol: adapter.protocol, resource: spec.resource, id: spec.id });
     }
     this.#links.set(config.name, runners);
+    o.interest.onChange(config.name, (union) => {
+      for (const r of runners.values()) r.interestChanged(union);
+    });
   }
 
   /** Every configured resource, for listeners to resolve what they serve. */
