@@ -165,6 +165,11 @@ export interface UpstreamContext<C> {
 export interface UpstreamRole {
   /** The links to hold, fixed for the life of the role. */
   links(): readonly LinkSpec[];
+  /**
+   * Resources this upstream serves besides its links, for listeners to find (e.g. the servers
+   * of a Semoxy panel, all carried by one socket). Commands for them go to the upstream's only link.
+   */
+  resources?(): readonly LinkSpec[];
   /** Creates the state machine of one link. */
   link(spec: LinkSpec, io: LinkIO): LinkHooks;
 }

@@ -35,6 +35,8 @@ export class Supervisor {
   readonly #o: SupervisorOptions;
   /** upstream name → `${resource}\0${id}` → runner */
   readonly #links = new Map<string, Map<string, LinkRunner>>();
+  /** upstream name → `${resource}\0${id}` → the runner that takes its commands */
+  readonly #routes = new Map<string, Map<string, LinkRunner>>();
   readonly #serves: BusSubscription[] = [];
   readonly #resources: ResourceRef[] = [];
 
@@ -72,7 +74,15 @@ export class Supervisor {
       }));
       this.#resources.push({ upstream: config.name, protocol: adapter.protocol, resource: spec.resource, id: spec.id });
     }
+    const routes = new Map(runners);
+    const only = runners.size === 1 ? [...runners.values()][0] : undefined;
+    for (const extra of role.resources?.() ?? []) {
+      this.#resources.push({ upstream: config.name, protocol: adapter.protocol, resource: extra.resource, id: extra.id });
+      // Commands for a resource without a link of its own go to the upstream's only link.
+      if (only) routes.set(`${extra.resource}\u0000${extra.id}`, only);
+    }
     this.#links.set(config.name, runners);
+    this.#routes.set(config.name, routes);
     o.interest.onChange(config.name, (union) => {
       for (const r of runners.values()) r.interestChanged(union);
     });
@@ -87,10 +97,11 @@ export class Supervisor {
   start(): void {
     const o = this.#o;
     for (const [upstream, runners] of this.#links) {
+      const routes = this.#routes.get(upstream)!;
       this.#serves.push(
         o.bus.serve(o.subjects.upstreamCommands(upstream), async (cmd, subject) => {
           const addr = o.subjects.parseCommand(subject);
-          const runner = addr && runners.get(`${addr.resource}\u0000${addr.id}`);
+          const runner = addr && routes.get(`${addr.resource}\u0000${addr.id}`);
           if (!runner) return { ok: false, code: 'BRIDGE_ERR_NOT_FOUND', message: 'no such upstream resource' };
           return runner.command(cmd);
         }),
