@@ -60,6 +60,7 @@ export { escapeToken, type Subjects } from './subjects.ts';
 export { signJwt, verifyJwt, peekJwt, type JwtClaims, type JwtCheck } from './auth/jwt.ts';
 export { hasPermission } from './auth/permissions.ts';
 export { bearerKey } from './auth/clients.ts';
+export { TokenBucket, type BucketSpec } from './rate-limit.ts';
 export { Secret as SecretSchema } from './config/schema.ts';
 export { WebHost, type HostConnection, type ConnectionHooks, type SocketEndpoint } from './downstream/web-host.ts';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';

@@ -22,6 +22,7 @@ import {
   type UpgradeVerdict,
 } from '../../src/adapter-kit.ts';
 import { formatFrame, packetToCommand, parseFrame, statsToWire, variantFor } from './codec.ts';
+import { MAX_FRAME_BYTES, MAX_SOCKETS_PER_SERVER, WingsLimiter } from './limits.ts';
 import { findServer, type WingsListenerConfig } from './servers.ts';
 import { tokenRoute } from './token-endpoint.ts';
 import { GENERIC_DAEMON_ERROR, HTTP_ERRORS, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
@@ -44,11 +45,35 @@ const POWER_PERMISSION: Readonly<Record<string, string>> = {
 
 const ZERO_STATS = { memoryBytes: 0, memoryLimitBytes: 0, cpuAbsolute: 0, network: { rxBytes: 0, txBytes: 0 }, uptimeMs: 0, diskBytes: 0, state: 'offline' as const };
 
+/** Listener-wide state the sessions share: authenticated sockets per server (the 1.12 cap). */
+class Sockets {
+  readonly #authed = new Map<string, number>();
+  count(server: ResourceRef): number {
+    return this.#authed.get(`${server.upstream}\u0000${server.id}`) ?? 0;
+  }
+  add(server: ResourceRef, delta: 1 | -1): void {
+    const key = `${server.upstream}\u0000${server.id}`;
+    const n = (this.#authed.get(key) ?? 0) + delta;
+    if (n > 0) this.#authed.set(key, n);
+    else this.#authed.delete(key);
+  }
+}
+
+/** `scope` may be a space-separated string or a list; Wings 1.12 needs `websocket` in it. */
+function hasWebsocketScope(scope: unknown): boolean {
+  const scopes = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scope) ? scope : [];
+  return scopes.includes('websocket');
+}
+
 class WingsSession implements SessionHooks {
   variant = '';
   readonly #io: SessionIO;
   readonly #ctx: Ctx;
   readonly #server: ResourceRef;
+  readonly #sockets: Sockets;
+  /** Wings 1.12 behaviour: rate limits, frame cap, auth deadline, scope check. */
+  readonly #limiter: WingsLimiter | null;
+  #deadline: Timer | null = null;
   #permissions: readonly string[] | null = null;
   #client = '';
   #expMs = 0;
@@ -57,10 +82,19 @@ class WingsSession implements SessionHooks {
   /** Serializes auth handling: a JWT check is async and frames must keep their order. */
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(io: SessionIO, ctx: Ctx, server: ResourceRef) {
+  constructor(io: SessionIO, ctx: Ctx, server: ResourceRef, sockets: Sockets) {
     this.#io = io;
     this.#ctx = ctx;
     this.#server = server;
+    this.#sockets = sockets;
+    this.#limiter = ctx.config.profile === '1.12' ? new WingsLimiter(ctx.clock) : null;
+    if (this.#limiter) {
+      this.#deadline = ctx.clock.setTimeout(() => {
+        if (this.#permissions) return;
+        ctx.telemetry.authFailed('auth_timeout');
+        io.close('BRIDGE_ERR_AUTH_TIMEOUT');
+      }, ctx.config.authDeadlineMs);
+    }
   }
 
   #send(event: string, args?: readonly string[]): void {
@@ -82,8 +116,17 @@ class WingsSession implements SessionHooks {
   }
 
   async #handle(text: string): Promise<void> {
+    if (this.#limiter && Buffer.byteLength(text) > MAX_FRAME_BYTES) return this.#ctx.telemetry.dropped('too_large');
     const packet = parseFrame(text);
     if (!packet) return this.#ctx.telemetry.dropped('bad_frame');
+    if (this.#limiter) {
+      const verdict = this.#limiter.check(packet.event);
+      if (!verdict.pass) {
+        this.#ctx.telemetry.dropped('throttled');
+        if (verdict.announce !== null) this.#send(SERVER_EVENTS.throttled, [verdict.announce]);
+        return;
+      }
+    }
     if (packet.event === 'auth') return this.#auth(packet.args[0] ?? '');
     if (!this.#permissions) return this.#jwtError(JWT_ERRORS.notPresent);
     if (this.#expired) return this.#jwtError(JWT_ERRORS.expired);
@@ -148,14 +191,26 @@ class WingsSession implements SessionHooks {
       telemetry.authFailed('uuid_mismatch');
       return this.#jwtError(JWT_ERRORS.uuidMismatch);
     }
+    if (this.#limiter && !hasWebsocketScope(claims.scope)) {
+      // Wings 1.12 reports a token without the websocket scope as a generic error.
+      telemetry.authFailed('scope');
+      return this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
+    }
     const first = this.#permissions === null;
     this.#permissions = permissions;
     this.#client = typeof claims.user_uuid === 'string' ? claims.user_uuid : '';
     this.#expMs = claims.exp * 1000;
     this.#expired = false;
     this.variant = variantFor(permissions);
-    // Join the server's events before answering, so nothing published after `auth success` is missed.
-    if (first) this.#io.subscribe(this.#ctx.subjects.resourceEvents(this.#server.upstream, this.#server.resource, this.#server.id));
+    // Join the server's events before answering, so nothing published after `auth success` is
+    // missed; also the upstream's meta messages (a Semoxy META_MESSAGE shows as `daemon message`).
+    if (first) {
+      const { subjects } = this.#ctx;
+      this.#io.subscribe(subjects.resourceEvents(this.#server.upstream, this.#server.resource, this.#server.id));
+      this.#io.subscribe(subjects.event(this.#server.upstream, 'upstream.message', '_'));
+      this.#sockets.add(this.#server, 1);
+      this.#deadline?.cancel();
+    }
     this.#send(SERVER_EVENTS.authSuccess);
     if (!first) return;
     this.#timer = clock.setInterval(() => this.#checkToken(), config.tokenCheckIntervalMs);
@@ -200,12 +255,15 @@ class WingsSession implements SessionHooks {
   onClose(): void {
     this.#timer?.cancel();
     this.#timer = null;
+    this.#deadline?.cancel();
+    if (this.#permissions) this.#sockets.add(this.#server, -1);
   }
 }
 
 export function createWingsListener(ctx: Ctx): ListenerRole {
   const { config } = ctx;
   const anyOrigin = config.allowedOrigins.includes('*');
+  const sockets = new Sockets();
   return {
     routes: config.tokenEndpoint ? [tokenRoute(ctx)] : [],
     authorize(req: UpgradeRequest): UpgradeVerdict {
@@ -215,10 +273,13 @@ export function createWingsListener(ctx: Ctx): ListenerRole {
       if (!anyOrigin && (origin === undefined || !config.allowedOrigins.includes(origin))) {
         return { accept: false, status: 403, text: 'Forbidden', reason: 'origin' };
       }
+      if (config.profile === '1.12' && sockets.count(server) >= MAX_SOCKETS_PER_SERVER) {
+        return { accept: false, status: 400, json: { error: HTTP_ERRORS.tooMany }, reason: 'limit' };
+      }
       return { accept: true, state: server };
     },
     open(io, _req, state) {
-      return new WingsSession(io, ctx, state as ResourceRef);
+      return new WingsSession(io, ctx, state as ResourceRef, sockets);
     },
   };
 }

@@ -13,7 +13,8 @@ export interface WingsListenerConfig {
   tokenCheckIntervalMs: number;
   expiringWindowSeconds: number;
   consoleLines: number;
-  profile: '1.11';
+  profile: '1.11' | '1.12';
+  authDeadlineMs: number;
 }
 
 /** Finds a server resource by the `:server` of a path: its full id, or the 8-character short id. */
