@@ -58,6 +58,11 @@ export class SimSession {
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
+  /** Expiry (seconds since the epoch) of the token this socket authenticated with, or null. */
+  get tokenExp(): number | null {
+    return this.#token?.exp ?? null;
+  }
+
   constructor(conn: HostConnection, server: SimServer, deps: SessionDeps) {
     this.#conn = conn;
     this.server = server;

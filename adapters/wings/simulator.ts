@@ -202,6 +202,11 @@ export class WingsSimulator implements Simulator {
     return this.#sessions.get(uuid)?.size ?? 0;
   }
 
+  /** Expiry (ms since the epoch) of the token each socket of a server holds; null before auth. */
+  tokenExpiries(uuid: string): (number | null)[] {
+    return [...(this.#sessions.get(uuid) ?? [])].map((s) => (s.tokenExp === null ? null : s.tokenExp * 1000));
+  }
+
   /** Permissions written into tokens issued from now on (default: the server owner's). */
   setTokenPermissions(perms: readonly string[]): void {
     this.#permissions = [...perms];

@@ -11,9 +11,12 @@ import type { Metrics } from '../metrics.ts';
 import type { HostConnection } from './web-host.ts';
 import type { Hub, HubMember } from './hub.ts';
 import type { InterestTable } from '../upstream/interest.ts';
+import { cancelFlush, framedOnce, scheduleFlush, textFrame, writeBatch, type Flushable } from './write-path.ts';
 
 /** How long a slow consumer gets to read its backlog and the close frame before it is cut off. */
 const SLOW_CLOSE_GRACE_MS = 5000;
+/** A turn's batch is written early once it holds this much. */
+const FLUSH_EARLY_BYTES = 16 * 1024;
 
 export interface SessionOptions {
   dialect: string;
@@ -24,7 +27,7 @@ export interface SessionOptions {
   interest: InterestTable;
 }
 
-export class Session implements SessionIO, HubMember {
+export class Session implements SessionIO, HubMember, Flushable {
   readonly id = randomUUID();
   readonly dialect: string;
   readonly encode: EventEncoder;
@@ -35,6 +38,10 @@ export class Session implements SessionIO, HubMember {
   readonly #delivered: { inc(): void };
   #hooks: SessionHooks | null = null;
   #closing = false;
+  /** Complete frames waiting for this turn's batched write. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  readonly #flushAt: number;
 
   constructor(conn: HostConnection, opts: SessionOptions) {
     this.#conn = conn;
@@ -42,6 +49,7 @@ export class Session implements SessionIO, HubMember {
     this.dialect = opts.dialect;
     this.encode = opts.encode;
     this.#delivered = opts.metrics.eventsOut.labels({ dialect: opts.dialect });
+    this.#flushAt = Math.min(FLUSH_EARLY_BYTES, Math.floor(opts.writeQueueBytes / 4));
   }
 
   get remoteAddress(): string {
@@ -58,19 +66,23 @@ export class Session implements SessionIO, HubMember {
     this.#hooks = hooks;
   }
 
-  /** Bytes waiting in user space for this session. */
+  /** Bytes waiting in user space for this session: this turn's batch and what the socket holds. */
   get queued(): number {
-    return this.#conn.bufferedAmount;
+    return this.#pendingBytes + this.#conn.bufferedAmount;
   }
 
   get closing(): boolean {
     return this.#closing;
   }
 
+  /**
+   * Queues a text frame. A Buffer is an encoded payload (usually the hub's shared one, whose
+   * WebSocket frame is built once for every session); a string is framed for this session only.
+   */
   send(frame: string | Buffer): void {
     if (this.#closing) return;
-    const size = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
-    if (this.#conn.bufferedAmount + size > this.#opts.writeQueueBytes) {
+    const bytes = typeof frame === 'string' ? textFrame(Buffer.from(frame, 'utf8')) : framedOnce(frame);
+    if (this.queued + bytes.length > this.#opts.writeQueueBytes) {
       this.#opts.metrics.eventsDropped.inc({ dialect: this.dialect, direction: 'downstream', reason: 'slow' });
       this.close('BRIDGE_ERR_SLOW_CONSUMER', `more than ${this.#opts.writeQueueBytes} bytes queued`);
       // The close frame waits behind the backlog the peer is not reading; do not hold the socket
@@ -78,8 +90,25 @@ export class Session implements SessionIO, HubMember {
       setTimeout(() => this.#conn.terminate(), SLOW_CLOSE_GRACE_MS).unref();
       return;
     }
-    this.#conn.send(frame);
+    this.#pending.push(bytes);
+    this.#pendingBytes += bytes.length;
     this.#delivered.inc();
+    // A big burst is written now rather than at the end of the turn, so the queue limit measures
+    // what the peer has not taken, not the size of one turn's burst.
+    if (this.#pendingBytes >= this.#flushAt) this.flush();
+    else if (this.#pending.length === 1) scheduleFlush(this);
+  }
+
+  /** Writes this turn's frames in one batch (called by the write path at the end of the turn). */
+  flush(): void {
+    cancelFlush(this);
+    if (this.#pending.length === 0) return;
+    const frames = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const socket = this.#conn.netSocket;
+    if (socket.destroyed || !socket.writable) return;
+    writeBatch(socket, frames);
   }
 
   close(code: BridgeErrorCode, detail?: string): void {
@@ -91,6 +120,9 @@ export class Session implements SessionIO, HubMember {
     if (this.#closing) return;
     this.#closing = true;
     this.unsubscribeAll();
+    // Queued frames go first, so the close frame follows everything sent before it.
+    this.flush();
+    cancelFlush(this);
     this.#conn.close(code, reason);
   }
 
@@ -100,6 +132,9 @@ export class Session implements SessionIO, HubMember {
 
   terminate(): void {
     this.#closing = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    cancelFlush(this);
     this.unsubscribeAll();
     this.#conn.terminate();
   }
@@ -129,6 +164,9 @@ export class Session implements SessionIO, HubMember {
   /** Called by the host when the socket is gone. */
   closed(code: number, reason: string): void {
     this.#closing = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    cancelFlush(this);
     this.unsubscribeAll();
     this.#opts.interest.drop(this.id);
     const hooks = this.#hooks;

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { HttpRequest, HttpResponse, HttpRoute, UpgradeVerdict } from '../contracts.ts';
@@ -20,12 +21,16 @@ export interface HostConnection {
   terminate(): void;
   ping(): void;
   readonly raw: WebSocket;
+  /** The TCP socket under the WebSocket, for the core's batched write path. */
+  readonly netSocket: Socket;
 }
 
 function connectionOf(ws: WebSocket, remoteAddress: string): HostConnection {
   return {
     remoteAddress,
     raw: ws,
+    // ws keeps the upgraded socket here; it is set before the 'connection' callback runs.
+    netSocket: (ws as unknown as { _socket: Socket })._socket,
     get bufferedAmount() {
       return ws.bufferedAmount;
     },
