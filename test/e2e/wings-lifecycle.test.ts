@@ -80,6 +80,9 @@ describe('upstream token lifecycle (the relay as a panel client)', () => {
     const authsBefore = h.sim.received.filter((f) => f.uuid === S1 && f.event === 'auth').length;
     await clock.advance(30_000); // 60 s left on the upstream token: Wings sends token expiring
     await eventually(() => h!.sim.received.filter((f) => f.uuid === S1 && f.event === 'auth').length > authsBefore, 4000, 're-auth upstream');
+    // Both links re-authenticated: the simulator's sockets hold tokens with the full 90 s left.
+    const fresh = (uuid: string) => h!.sim.tokenExpiries(uuid).every((exp) => exp === clock.now() + 90_000);
+    await eventually(() => fresh(S1) && fresh(S2), 4000, 'fresh tokens held upstream');
     assert.ok(h.sim.tokensIssued >= issued + 2, 'both links fetched a fresh token');
     assert.equal(h.sim.connectionCount(S1), 1, 'same socket: no reconnect');
     await clock.advance(90_000); // the first token would be long expired now
