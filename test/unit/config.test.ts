@@ -187,7 +187,7 @@ describe('errors with JSON paths', () => {
     raw.http = { port: 'x' };
     raw.bus = { kind: 'redis' };
     raw.limits = { writeQueueBytes: -1 };
-    raw.upstreams.push({ name: 'v', protocol: 'felix', servers: ['a'] });
+    raw.upstreams.push({ name: 'v', protocol: 'mqtt', servers: ['a'] });
     raw.listeners[0].upstreams.push('nope');
     raw.clients[0].grants.push({ upstream: 'ghost' });
     const err = configError(() => load(raw));
@@ -263,11 +263,11 @@ describe('errors with JSON paths', () => {
 
   test('an unknown protocol or dialect names the known ones', () => {
     const raw = base();
-    raw.upstreams.push({ name: 'v', protocol: 'felix' });
+    raw.upstreams.push({ name: 'v', protocol: 'mqtt' });
     raw.listeners.push({ dialect: 'socketio', path: '/x', upstreams: ['u'] });
     raw.simulators.push({ name: 's2', protocol: 'nope' });
     const issues = issuesOf(raw);
-    for (const [path, word] of [['/upstreams/1/protocol', 'felix'], ['/listeners/1/dialect', 'socketio'], ['/simulators/1/protocol', 'nope']] as const) {
+    for (const [path, word] of [['/upstreams/1/protocol', 'mqtt'], ['/listeners/1/dialect', 'socketio'], ['/simulators/1/protocol', 'nope']] as const) {
       assertIssue(issues, path, new RegExp(`unknown .*${word}`));
       const msg = issues.find((i) => i.path === path)!.message;
       for (const a of ADAPTERS) assert.ok(msg.includes(a.protocol), `${path} message should name ${a.protocol}: ${msg}`);

@@ -1,0 +1,170 @@
+/**
+ * Felix, downstream role: the relay is FelixBot's websocket to dashboards.
+ *
+ * The upgrade needs `Authorization: <relay API key>` (raw, exactly as Felix) of a client granted
+ * one of the listener's upstreams; anything else is HTTP 403 before the upgrade. A session then:
+ * `20002 {users, guilds}` replaces what it listens to (subscriptions per id, and declared interest,
+ * so the upstream link asks Felix for the union); `20001` is answered at once with `10001` built
+ * from the last `bot.health`; the relay pings every interval and terminates a socket that did not
+ * pong since the previous tick. Everything else is ignored, as Felix does, and counted.
+ */
+import type { ApiClient, BridgeEvent, ListenerContext, ListenerRole, SessionHooks, SessionIO, Timer } from '../../src/adapter-kit.ts';
+import type { UpgradeRequest, UpgradeVerdict } from '../../src/adapter-kit.ts';
+import { decodeFrame, encode, listenersFromData, zeroAckFrame } from './codec.ts';
+import type { ListenersWire } from './schema.ts';
+import { BOT_ID, CLIENT_CODES, EVENT_TYPES, RESOURCES } from './vocabulary.ts';
+
+/** The listener's config (index.ts declares its schema), defaults applied. */
+export interface FelixListenerConfig {
+  name: string;
+  dialect: 'felix';
+  path: string;
+  upstreams: string[];
+  pingIntervalMs: number;
+  maxIds: number;
+}
+
+type Ctx = ListenerContext<FelixListenerConfig>;
+
+/** What an accepted upgrade carries into its session. */
+interface Admitted {
+  readonly client: ApiClient;
+  /** The listener's upstreams this client holds a grant on, in config order. */
+  readonly upstreams: readonly string[];
+}
+
+/** The listen lists of one kind (`guild` or `user`) and the canonical type their updates have. */
+const KINDS = [
+  { resource: RESOURCES.guild, type: EVENT_TYPES.guildUpdated, pick: (l: ListenersWire) => l.guilds },
+  { resource: RESOURCES.user, type: EVENT_TYPES.userUpdated, pick: (l: ListenersWire) => l.users },
+] as const;
+
+class FelixSession implements SessionHooks {
+  /** Every Felix dashboard gets the same bytes: there are no per-client variants. */
+  readonly variant = '';
+  readonly #io: SessionIO;
+  readonly #ctx: Ctx;
+  readonly #admitted: Admitted;
+  /** subject → its unsubscribe, for the ids this session listens to now. */
+  readonly #subs = new Map<string, () => void>();
+  #ping: Timer | null;
+  /** Set by a pong, cleared by each ping: a tick that finds it clear ends the session. */
+  #alive = true;
+
+  constructor(io: SessionIO, ctx: Ctx, admitted: Admitted) {
+    this.#io = io;
+    this.#ctx = ctx;
+    this.#admitted = admitted;
+    this.#ping = ctx.clock.setInterval(() => this.#tick(), ctx.config.pingIntervalMs);
+  }
+
+  #tick(): void {
+    if (!this.#alive) {
+      this.#ctx.telemetry.heartbeatTimeout();
+      this.#stopPing();
+      this.#io.terminate();
+      return;
+    }
+    this.#alive = false;
+    this.#io.ping();
+  }
+
+  onPong(): void {
+    this.#alive = true;
+  }
+
+  onMessage(text: string): void {
+    const packet = decodeFrame(text);
+    if (!packet) return this.#ctx.telemetry.dropped('bad_frame');
+    switch (packet.code) {
+      case CLIENT_CODES.heartbeat:
+        void this.#ack();
+        return;
+      case CLIENT_CODES.listenersUpdate: {
+        const lists = listenersFromData(packet.data);
+        // Felix applies a 20002 only when both lists are arrays; anything else changes nothing.
+        if (!lists) return this.#ctx.telemetry.dropped('bad_frame');
+        if (lists.users.length + lists.guilds.length > this.#ctx.config.maxIds) return this.#ctx.telemetry.dropped('too_large');
+        return this.#listen(lists);
+      }
+      default:
+        return this.#ctx.telemetry.dropped('unknown_event');
+    }
+  }
+
+  /** Replaces the listen lists: per granted upstream, (un)subscribe per id and declare the ids. */
+  #listen(lists: ListenersWire): void {
+    const { clients, subjects } = this.#ctx;
+    const { client, upstreams } = this.#admitted;
+    const wanted = new Set<string>();
+    const declared: [string, string, string[]][] = [];
+    for (const upstream of upstreams) {
+      for (const kind of KINDS) {
+        // A grant limited to some resources covers those ids only; others are neither sent nor asked for.
+        const ids = kind.pick(lists).filter((id) => clients.permissionsFor(client, upstream, id) !== null);
+        for (const id of ids) wanted.add(subjects.event(upstream, kind.type, id));
+        declared.push([upstream, kind.resource, ids]);
+      }
+    }
+    for (const [subject, off] of this.#subs) {
+      if (wanted.has(subject)) continue;
+      off();
+      this.#subs.delete(subject);
+    }
+    for (const subject of wanted) if (!this.#subs.has(subject)) this.#subs.set(subject, this.#io.subscribe(subject));
+    // Declared only now: the upstream may ask Felix at once, and the first update must find us subscribed.
+    for (const [upstream, resource, ids] of declared) this.#io.declareInterest(upstream, resource, ids);
+  }
+
+  /** Answers `20001` with the last `bot.health` of the first granted upstream that has one. */
+  async #ack(): Promise<void> {
+    const { subjects, clock, log } = this.#ctx;
+    let frame: string | null = null;
+    try {
+      for (const upstream of this.#admitted.upstreams) {
+        const last = await this.#ctx.last(subjects.event(upstream, EVENT_TYPES.health, BOT_ID));
+        frame = last ? encode(last, this.variant) : null;
+        if (frame !== null) break;
+      }
+    } catch (err) {
+      log.warn('felix session could not read the last bot.health', { err: err as Error });
+    }
+    this.#io.send(frame ?? zeroAckFrame(clock.now()));
+  }
+
+  onEvent(_event: BridgeEvent, frame: Buffer): void {
+    // Subscriptions are exact per id, so every event that arrives is one this session listens to.
+    this.#io.send(frame);
+  }
+
+  onClose(): void {
+    this.#stopPing();
+    this.#subs.clear();
+  }
+
+  #stopPing(): void {
+    this.#ping?.cancel();
+    this.#ping = null;
+  }
+}
+
+/** Creates the listener: raw-key auth before the upgrade, then one {@link FelixSession} per socket. */
+export function createFelixListener(ctx: Ctx): ListenerRole {
+  const { config, clients } = ctx;
+  const forbidden: UpgradeVerdict = { accept: false, status: 403, text: 'Forbidden', reason: 'auth' };
+  return {
+    routes: [],
+    authorize(req: UpgradeRequest): UpgradeVerdict {
+      const key = req.headers.authorization;
+      const client = key ? clients.authenticate(key) : null;
+      if (!client) return forbidden;
+      const upstreams = config.upstreams.filter((u) => client.grants.some((g) => g.upstream === '*' || g.upstream === u));
+      // A key without a grant here is refused like a wrong one (the core counts `auth` refusals).
+      if (upstreams.length === 0) return forbidden;
+      return { accept: true, state: { client, upstreams } satisfies Admitted };
+    },
+    open(io, _req, state) {
+      return new FelixSession(io, ctx, state as Admitted);
+    },
+  };
+}

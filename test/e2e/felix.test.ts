@@ -1,0 +1,3 @@
+import { runFelixE2E } from '../helpers/felix-suite.ts';
+
+runFelixE2E('memory');

@@ -1,0 +1,116 @@
+/**
+ * Starts a real relay on port 0 with the Felix adapter added to the registry's list, a Felix
+ * simulator as its upstream and a `/felix` listener, from a config written the way a user writes
+ * one (through the config loader), on the memory bus or on NATS. Every timer runs on the
+ * ManualClock the test passes.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ManualClock } from '../../src/clock.ts';
+import { validateConfig } from '../../src/config/load.ts';
+import { ADAPTERS } from '../../src/registry.ts';
+import { Relay } from '../../src/relay.ts';
+import type { FelixSimulator } from '../../adapters/felix/simulator.ts';
+import { FelixClient, waitFor, type ConnectOptions } from './felix-client.ts';
+
+/** The key of a dashboard granted everything on the `felix` upstream. */
+export const DASH_KEY = 'felix_test_dashboard_key';
+/** The key of a dashboard granted guild g1 and user u1 only. */
+export const LIMITED_KEY = 'felix_test_limited_key';
+/** A valid key without any grant. */
+export const STRANGER_KEY = 'felix_test_stranger_key';
+/** The token the simulator accepts. */
+export const SIM_TOKEN = 'felix_test_sim_token';
+
+export interface FelixHarnessOptions {
+  clock: ManualClock;
+  bus?: 'memory' | 'nats';
+  sim?: Record<string, unknown>;
+  upstream?: Record<string, unknown>;
+  listener?: Record<string, unknown>;
+  /** More upstreams (e.g. one with a wrong token); the listener serves only `felix`. */
+  extraUpstreams?: Record<string, unknown>[];
+}
+
+export interface FelixHarness {
+  relay: Relay;
+  sim: FelixSimulator;
+  clock: ManualClock;
+  /** ws:// URL of the relay's felix listener. */
+  url: string;
+  /** A dashboard connection through the relay (the key defaults to DASH_KEY). */
+  connect(key?: string, options?: ConnectOptions): Promise<FelixClient>;
+  /** The state of an upstream's one link. */
+  linkState(upstream?: string): string | undefined;
+  /** The relay's /metrics text. */
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const natsUrl = () => process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+export async function startFelixRelay(o: FelixHarnessOptions): Promise<FelixHarness> {
+  const prefix = `felix${randomBytes(4).toString('hex')}`;
+  const adapters = ADAPTERS;
+  const config = validateConfig(
+    {
+      node: { id: 'felix-test-node' },
+      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
+      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [natsUrl()], storage: 'memory' } : { kind: 'memory', prefix },
+      log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
+      clients: [
+        { name: 'dash', key: DASH_KEY, grants: [{ upstream: 'felix' }] },
+        { name: 'limited', key: LIMITED_KEY, grants: [{ upstream: 'felix', resources: ['g1', 'u1'] }] },
+        { name: 'stranger', key: STRANGER_KEY, grants: [] },
+      ],
+      simulators: [{ name: 'sim', protocol: 'felix', tokens: [SIM_TOKEN], updateIntervalMs: 0, ...o.sim }],
+      upstreams: [{ name: 'felix', protocol: 'felix', simulator: 'sim', ...o.upstream }, ...(o.extraUpstreams ?? [])],
+      listeners: [{ name: 'felix', dialect: 'felix', path: '/felix', upstreams: ['felix'], ...o.listener }],
+      limits: { backoffInitialMs: 100, backoffMaxMs: 1000 },
+    },
+    adapters,
+    'felix test config',
+  );
+  const relay = await Relay.start({ config, adapters, defaultMetrics: false, clock: o.clock });
+  const sim = relay.simulators.get('sim') as FelixSimulator;
+  const url = `${relay.url.replace(/^http/, 'ws')}/felix`;
+  const h: FelixHarness = {
+    relay,
+    sim,
+    clock: o.clock,
+    url,
+    connect: (key = DASH_KEY, options = {}) => FelixClient.connect(url, key, options),
+    linkState: (upstream = 'felix') => relay.supervisor.link(upstream, 'bot', '_')?.state,
+    metrics: async () => (await fetch(`${relay.url}/metrics`)).text(),
+    async stop() {
+      await relay.stop(500);
+      if (o.bus !== 'nats') return;
+      // Streams are per prefix; a second connection removes them once this relay has drained.
+      const { NatsBus } = await import('../../src/bus/nats.ts');
+      const cleaner = new NatsBus({ servers: [natsUrl()], prefix, storage: 'memory' });
+      await cleaner.start();
+      await cleaner.deleteStreams();
+      await cleaner.drain();
+    },
+  };
+  await waitFor(() => h.linkState() === 'ready', 'felix link ready');
+  // The link's first 20002 is sent on open; tests that count them start after it arrived.
+  await waitFor(() => listenUpdates(sim).length > 0, 'the first 20002 at the simulator');
+  return h;
+}
+
+/** The value of one sample of a metric family in /metrics text (0 when absent). */
+export function metricValue(text: string, family: string, labels: Record<string, string>): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${family}{`)) continue;
+    const inner = line.slice(family.length + 1, line.indexOf('}'));
+    const have = inner.split(',');
+    if (want.every((w) => have.includes(w))) return Number(line.slice(line.indexOf('}') + 1).trim());
+  }
+  return 0;
+}
+
+/** The `20002` frames the simulator received, newest last. */
+export function listenUpdates(sim: FelixSimulator): { users: string[]; guilds: string[] }[] {
+  return sim.received.filter((f) => f.code === 20002).map((f) => f.data as { users: string[]; guilds: string[] });
+}

@@ -1,0 +1,4 @@
+import { runFelixE2E } from '../helpers/felix-suite.ts';
+
+// A real nats-server (NATS_URL, default 127.0.0.1:4222, JetStream on). No server: the suite fails.
+runFelixE2E('nats');
