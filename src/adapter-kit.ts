@@ -40,6 +40,7 @@ export type { Clock, Timer } from './clock.ts';
 export {
   makeEvent,
   eventUpstream,
+  BridgeEventSchema,
   SERVER_STATES,
   POWER_ACTIONS,
   type BridgeCommand,

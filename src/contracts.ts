@@ -116,8 +116,12 @@ export interface LinkIO {
   send(text: string): void;
   /** Closes the current socket; the supervisor then asks `onClose` whether to retry. */
   close(code: number, reason: string): void;
-  /** Publishes an event of `type` about `id` (default: the link's own id) from this upstream. */
-  publish(type: string, data: unknown, id?: string): void;
+  /**
+   * Publishes an event of `type` about `id` (default: the link's own id) from this upstream.
+   * `hop` is the event's hop count (default 0); a relay republishing another relay's event passes
+   * the incoming `bridgehop + 1`, so a loop of chained relays ends at the hop limit.
+   */
+  publish(type: string, data: unknown, id?: string, hop?: number): void;
   /** Marks the link authenticated and live (state `ready`); resets the backoff. */
   ready(): void;
   /** What downstream sessions currently want from this upstream: resource family → ids. */

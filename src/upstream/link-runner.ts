@@ -132,7 +132,7 @@ export class LinkRunner {
         else o.log.debug('send without an open socket dropped');
       },
       close: (code, reason) => this.#ws?.close(code, reason),
-      publish: (type, data, id) => this.#publish(type, data, id ?? o.spec.id),
+      publish: (type, data, id, hop) => this.#publish(type, data, id ?? o.spec.id, hop),
       interest: () => o.interest(),
       ready: () => {
         this.#backoff.reset();
@@ -141,9 +141,9 @@ export class LinkRunner {
     };
   }
 
-  #publish(type: string, data: unknown, id: string): void {
+  #publish(type: string, data: unknown, id: string, hop = 0): void {
     const o = this.#o;
-    const event = makeEvent({ upstream: o.upstream, node: o.node, receivedAt: o.clock.now() }, type, id, data);
+    const event = makeEvent({ upstream: o.upstream, node: o.node, receivedAt: o.clock.now(), hop }, type, id, data);
     o.bus.publish(o.subjects.event(o.upstream, type, id), event);
     o.metrics.eventsIn.inc({ protocol: o.protocol, upstream: o.upstream });
   }

@@ -1,0 +1,220 @@
+/**
+ * CloudEvents, downstream role: the relay's own dialect for new clients.
+ *
+ * `GET <path>` (default /cloudevents) with `Authorization: Bearer <API key>` → upgrade; a missing
+ * or unknown key is HTTP 401 before any WebSocket exists (keys never travel in query strings).
+ * The client then subscribes to subjects in bus form (subject.ts), each checked against its grants
+ * (access.ts), and receives every matching event as the BridgeEvent JSON: the one encoding every
+ * CloudEvents session shares, whatever protocol the event came from.
+ *
+ * Keep-alive: a WebSocket ping every `pingIntervalMs`; a client that has not answered the previous
+ * ping by the next one is terminated and counted as a heartbeat timeout.
+ */
+import {
+  bearerKey,
+  eventUpstream,
+  hasPermission,
+  type ApiClient,
+  type BridgeEvent,
+  type ListenerContext,
+  type ListenerRole,
+  type SessionHooks,
+  type SessionIO,
+  type Timer,
+  type UpgradeRequest,
+  type UpgradeVerdict,
+} from '../../src/adapter-kit.ts';
+import { RECEIVE_GATES, authorizeSubject } from './access.ts';
+import { decodeClient, encodeServerMessage, errorFrame } from './codec.ts';
+import { parseSubject } from './subject.ts';
+import { CLIENT_OPS, REPLY_ERRORS, SERVER_OPS, SUBJECT_LIMITS } from './vocabulary.ts';
+
+export interface CloudEventsListenerConfig {
+  name: string;
+  dialect: 'cloudevents';
+  path: string;
+  upstreams: string[];
+  maxSubscriptions: number;
+  pingIntervalMs: number;
+}
+
+type Ctx = ListenerContext<CloudEventsListenerConfig>;
+
+/**
+ * Two overlapping subscriptions (`up.server.X.>` and `up.*.X.console`) are two bus patterns, and
+ * the hub delivers an event once per pattern; ids of this many recent deliveries are remembered
+ * so the client gets each event once.
+ */
+const RECENT_IDS = 256;
+
+const BAD_MESSAGE = 'expected {"op":"subscribe"|"unsubscribe","subject":"<upstream>.<resource>.<id>.<event…>"}';
+
+class CloudEventsSession implements SessionHooks {
+  /** One encoding for every session: the hub encodes each event once for the whole dialect. */
+  readonly variant = '';
+  readonly #io: SessionIO;
+  readonly #ctx: Ctx;
+  readonly #client: ApiClient;
+  /** Client subject → its bus patterns (several when an upstream wildcard was expanded). */
+  readonly #subs = new Map<string, readonly string[]>();
+  /**
+   * Bus pattern → how many client subjects use it, and its remover. Two client subjects can expand
+   * to one pattern (`*.server.X.>` and `up.server.X.>`), and SessionIO.subscribe hands out one
+   * remover per pattern, so dropping one subject must not cut the other off.
+   */
+  readonly #patterns = new Map<string, { users: number; remove: () => void }>();
+  readonly #recent = new Set<string>();
+  /** Permissions per `upstream \0 id`, for the receive gates; grants are frozen config, so this never goes stale. */
+  readonly #perms = new Map<string, readonly string[] | null>();
+  #alive = true;
+  #ping: Timer | null;
+
+  constructor(io: SessionIO, ctx: Ctx, client: ApiClient) {
+    this.#io = io;
+    this.#ctx = ctx;
+    this.#client = client;
+    this.#ping = ctx.clock.setInterval(() => this.#heartbeat(), ctx.config.pingIntervalMs);
+  }
+
+  onMessage(text: string): void {
+    const message = decodeClient(text);
+    if (message === null) {
+      this.#ctx.telemetry.dropped('bad_frame');
+      return this.#io.send(errorFrame(REPLY_ERRORS.badFrame, BAD_MESSAGE));
+    }
+    if (message.op === CLIENT_OPS.subscribe) this.#subscribe(message.subject);
+    else this.#unsubscribe(message.subject);
+  }
+
+  #subscribe(subject: string): void {
+    const check = parseSubject(subject);
+    if (!check.ok) return this.#badSubject(subject, check.reason);
+    // Subscribing twice is answered like the first time and costs nothing.
+    if (this.#subs.has(subject)) return this.#ack(SERVER_OPS.subscribed, subject);
+    const { config, clients, subjects, telemetry } = this.#ctx;
+    if (this.#subs.size >= config.maxSubscriptions) {
+      telemetry.dropped('throttled');
+      return this.#io.send(errorFrame(REPLY_ERRORS.tooMany, `subscription limit reached (${config.maxSubscriptions})`, subject));
+    }
+    const access = authorizeSubject(check.parsed, this.#client, clients, config.upstreams, subjects.prefix);
+    if (!access.ok) {
+      if (access.code === REPLY_ERRORS.forbidden) telemetry.authFailed('forbidden_subject');
+      return this.#io.send(errorFrame(access.code, access.message, subject));
+    }
+    this.#subs.set(subject, access.patterns);
+    for (const pattern of access.patterns) this.#hold(pattern);
+    this.#ack(SERVER_OPS.subscribed, subject);
+  }
+
+  /** Unsubscribing from a subject the session does not hold is answered the same: afterwards it is not subscribed. */
+  #unsubscribe(subject: string): void {
+    const check = parseSubject(subject);
+    if (!check.ok) return this.#badSubject(subject, check.reason);
+    const patterns = this.#subs.get(subject);
+    if (patterns) {
+      this.#subs.delete(subject);
+      for (const pattern of patterns) this.#release(pattern);
+    }
+    this.#ack(SERVER_OPS.unsubscribed, subject);
+  }
+
+  #hold(pattern: string): void {
+    const held = this.#patterns.get(pattern);
+    if (held) held.users += 1;
+    else this.#patterns.set(pattern, { users: 1, remove: this.#io.subscribe(pattern) });
+  }
+
+  #release(pattern: string): void {
+    const held = this.#patterns.get(pattern);
+    if (!held || --held.users > 0) return;
+    this.#patterns.delete(pattern);
+    held.remove();
+  }
+
+  #badSubject(subject: string, reason: string): void {
+    this.#ctx.telemetry.dropped('bad_frame');
+    // An oversized subject is not echoed back: the client has it, and it would only fill the queue.
+    const echo = subject.length <= SUBJECT_LIMITS.maxLength ? subject : undefined;
+    this.#io.send(errorFrame(REPLY_ERRORS.badFrame, `invalid subject: ${reason}`, echo));
+  }
+
+  #ack(op: typeof SERVER_OPS.subscribed | typeof SERVER_OPS.unsubscribed, subject: string): void {
+    this.#io.send(encodeServerMessage({ op, subject }));
+  }
+
+  onEvent(event: BridgeEvent, frame: Buffer): void {
+    if (this.#patterns.size > 1 && this.#seen(event.id)) return;
+    const gate = RECEIVE_GATES[event.type];
+    if (gate !== undefined && !hasPermission(this.#permissions(event) ?? [], gate)) {
+      this.#ctx.telemetry.dropped('unauthorized');
+      return;
+    }
+    this.#io.send(frame);
+  }
+
+  /** True when the event was already delivered through another of this session's patterns. */
+  #seen(id: string): boolean {
+    if (this.#recent.has(id)) return true;
+    this.#recent.add(id);
+    if (this.#recent.size > RECENT_IDS) this.#recent.delete(this.#recent.values().next().value as string);
+    return false;
+  }
+
+  #permissions(event: BridgeEvent): readonly string[] | null {
+    const upstream = eventUpstream(event);
+    const key = `${upstream}\u0000${event.subject}`;
+    let perms = this.#perms.get(key);
+    if (perms === undefined) {
+      perms = this.#ctx.clients.permissionsFor(this.#client, upstream, event.subject);
+      // Bounded like the dedupe window: a `>` subscriber may see many ids.
+      if (this.#perms.size >= RECENT_IDS) this.#perms.clear();
+      this.#perms.set(key, perms);
+    }
+    return perms;
+  }
+
+  /** Pings, and terminates a client that did not answer the previous ping. */
+  #heartbeat(): void {
+    if (!this.#alive) {
+      this.#ctx.telemetry.heartbeatTimeout();
+      this.#stopPing();
+      return this.#io.terminate();
+    }
+    this.#alive = false;
+    this.#io.ping();
+  }
+
+  onPong(): void {
+    this.#alive = true;
+  }
+
+  onClose(): void {
+    this.#stopPing();
+    // The core has already removed every bus subscription of a closed session.
+    this.#subs.clear();
+    this.#patterns.clear();
+    this.#recent.clear();
+  }
+
+  #stopPing(): void {
+    this.#ping?.cancel();
+    this.#ping = null;
+  }
+}
+
+/** Creates the listener role: Bearer key at the upgrade, then one session per socket. */
+export function createCloudEventsListener(ctx: Ctx): ListenerRole {
+  return {
+    routes: [],
+    authorize(req: UpgradeRequest): UpgradeVerdict {
+      const key = bearerKey(req.headers.authorization);
+      const client = key === null ? null : ctx.clients.authenticate(key);
+      // The core counts refusals with reason `auth` in bridge_auth_failures_total.
+      if (!client) return { accept: false, status: 401, json: { error: 'unauthorized', code: 'BRIDGE_ERR_UNAUTHORIZED' }, reason: 'auth' };
+      return { accept: true, state: client };
+    },
+    open(io, _req, state) {
+      return new CloudEventsSession(io, ctx, state as ApiClient);
+    },
+  };
+}

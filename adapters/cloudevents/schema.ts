@@ -1,0 +1,70 @@
+/**
+ * TypeBox schemas of the CloudEvents dialect's wire: the client's `op` messages, the server's
+ * replies, and the event itself. Each is compiled once at module load; the checks run on every
+ * frame, so nothing is compiled per call.
+ *
+ * The `op` messages are closed (`additionalProperties: false`): this is our own dialect, and a
+ * typo such as `"subjects"` is better answered with an error than ignored. The event schema stays
+ * open, as CloudEvents allows extension attributes.
+ */
+import { Type, TypeCompiler, type Static } from '../../src/adapter-kit.ts';
+import { CLIENT_OPS, SERVER_OPS } from './vocabulary.ts';
+
+/** `{"op":"subscribe"|"unsubscribe","subject":"<upstream>.<resource>.<id>.<event…>"}` */
+export const ClientMessageSchema = Type.Object(
+  {
+    op: Type.Union([Type.Literal(CLIENT_OPS.subscribe), Type.Literal(CLIENT_OPS.unsubscribe)]),
+    subject: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type ClientMessage = Static<typeof ClientMessageSchema>;
+
+/** `{"op":"subscribed"|"unsubscribed","subject"}` */
+const AckSchema = Type.Object(
+  {
+    op: Type.Union([Type.Literal(SERVER_OPS.subscribed), Type.Literal(SERVER_OPS.unsubscribed)]),
+    subject: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+/** `{"op":"error","code":"BRIDGE_ERR_…","message","subject"?}` */
+const ErrorReplySchema = Type.Object(
+  {
+    op: Type.Literal(SERVER_OPS.error),
+    code: Type.String({ pattern: '^BRIDGE_ERR_[A-Z_]+$' }),
+    message: Type.String(),
+    subject: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const ServerReplySchema = Type.Union([AckSchema, ErrorReplySchema]);
+export type ServerReply = Static<typeof ServerReplySchema>;
+
+/**
+ * The BridgeEvent (DESIGN §3), field for field the core's `BridgeEventSchema` of src/events.ts,
+ * which src/adapter-kit.ts does not export; test/unit/cloudevents-codec.test.ts proves the two
+ * are the same schema, so a change to the core's fails the tests instead of drifting.
+ */
+export const EventSchema = Type.Object({
+  specversion: Type.Literal('1.0'),
+  id: Type.String({ minLength: 1 }),
+  source: Type.String({ pattern: '^bridge://' }),
+  type: Type.String({ pattern: '^[a-z]+(\\.[a-z]+)+$' }),
+  subject: Type.String({ minLength: 1 }),
+  time: Type.String(),
+  datacontenttype: Type.Literal('application/json'),
+  data: Type.Unknown(),
+  bridgenode: Type.String(),
+  bridgehop: Type.Integer({ minimum: 0 }),
+});
+
+/**
+ * Compiled checks, built once at import. `Check` never throws, and rejects arrays where objects
+ * are due and NaN/Infinity where numbers are.
+ */
+export const ClientMessageCheck = TypeCompiler.Compile(ClientMessageSchema);
+export const ServerReplyCheck = TypeCompiler.Compile(ServerReplySchema);
+export const EventCheck = TypeCompiler.Compile(EventSchema);

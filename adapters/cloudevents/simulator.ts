@@ -1,0 +1,177 @@
+/**
+ * A CloudEvents producer speaking this dialect: the demo upstream of a `cloudevents` upstream and
+ * the far side of its tests. Same wire as the relay's listener: `Authorization: Bearer <apiKey>`
+ * at the upgrade (HTTP 401 otherwise), `subscribe`/`unsubscribe` with the same replies, and every
+ * matching event as BridgeEvent JSON. It has no grants: a good key may subscribe to anything.
+ *
+ * It emits demo `server.console` and `server.status` events on a timer (`intervalMs`, 0 disables)
+ * and pings every socket (`pingIntervalMs`, 0 disables), terminating one that missed a pong, so
+ * the relay's upstream keep-alive is exercised too. All time comes from the injected clock.
+ */
+import { Type, Value, WebHost, bearerKey, makeEvent } from '../../src/adapter-kit.ts';
+import type { BridgeEvent, HostConnection, HttpRequest, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer, UpgradeVerdict } from '../../src/adapter-kit.ts';
+import { decodeClient, encodeEvent, encodeServerMessage, errorFrame, type ClientMessage } from './codec.ts';
+import { eventSubject, parseSubject, subjectMatches } from './subject.ts';
+import { CLIENT_OPS, DEFAULT_PATH, REPLY_ERRORS, SERVER_OPS } from './vocabulary.ts';
+
+/** Config options of the CloudEvents simulator (besides `name`, `protocol`, `host`, `port`). */
+export const CloudEventsSimulatorOptions = Type.Object(
+  {
+    apiKey: Type.String({ minLength: 1, default: 'ce_simulator_demo_key', description: 'Key accepted as `Authorization: Bearer <apiKey>`.' }),
+    upstream: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'demo', description: 'Upstream name in the `source` (bridge://<upstream>) of the events it produces.' }),
+    servers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, default: ['demo-1', 'demo-2'], description: 'Resource ids of its demo `server` events.' }),
+    intervalMs: Type.Integer({ minimum: 0, default: 2000, description: 'Period of the demo events; 0 disables them.' }),
+    pingIntervalMs: Type.Integer({ minimum: 0, default: 30000, description: 'WebSocket ping period; a socket that missed a pong is terminated. 0 disables.' }),
+  },
+  { additionalProperties: false },
+);
+export type CloudEventsSimulatorConfig = Static<typeof CloudEventsSimulatorOptions>;
+
+const DEMO_STATES = ['running', 'stopping', 'offline', 'starting'] as const;
+/** Every this many demo ticks a server also changes state. */
+const STATUS_EVERY = 5;
+
+/** One client socket: its subscriptions and its keep-alive. */
+class SimConnection {
+  readonly subjects = new Set<string>();
+  alive = true;
+  constructor(readonly conn: HostConnection) {}
+
+  wants(subject: string): boolean {
+    for (const pattern of this.subjects) if (subjectMatches(pattern, subject)) return true;
+    return false;
+  }
+}
+
+export class CloudEventsSimulator implements Simulator {
+  /** Base URL; the socket is `ws://…/cloudevents`, the key `credentials.apiKey`. */
+  readonly endpoint: SimulatorEndpoint;
+  /** Every valid client message, in arrival order. */
+  readonly received: ClientMessage[] = [];
+  /** Pongs received (the relay keeping its keep-alive duty). */
+  pongs = 0;
+
+  readonly #ctx: SimulatorContext<CloudEventsSimulatorConfig>;
+  readonly #config: CloudEventsSimulatorConfig;
+  readonly #host: WebHost;
+  readonly #connections = new Set<SimConnection>();
+  readonly #timers: Timer[] = [];
+  #ticks = 0;
+  #closed: Promise<void> | null = null;
+
+  private constructor(ctx: SimulatorContext<CloudEventsSimulatorConfig>, config: CloudEventsSimulatorConfig, host: WebHost, url: string) {
+    this.#ctx = ctx;
+    this.#config = config;
+    this.#host = host;
+    this.endpoint = { url, credentials: { apiKey: config.apiKey } };
+    if (config.intervalMs > 0) this.#timers.push(ctx.clock.setInterval(() => this.#demoTick(), config.intervalMs));
+    if (config.pingIntervalMs > 0) this.#timers.push(ctx.clock.setInterval(() => this.#heartbeat(), config.pingIntervalMs));
+  }
+
+  /** Starts listening on `host:port` (0 picks a free port). Missing options take their defaults. */
+  static async start(ctx: SimulatorContext<CloudEventsSimulatorConfig>, host: string, port: number): Promise<CloudEventsSimulator> {
+    // The core hands a frozen, already-defaulted config; a test may hand a partial one.
+    const config = Value.Default(CloudEventsSimulatorOptions, structuredClone(ctx.config ?? {})) as CloudEventsSimulatorConfig;
+    const web = new WebHost({ maxPayloadBytes: 64 * 1024 });
+    const { url } = await web.listen(host, port);
+    const sim = new CloudEventsSimulator(ctx, config, web, url);
+    web.endpoint({
+      path: DEFAULT_PATH,
+      authorize: (req) => sim.#authorize(req),
+      open: (conn) => {
+        const c = new SimConnection(conn);
+        sim.#connections.add(c);
+        return {
+          onMessage: (text) => sim.#onMessage(c, text),
+          onPong: () => {
+            c.alive = true;
+            sim.pongs += 1;
+          },
+          onClose: () => sim.#connections.delete(c),
+        };
+      },
+    });
+    ctx.log.info('cloudevents simulator listening', { url, servers: config.servers.length });
+    return sim;
+  }
+
+  /** Cancels every timer, drops every socket and stops the server. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      for (const t of this.#timers.splice(0)) t.cancel();
+      await this.#host.close();
+    })();
+    return this.#closed;
+  }
+
+  // ---- test controls ------------------------------------------------------------------------
+
+  /** Sends `event` once to every socket with a matching subscription; returns how many got it. */
+  emit(event: BridgeEvent): number {
+    const frame = encodeEvent(event, '');
+    if (frame === null) return 0;
+    const subject = eventSubject(event);
+    let sent = 0;
+    for (const c of this.#connections) {
+      if (!c.wants(subject)) continue;
+      c.conn.send(frame);
+      sent += 1;
+    }
+    return sent;
+  }
+
+  /** A BridgeEvent from this producer (source `bridge://<upstream>`), for `emit`. */
+  event(type: string, id: string, data: unknown): BridgeEvent {
+    return makeEvent({ upstream: this.#config.upstream, node: 'cloudevents-simulator', receivedAt: this.#ctx.clock.now() }, type, id, data);
+  }
+
+  /** Open sockets. */
+  connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Terminates every socket without a close frame (a producer crash, for reconnect tests). */
+  dropAll(): void {
+    for (const c of this.#connections) c.conn.terminate();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #authorize(req: HttpRequest): UpgradeVerdict {
+    if (bearerKey(req.headers.authorization) === this.#config.apiKey) return { accept: true };
+    return { accept: false, status: 401, json: { error: 'unauthorized', code: 'BRIDGE_ERR_UNAUTHORIZED' }, reason: 'auth' };
+  }
+
+  #onMessage(c: SimConnection, text: string): void {
+    const message = decodeClient(text);
+    if (message === null) return c.conn.send(errorFrame(REPLY_ERRORS.badFrame, 'expected {"op":"subscribe"|"unsubscribe","subject"}'));
+    const check = parseSubject(message.subject);
+    if (!check.ok) return c.conn.send(errorFrame(REPLY_ERRORS.badFrame, `invalid subject: ${check.reason}`, message.subject));
+    this.received.push(message);
+    if (message.op === CLIENT_OPS.subscribe) c.subjects.add(message.subject);
+    else c.subjects.delete(message.subject);
+    const op = message.op === CLIENT_OPS.subscribe ? SERVER_OPS.subscribed : SERVER_OPS.unsubscribed;
+    c.conn.send(encodeServerMessage({ op, subject: message.subject }));
+  }
+
+  /** One console line from one server per tick, round robin; every few ticks a status change too. */
+  #demoTick(): void {
+    const n = this.#ticks++;
+    const servers = this.#config.servers;
+    const id = servers[n % servers.length]!;
+    this.emit(this.event('server.console', id, { line: `[demo] tick ${n} on ${id}` }));
+    if (n % STATUS_EVERY === STATUS_EVERY - 1) this.emit(this.event('server.status', id, { state: DEMO_STATES[Math.floor(n / STATUS_EVERY) % DEMO_STATES.length] }));
+  }
+
+  /** Pings every socket; one that did not answer the previous ping is terminated. */
+  #heartbeat(): void {
+    for (const c of this.#connections) {
+      if (!c.alive) {
+        c.conn.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.conn.ping();
+    }
+  }
+}

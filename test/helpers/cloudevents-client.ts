@@ -1,0 +1,137 @@
+/**
+ * A minimal CloudEvents-dialect client for tests: connects with a Bearer key, records every frame,
+ * and lets a test wait for the next frame that matches, in arrival order.
+ */
+import WebSocket, { type ClientOptions } from 'ws';
+
+/** A frame as received: the parsed JSON (an `op` reply or a BridgeEvent) and its text. */
+export interface CeFrame {
+  raw: string;
+  json: any;
+}
+
+export type Refusal = Error & { status?: number };
+
+export class CeClient {
+  readonly ws: WebSocket;
+  readonly frames: CeFrame[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  /** Pings the server sent (the client answers them unless `autoPong: false`). */
+  pings = 0;
+  #cursor = 0;
+  #waiters: (() => void)[] = [];
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.on('message', (data) => {
+      const raw = String(data);
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        json = undefined;
+      }
+      this.frames.push({ raw, json });
+      this.#wake();
+    });
+    ws.on('ping', () => {
+      this.pings += 1;
+      this.#wake();
+    });
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        this.#wake();
+      }),
+    );
+  }
+
+  /** Opens a socket; rejects with `status` set when the upgrade was refused. No key: no Authorization header. */
+  static connect(url: string, key?: string, options: ClientOptions = {}): Promise<CeClient> {
+    const headers: Record<string, string> = key === undefined ? {} : { authorization: `Bearer ${key}` };
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { ...options, headers: { ...headers, ...options.headers } });
+      const client = new CeClient(ws);
+      ws.once('open', () => resolve(client));
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += String(chunk)));
+        res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode} ${body}`), { status: res.statusCode, body })));
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  send(message: unknown): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  sendRaw(text: string): void {
+    this.ws.send(text);
+  }
+
+  /** The next frame after the last one returned that matches `pred` (frames skipped are consumed). */
+  async next(pred: (f: CeFrame) => boolean = () => true, timeoutMs = 4000): Promise<CeFrame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.#cursor < this.frames.length) {
+        const f = this.frames[this.#cursor++]!;
+        if (pred(f)) return f;
+      }
+      if (Date.now() >= deadline || this.ws.readyState === WebSocket.CLOSED) {
+        throw new Error(`no matching frame; got: ${this.frames.map((f) => f.raw.slice(0, 100)).join(' | ')}`);
+      }
+      await this.#sleep(deadline - Date.now());
+    }
+  }
+
+  /** Sends `{op, subject}` and returns the reply about that subject (`subscribed`, `unsubscribed` or `error`). */
+  async request(op: 'subscribe' | 'unsubscribe', subject: string): Promise<any> {
+    this.send({ op, subject });
+    const f = await this.next((x) => typeof x.json?.op === 'string' && x.json.subject === subject);
+    return f.json;
+  }
+
+  /** Subscribes and asserts the reply is `subscribed`. */
+  async subscribe(subject: string): Promise<void> {
+    const reply = await this.request('subscribe', subject);
+    if (reply.op !== 'subscribed') throw new Error(`subscribe ${subject} refused: ${JSON.stringify(reply)}`);
+  }
+
+  /** The next event (a frame with `specversion`) matching `pred`. */
+  async event(pred: (e: any) => boolean = () => true, timeoutMs?: number): Promise<any> {
+    return (await this.next((f) => f.json?.specversion === '1.0' && pred(f.json), timeoutMs)).json;
+  }
+
+  /** Frames received so far that next() has not returned. */
+  unread(): CeFrame[] {
+    return this.frames.slice(this.#cursor);
+  }
+
+  /** Resolves once `count` pings arrived. */
+  async waitPings(count: number, timeoutMs = 4000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pings < count) {
+      if (Date.now() >= deadline || this.ws.readyState === WebSocket.CLOSED) throw new Error(`expected ${count} pings, got ${this.pings}`);
+      await this.#sleep(deadline - Date.now());
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, Math.max(0, ms));
+      this.#waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,4 @@
+import { runCloudEventsE2E } from '../helpers/cloudevents-suite.ts';
+
+// A real nats-server (NATS_URL, default 127.0.0.1:4222, JetStream on). No server: the suite fails.
+runCloudEventsE2E('nats');
