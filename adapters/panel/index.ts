@@ -1,0 +1,55 @@
+/**
+ * The panel adapter: Semoxy's panel event socket (`{action, data}`), both roles, and the simulator.
+ * One upstream link carries every server of a panel; one listener path serves the ticket-era (v1)
+ * and the AUTHENTICATE-era (v2) handshakes, so either kind of dashboard works in front of either
+ * kind of panel, and in front of Wings servers (DESIGN §7). Config specs are declared here; the
+ * config loader merges them with the shared keys.
+ */
+import { SecretSchema, Type, type ProtocolAdapter } from '../../src/adapter-kit.ts';
+import { encode } from './codec.ts';
+import { createPanelListener } from './downstream.ts';
+import { PanelSimulator, PanelSimulatorOptions } from './simulator.ts';
+import { createPanelUpstream } from './upstream.ts';
+import { DEFAULT_INTENTS, PATHS, PROTOCOL, PROTOCOL_PING_MS } from './vocabulary.ts';
+
+export const PanelUpstreamOptions = Type.Object(
+  {
+    url: Type.Optional(Type.String({ pattern: '^https?://', description: 'Base URL of the Semoxy API (…/account/ticket, …/server/events); required unless `simulator`.' })),
+    session: Type.Optional(Type.Union(SecretSchema.anyOf, { description: 'A Semoxy session id (a secret: string, {"env"} or {"file"}); sent as `Authorization: Bearer` (v1) or in AUTHENTICATE (v2). Required unless `simulator`.' })),
+    version: Type.Union([Type.Literal('v1'), Type.Literal('v2')], { default: 'v1', description: 'Handshake: v1 fetches a ticket with the session, v2 sends AUTHENTICATE.' }),
+    servers: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'Server ids (24-hex ObjectIds) exposed to listeners; all arrive on the one socket.' }),
+    intents: Type.Array(Type.String({ minLength: 1 }), { default: [...DEFAULT_INTENTS], description: 'v2: intents enabled after AUTH_SUCCESS (console.<id>, console.*, stat.<id>, stat.*).' }),
+    authTimeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'v2: how long to wait for AUTH_SUCCESS before reconnecting.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const PanelListenerOptions = Type.Object(
+  {
+    version: Type.Union([Type.Literal('both'), Type.Literal('v1'), Type.Literal('v2')], { default: 'both', description: 'Handshakes served on the path: both (a `ticket` query selects v1), v1 only, or v2 only.' }),
+    ticketEndpoint: Type.Optional(Type.String({ pattern: '^(/.*)?$', description: 'Path of the ticket route (default: `path` with /server/events replaced by /account/ticket; "" disables it).' })),
+    ticketTtlSeconds: Type.Integer({ minimum: 1, default: 60, description: 'Lifetime of a ticket (Semoxy: 7200).' }),
+    reusableTickets: Type.Boolean({ default: false, description: 'Let a ticket open several sockets until it expires (Semoxy\'s behaviour); default single-use.' }),
+    pingIntervalMs: Type.Integer({ minimum: 100, default: PROTOCOL_PING_MS, description: 'WebSocket ping period; a ping unanswered at the next one drops the connection.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const panelAdapter: ProtocolAdapter = {
+  protocol: PROTOCOL,
+  upstreamOptions: PanelUpstreamOptions,
+  listenerOptions: PanelListenerOptions,
+  simulatorOptions: PanelSimulatorOptions,
+  defaultPath: PATHS.events,
+  check(kind, config) {
+    if (kind !== 'upstream' || config.simulator !== undefined) return [];
+    const issues: [string, string][] = [];
+    if (config.url === undefined) issues.push(['/url', 'required unless `simulator` is set']);
+    if (config.session === undefined) issues.push(['/session', 'required unless `simulator` is set']);
+    return issues;
+  },
+  encode,
+  createUpstream: (ctx) => createPanelUpstream(ctx),
+  createListener: (ctx) => createPanelListener(ctx),
+  startSimulator: (ctx, host, port) => PanelSimulator.start(ctx, host, port),
+};

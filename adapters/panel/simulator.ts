@@ -1,0 +1,282 @@
+/**
+ * A Semoxy panel on one port: `GET /account/ticket` (ticket era) and `/server/events` in v1
+ * (`?ticket=`) and v2 (AUTHENTICATE), exactly as REAL-BEHAVIOUR.md "Semoxy" describes them. The
+ * demo upstream of `npm start` and the real upstream of the tests.
+ *
+ * Per-server state lives in {@link SimServer}, per-socket protocol in {@link SimSession}; this file
+ * is the config, the HTTP side, the packets per version, and the test controls. Tickets are the
+ * original's: reusable, 7200 s by default. Times come from the injected clock.
+ */
+import { randomBytes } from 'node:crypto';
+import { Type, Value, WebHost } from '../../src/adapter-kit.ts';
+import type { HttpRequest, HttpResponse, Simulator, SimulatorContext, SimulatorEndpoint, Static, UpgradeVerdict } from '../../src/adapter-kit.ts';
+import { encodeFrame, type PanelPacket, type PanelVersion } from './codec.ts';
+import { SimServer } from './simulator-server.ts';
+import { SimSession, type SessionLookup } from './simulator-session.ts';
+import { HTTP_ERRORS, INTENT_FAMILIES, PATHS, PROTOCOL_PING_MS, SERVER_ACTIONS as A, TICKET_CREATED } from './vocabulary.ts';
+
+/** Two demo servers with the ObjectIds of Semoxy's own documents, so a demo config can name them. */
+const DEMO_SERVERS = [
+  { id: '607c71907be61b381db28144', name: 'Survival', onlineStatus: 2 },
+  { id: '614635a7e671a3df0a12154b', name: 'Creative', onlineStatus: 0 },
+];
+
+/** Config options of the panel simulator (besides `name`, `protocol`, `host`, `port`). */
+export const PanelSimulatorOptions = Type.Object(
+  {
+    version: Type.Union([Type.Literal('v1'), Type.Literal('v2'), Type.Literal('both')], { default: 'both', description: 'Handshakes served: v1 (ticket), v2 (AUTHENTICATE) or both (a `ticket` query selects v1).' }),
+    sessions: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, default: ['semoxy-demo-session'], description: 'Session ids accepted (ticket endpoint and AUTHENTICATE); the first is handed to upstreams.' }),
+    servers: Type.Array(
+      Type.Object(
+        {
+          id: Type.String({ pattern: '^[0-9a-f]{24}$', description: 'A 24-hex ObjectId.' }),
+          name: Type.Optional(Type.String({ minLength: 1 })),
+          onlineStatus: Type.Optional(Type.Integer({ minimum: 0, maximum: 3 })),
+        },
+        { additionalProperties: false },
+      ),
+      { default: DEMO_SERVERS },
+    ),
+    consoleIntervalMs: Type.Integer({ minimum: 0, default: 2000, description: 'Automatic console line period while online; 0 disables it.' }),
+    statsIntervalMs: Type.Integer({ minimum: 0, default: 10000, description: 'STAT_UPDATE period while online (v2 sockets); 0 disables it.' }),
+    startupMs: Type.Integer({ minimum: 0, default: 1500, description: 'Time starting before online; 0 stays starting.' }),
+    stopMs: Type.Integer({ minimum: 0, default: 800, description: 'Time stopping before offline; 0 stays stopping.' }),
+    ticketTtlSeconds: Type.Integer({ minimum: 1, default: 7200, description: 'Lifetime of a ticket (the original: 7200 s, reusable).' }),
+    pingIntervalMs: Type.Integer({ minimum: 0, default: PROTOCOL_PING_MS, description: 'WebSocket ping period; an unanswered ping closes with 1011. 0 disables it.' }),
+  },
+  { additionalProperties: false },
+);
+export type PanelSimulatorConfig = Static<typeof PanelSimulatorOptions>;
+
+/** One frame a client sent, as recorded by {@link PanelSimulator.received}. */
+export interface ReceivedPacket {
+  version: PanelVersion;
+  raw: string;
+  /** null when the frame was not a packet. */
+  action: string | null;
+  data: unknown;
+}
+
+export class PanelSimulator implements Simulator {
+  /** Base URL; `credentials.session` is a session the simulator accepts. */
+  readonly endpoint: SimulatorEndpoint;
+  /** Every frame any client sent, in arrival order. */
+  readonly received: ReceivedPacket[] = [];
+  /** How many tickets `/account/ticket` issued. */
+  ticketsIssued = 0;
+  /** WebSocket pongs received (keep-alive answered). */
+  pongsReceived = 0;
+
+  readonly #ctx: SimulatorContext<PanelSimulatorConfig>;
+  readonly #config: PanelSimulatorConfig;
+  readonly #host: WebHost;
+  readonly #servers = new Map<string, SimServer>();
+  readonly #sessions = new Set<SimSession>();
+  readonly #known = new Map<string, 'valid' | 'expired'>();
+  readonly #tickets = new Map<string, { session: string; expiresAt: number }>();
+  #objectIds = 0;
+  #closed: Promise<void> | null = null;
+
+  private constructor(ctx: SimulatorContext<PanelSimulatorConfig>, config: PanelSimulatorConfig, host: WebHost, url: string) {
+    this.#ctx = ctx;
+    this.#config = config;
+    this.#host = host;
+    this.endpoint = { url, credentials: { session: config.sessions[0]! } };
+    for (const s of config.sessions) this.#known.set(s, 'valid');
+    for (const s of config.servers) this.#addServer(s.id, s.name ?? s.id.slice(-6), s.onlineStatus ?? 2);
+  }
+
+  /** Starts listening on `host:port` (0 picks a free port). Missing options take their defaults. */
+  static async start(ctx: SimulatorContext<PanelSimulatorConfig>, host: string, port: number): Promise<PanelSimulator> {
+    // The core hands a frozen, already-defaulted config; a test may hand a partial one.
+    const config = Value.Default(PanelSimulatorOptions, structuredClone(ctx.config ?? {})) as PanelSimulatorConfig;
+    const web = new WebHost({ maxPayloadBytes: 1024 * 1024 });
+    const { url } = await web.listen(host, port);
+    const sim = new PanelSimulator(ctx, config, web, url);
+    // v2 dropped the ticket endpoint; a v2-only panel answers it with the router's 404.
+    if (config.version !== 'v2') web.route({ method: 'GET', path: PATHS.ticket, handle: (req) => sim.#issueTicket(req) });
+    web.endpoint({
+      path: PATHS.events,
+      authorize: (req) => sim.#authorize(req),
+      open: (conn, _req, state) => {
+        const session = new SimSession(conn, state as PanelVersion, {
+          clock: ctx.clock,
+          pingIntervalMs: config.pingIntervalMs,
+          lookup: (id) => sim.#lookup(id),
+          record: (version, raw, packet) => sim.received.push({ version, raw, action: packet?.action ?? null, data: packet?.data }),
+          pong: () => (sim.pongsReceived += 1),
+        });
+        sim.#sessions.add(session);
+        return {
+          onMessage: (text) => session.onMessage(text),
+          onPong: () => session.onPong(),
+          onClose: () => {
+            session.dispose();
+            sim.#sessions.delete(session);
+          },
+        };
+      },
+    });
+    ctx.log.info('panel simulator listening', { url, version: config.version, servers: config.servers.length });
+    return sim;
+  }
+
+  /** Cancels every timer, drops every socket and stops the server. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      for (const server of this.#servers.values()) server.close();
+      for (const s of this.#sessions) s.dispose();
+      await this.#host.close();
+    })();
+    return this.#closed;
+  }
+
+  // ---- test controls ------------------------------------------------------------------------
+
+  /** Current `onlineStatus` of a server. */
+  onlineStatus(id: string): number {
+    return this.#server(id).onlineStatus;
+  }
+
+  /** Jumps a server to `status` (0 offline, 1 starting, 2 online, 3 stopping) and broadcasts it. */
+  setOnline(id: string, status: 0 | 1 | 2 | 3): void {
+    this.#server(id).setOnline(status);
+  }
+
+  /** Writes a console line: CONSOLE_LINE to v1 sockets, CONSOLE_MESSAGE to v2 sockets with a console intent. */
+  console(id: string, line: string): void {
+    this.#server(id).console(line);
+  }
+
+  /** Broadcasts a META_MESSAGE. */
+  meta(message: string): void {
+    this.emit(A.meta, { message });
+  }
+
+  /** Creates a server (defaults filled in, id generated when absent) and broadcasts SERVER_ADD with it. */
+  addServer(fields: Record<string, unknown> = {}): Record<string, unknown> {
+    const id = typeof fields.id === 'string' ? fields.id : this.#objectId();
+    const name = typeof fields.name === 'string' ? fields.name : `server-${id.slice(-6)}`;
+    const status = typeof fields.onlineStatus === 'number' ? fields.onlineStatus : 0;
+    const server = this.#addServer(id, name, status, fields);
+    const json = server.json();
+    this.emit(A.serverAdd, json);
+    return json;
+  }
+
+  /** Removes a server and broadcasts SERVER_DELETE. */
+  deleteServer(id: string): void {
+    this.#server(id).close();
+    this.#servers.delete(id);
+    this.emit(A.serverDelete, { id });
+  }
+
+  /** Broadcasts a STAT_UPDATE (v2 sockets with a stat intent): RAM in kB, CPU in % of the machine. */
+  stats(id: string, ramKb: number | null, cpuPercent: number | null): void {
+    this.#broadcastStats(id, ramKb, cpuPercent);
+  }
+
+  /** Sends a raw packet to every socket that receives broadcasts (ADDON_ADD, ADDON_DELETE, …). */
+  emit(action: string, data: unknown): void {
+    const frame = encodeFrame({ action, data });
+    for (const s of this.#sessions) s.deliver(frame);
+  }
+
+  /** Marks a session id expired: its next AUTHENTICATE gets AUTH_ERROR "session expired". */
+  expireSession(sessionId: string): void {
+    this.#known.set(sessionId, 'expired');
+  }
+
+  /** Open sockets, authenticated or not. */
+  connectionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Terminates every socket without a close frame (a crash, for reconnect tests). */
+  dropAll(): void {
+    for (const s of [...this.#sessions]) s.terminate();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #server(id: string): SimServer {
+    const server = this.#servers.get(id);
+    if (!server) throw new Error(`panel simulator: unknown server ${id}`);
+    return server;
+  }
+
+  #addServer(id: string, name: string, onlineStatus: number, extra?: Record<string, unknown>): SimServer {
+    const { consoleIntervalMs, statsIntervalMs, startupMs, stopMs } = this.#config;
+    const port = 25565 + this.#servers.size;
+    const server = new SimServer({ id, name, onlineStatus, port, consoleIntervalMs, statsIntervalMs, startupMs, stopMs, ...(extra ? { extra } : {}) }, this.#ctx.clock, {
+      status: (sid, status) => this.#broadcastStatus(sid, status),
+      console: (sid, line) => this.#broadcastConsole(sid, line),
+      stats: (sid, ram, cpu) => this.#broadcastStats(sid, ram, cpu),
+    });
+    this.#servers.set(id, server);
+    return server;
+  }
+
+  /** A fresh ObjectId: 4 bytes of clock seconds, then a counter. */
+  #objectId(): string {
+    this.#objectIds += 1;
+    return Math.floor(this.#ctx.clock.now() / 1000).toString(16).padStart(8, '0').slice(-8) + this.#objectIds.toString(16).padStart(16, '0');
+  }
+
+  #eachVersion(version: PanelVersion, frame: string, gate?: { family: 'console' | 'stat'; id: string }): void {
+    for (const s of this.#sessions) if (s.version === version) s.deliver(frame, gate);
+  }
+
+  /**
+   * v1 (ticket era) clears consoles with its own `{consoleOut: []}` patch before a start's status;
+   * v2 stores a SERVER_START / SERVER_STOP event and broadcasts its EventPacket before the status.
+   */
+  #broadcastStatus(id: string, status: number): void {
+    if (status === 1) this.#eachVersion('v1', encodeFrame({ action: A.stateChange, data: { id, patch: { consoleOut: [] } } }));
+    if (status === 0 || status === 1) {
+      const type = status === 1 ? 'SERVER_START' : 'SERVER_STOP';
+      this.#eachVersion('v2', encodeFrame({ action: type, data: { serverId: id, eventData: {}, id: this.#objectId() } }));
+    }
+    const frame = encodeFrame({ action: A.stateChange, data: { id, patch: { onlineStatus: status } } });
+    for (const s of this.#sessions) s.deliver(frame);
+  }
+
+  #broadcastConsole(id: string, line: string): void {
+    this.#eachVersion('v1', encodeFrame({ action: A.consoleLine, data: { id, message: line } }));
+    const event: PanelPacket = { action: A.consoleMessage, data: { serverId: id, eventData: { message: line }, id: this.#objectId() } };
+    this.#eachVersion('v2', encodeFrame(event), { family: INTENT_FAMILIES.console, id });
+  }
+
+  #broadcastStats(id: string, ramUsage: number | null, cpuUsage: number | null): void {
+    this.#eachVersion('v2', encodeFrame({ action: A.statUpdate, data: { serverId: id, ramUsage, cpuUsage } }), { family: INTENT_FAMILIES.stat, id });
+  }
+
+  #lookup(sessionId: string): SessionLookup {
+    return this.#known.get(sessionId) ?? 'invalid';
+  }
+
+  #issueTicket(req: HttpRequest): HttpResponse {
+    const m = /^(?:Bearer|Token)\s+(.+)$/i.exec((req.headers.authorization ?? '').trim());
+    if (!m || this.#lookup(m[1]!) !== 'valid') return { status: 401, json: HTTP_ERRORS.notLoggedIn };
+    const token = randomBytes(24).toString('base64url');
+    this.#tickets.set(token, { session: m[1]!, expiresAt: this.#ctx.clock.now() + this.#config.ticketTtlSeconds * 1000 });
+    this.ticketsIssued += 1;
+    return { status: 200, json: { success: TICKET_CREATED, data: { token } } };
+  }
+
+  #authorize(req: HttpRequest): UpgradeVerdict {
+    const ticket = req.query.get('ticket');
+    const { version } = this.#config;
+    // A v2 server never looks at the query; a v1 one always does.
+    if (version === 'v2' || (version === 'both' && ticket === null)) return { accept: true, state: 'v2' };
+    const refuse = (json: unknown): UpgradeVerdict => ({ accept: false, status: 401, json, reason: 'auth' });
+    if (!ticket) return refuse(HTTP_ERRORS.noTicket);
+    const entry = this.#tickets.get(ticket);
+    if (!entry || this.#lookup(entry.session) !== 'valid') return refuse(HTTP_ERRORS.invalidTicket);
+    if (this.#ctx.clock.now() >= entry.expiresAt) {
+      this.#tickets.delete(ticket);
+      return refuse(HTTP_ERRORS.ticketExpired);
+    }
+    return { accept: true, state: 'v1' };
+  }
+}

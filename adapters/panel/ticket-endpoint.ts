@@ -1,0 +1,67 @@
+/**
+ * The panel listener's config, and its Semoxy-compatible ticket endpoint:
+ * `GET /account/ticket` with `Authorization: Bearer <client API key>` (or `Token <key>`) →
+ * `{"success":"ticket created","data":{"token":"…"}}`; no or unknown key → 401 with Semoxy's
+ * "Not Logged In" body. The key is a relay API client's; no upstream session ever reaches a dashboard.
+ */
+import { bearerKey, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerContext } from '../../src/adapter-kit.ts';
+import type { TicketRefusal, TicketStore } from './tickets.ts';
+import { HTTP_ERRORS, PATHS, TICKET_CREATED } from './vocabulary.ts';
+
+/** Which handshakes a listener serves: both (a `ticket` query selects v1), or only one. */
+export type ListenerVersion = 'both' | 'v1' | 'v2';
+
+export interface PanelListenerConfig {
+  name: string;
+  dialect: 'panel';
+  path: string;
+  upstreams: string[];
+  version: ListenerVersion;
+  /** Absent: derived from `path` (see {@link ticketEndpointOf}); "" disables the route. */
+  ticketEndpoint?: string;
+  ticketTtlSeconds: number;
+  reusableTickets: boolean;
+  pingIntervalMs: number;
+}
+
+/**
+ * The ticket route's path. Semoxy serves `/account/ticket` next to `/server/events` under one API
+ * base, and dashboards build both from that base: a listener at `/panel/server/events` gets
+ * `/panel/account/ticket`. null when the route is disabled or the listener speaks v2 only.
+ */
+export function ticketEndpointOf(config: PanelListenerConfig): string | null {
+  if (config.version === 'v2') return null;
+  if (config.ticketEndpoint !== undefined) return config.ticketEndpoint === '' ? null : config.ticketEndpoint;
+  const path = config.path.replace(/\/+$/, '');
+  return path.endsWith(PATHS.events) ? `${path.slice(0, -PATHS.events.length)}${PATHS.ticket}` : PATHS.ticket;
+}
+
+/** The body Semoxy refuses a ticket upgrade with, by reason (all HTTP 401). */
+export function ticketRefusalBody(reason: TicketRefusal): (typeof HTTP_ERRORS)[keyof typeof HTTP_ERRORS] {
+  switch (reason) {
+    case 'missing':
+      return HTTP_ERRORS.noTicket;
+    case 'expired':
+      return HTTP_ERRORS.ticketExpired;
+    case 'invalid':
+      return HTTP_ERRORS.invalidTicket;
+  }
+}
+
+/** The `GET <path>` route that issues tickets from `store`. */
+export function ticketRoute(ctx: ListenerContext<PanelListenerConfig>, store: TicketStore, path: string): HttpRoute {
+  const { clients, telemetry } = ctx;
+  return {
+    method: 'GET',
+    path,
+    handle(req: HttpRequest): HttpResponse {
+      const key = bearerKey(req.headers.authorization);
+      const client = key === null ? null : clients.authenticate(key);
+      if (!client) {
+        telemetry.authFailed(key === null ? 'no_session' : 'api_key');
+        return { status: 401, json: HTTP_ERRORS.notLoggedIn };
+      }
+      return { status: 200, json: { success: TICKET_CREATED, data: { token: store.issue(client) } } };
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * Panel, upstream role: the relay as a client of a Semoxy panel's event socket. One socket carries
+ * every server of the panel, so the role holds ONE link (`panel/_`) and declares the configured
+ * servers through `resources()`; events are published under the server id each packet names.
+ *
+ * v1 (ticket era): GET {url}/account/ticket with the session → `data.token` → connect
+ * `…/server/events?ticket=<token>`; the link is ready once the socket is open.
+ * v2: connect `…/server/events`, send AUTHENTICATE {sessionId}; on AUTH_SUCCESS send ENABLE_INTENT
+ * per configured intent and become ready; AUTH_ERROR counts an auth failure and drops the socket to
+ * the backoff loop. Keep-alive is WebSocket ping/pong, answered by the core's socket.
+ * Semoxy takes commands over HTTP only, so every command is refused.
+ */
+import {
+  LinkFailure,
+  type CommandReply,
+  type ConnectTarget,
+  type LinkHooks,
+  type LinkIO,
+  type LinkSpec,
+  type LinkVerdict,
+  type ServerState,
+  type Timer,
+  type UpstreamContext,
+  type UpstreamRole,
+} from '../../src/adapter-kit.ts';
+import { decodeFrame, encodeFrame, isControlAction, packetToEvents, type PanelVersion } from './codec.ts';
+import { MetaCheck } from './schema.ts';
+import { CLIENT_ACTIONS, PATHS, SERVER_ACTIONS } from './vocabulary.ts';
+
+export interface PanelUpstreamConfig {
+  name: string;
+  simulator?: string;
+  url?: string;
+  session?: string;
+  version: PanelVersion;
+  servers: string[];
+  intents: string[];
+  authTimeoutMs: number;
+}
+
+/** The one link of a panel upstream: the whole panel. */
+export const PANEL_LINK: LinkSpec = Object.freeze({ resource: 'panel', id: '_' });
+
+/** What every command gets: Semoxy's socket is server → client only. */
+export const COMMANDS_UNSUPPORTED: CommandReply = Object.freeze({
+  ok: false,
+  code: 'BRIDGE_ERR_UNSUPPORTED_DATA',
+  message: 'the panel takes commands over HTTP, not the event socket',
+});
+
+class PanelLink implements LinkHooks {
+  readonly #io: LinkIO;
+  readonly #base: string;
+  readonly #session: string;
+  readonly #version: PanelVersion;
+  readonly #intents: readonly string[];
+  readonly #authTimeoutMs: number;
+  /** Last power state seen per server: STAT_UPDATE does not say it. */
+  readonly #states = new Map<string, ServerState>();
+  #authTimer: Timer | null = null;
+  #authed = false;
+
+  constructor(io: LinkIO, config: { base: string; session: string; version: PanelVersion; intents: readonly string[]; authTimeoutMs: number }) {
+    this.#io = io;
+    this.#base = config.base.replace(/\/+$/, '');
+    this.#session = config.session;
+    this.#version = config.version;
+    this.#intents = config.intents;
+    this.#authTimeoutMs = config.authTimeoutMs;
+  }
+
+  async prepare(): Promise<ConnectTarget> {
+    const socket = `${this.#base.replace(/^http/, 'ws')}${PATHS.events}`;
+    if (this.#version === 'v2') return { url: socket };
+    return { url: `${socket}?ticket=${encodeURIComponent(await this.#fetchTicket())}` };
+  }
+
+  /** v1: trades the session for a ticket. Rejects with LinkFailure (the supervisor backs off). */
+  async #fetchTicket(): Promise<string> {
+    let res;
+    try {
+      res = await this.#io.http({
+        method: 'GET',
+        url: `${this.#base}${PATHS.ticket}`,
+        headers: { authorization: `Bearer ${this.#session}`, accept: 'application/json' },
+      });
+    } catch (err) {
+      throw new LinkFailure(`ticket endpoint unreachable: ${(err as Error).message}`, false, { cause: err });
+    }
+    if (res.status === 401 || res.status === 403) this.#io.telemetry.authFailed(`ticket_http_${res.status}`);
+    if (res.status !== 200) throw new LinkFailure(`ticket endpoint answered HTTP ${res.status}`);
+    const token = (res.json as { data?: { token?: unknown } } | undefined)?.data?.token;
+    if (typeof token !== 'string' || token === '') throw new LinkFailure('ticket endpoint answered without data.token');
+    return token;
+  }
+
+  onOpen(): void {
+    this.#authed = false;
+    if (this.#version === 'v1') {
+      // The ticket was checked before the upgrade: an open socket is an authenticated one.
+      this.#authed = true;
+      this.#io.ready();
+      return;
+    }
+    this.#io.send(encodeFrame({ action: CLIENT_ACTIONS.authenticate, data: { sessionId: this.#session } }));
+    this.#authTimer?.cancel();
+    this.#authTimer = this.#io.clock.setTimeout(() => {
+      if (this.#authed) return;
+      this.#io.telemetry.authFailed('timeout');
+      this.#io.close(1000, 'no AUTH_SUCCESS in time');
+    }, this.#authTimeoutMs);
+  }
+
+  onMessage(text: string): void {
+    const packet = decodeFrame(text);
+    if (!packet) return this.#io.telemetry.dropped('bad_frame');
+    if (isControlAction(packet.action)) return this.#control(packet.action, packet.data);
+    const events = packetToEvents(packet, (id) => this.#states.get(id));
+    if (!events) return this.#io.telemetry.dropped('unknown_event');
+    for (const e of events) {
+      if (e.type === 'server.status') this.#states.set(e.id, (e.data as { state: ServerState }).state);
+      else if (e.type === 'server.removed') this.#states.delete(e.id);
+      this.#io.publish(e.type, e.data, e.id);
+    }
+  }
+
+  #control(action: string, data: unknown): void {
+    switch (action) {
+      case SERVER_ACTIONS.authSuccess:
+        if (this.#authed) return;
+        this.#authTimer?.cancel();
+        this.#authed = true;
+        // Intents after AUTH_SUCCESS: before it, Semoxy answers anything but AUTHENTICATE with AUTH_ERROR.
+        for (const intent of this.#intents) this.#io.send(encodeFrame({ action: CLIENT_ACTIONS.enableIntent, data: { intent } }));
+        this.#io.ready();
+        return;
+      case SERVER_ACTIONS.authError: {
+        const message = MetaCheck.Check(data) ? data.message : '';
+        this.#io.telemetry.authFailed(message === 'session expired' ? 'session_expired' : 'invalid_session');
+        this.#io.log.warn('panel refused the session', { message });
+        this.#io.close(1000, 'authentication refused');
+        return;
+      }
+      default:
+        // INTENT_ENABLED / INTENT_DISABLED acknowledge what was asked; nothing to do.
+        return;
+    }
+  }
+
+  onClose(info: { code: number; reason: string; httpStatus?: number }): LinkVerdict {
+    this.#authed = false;
+    this.#authTimer?.cancel();
+    // A refused ticket (401) is worth a fresh ticket; a Semoxy restart looks the same as a drop.
+    if (info.httpStatus === 401) this.#io.telemetry.authFailed('ticket_refused');
+    return { terminal: false, reason: info.httpStatus ? `upgrade refused (HTTP ${info.httpStatus})` : `closed ${info.code} ${info.reason}`.trim() };
+  }
+
+  onCommand(): CommandReply {
+    return COMMANDS_UNSUPPORTED;
+  }
+
+  dispose(): void {
+    this.#authTimer?.cancel();
+    this.#authTimer = null;
+  }
+}
+
+/** Builds the upstream role. With `simulator`, the URL and session come from the simulator's endpoint. */
+export function createPanelUpstream(ctx: UpstreamContext<PanelUpstreamConfig>): UpstreamRole {
+  const { config, simulator } = ctx;
+  const base = config.url ?? simulator?.url ?? '';
+  const session = config.session ?? simulator?.credentials.session ?? '';
+  const servers: LinkSpec[] = config.servers.map((id) => Object.freeze({ resource: 'server', id }));
+  return {
+    links: () => [PANEL_LINK],
+    resources: () => servers,
+    link: (_spec, io) => new PanelLink(io, { base, session, version: config.version, intents: config.intents, authTimeoutMs: config.authTimeoutMs }),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Starts a real relay on port 0 with the Semoxy panel simulator as its upstream (and optionally
+ * the Wings simulator as a second upstream, for the cross-protocol cases), from a config built the
+ * way a user writes one, on the memory bus or on NATS. Time is a ManualClock: nothing the
+ * simulators or the relay schedule happens unless a test advances it.
+ */
+import { randomBytes } from 'node:crypto';
+import { ManualClock } from '../../src/clock.ts';
+import { validateConfig } from '../../src/config/load.ts';
+import { ADAPTERS } from '../../src/registry.ts';
+import { Relay } from '../../src/relay.ts';
+import type { PanelSimulator } from '../../adapters/panel/simulator.ts';
+import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
+import { PanelClient } from './panel-client.ts';
+import { eventually } from './wings-client.ts';
+
+/** Two Semoxy servers (ObjectIds) and one Wings server. */
+export const P1 = '607c71907be61b381db28144';
+export const P2 = '614635a7e671a3df0a12154b';
+export const W1 = '3f0e2d1c-4b5a-4968-8776-a5b4c3d2e1f0';
+/** API keys: the admin sees every server; the viewer only P1. */
+export const ADMIN_KEY = 'semoxy_test_admin_key';
+export const VIEWER_KEY = 'semoxy_test_viewer_key';
+
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+/** The registry may list the panel adapter one day; never list it twice. */
+const ADAPTER_LIST = ADAPTERS;
+
+export interface PanelHarnessOptions {
+  bus?: 'memory' | 'nats';
+  clock?: ManualClock;
+  /** Handshake of the relay's panel upstream (default v1). */
+  upstreamVersion?: 'v1' | 'v2';
+  /** Also run a Wings simulator as upstream `wings`, served by the panel listener. */
+  wings?: boolean;
+  sim?: Record<string, unknown>;
+  upstream?: Record<string, unknown>;
+  listener?: Record<string, unknown>;
+  /** More panel listeners (full listener objects). */
+  extraListeners?: Record<string, unknown>[];
+  limits?: Record<string, unknown>;
+}
+
+export interface PanelHarness {
+  relay: Relay;
+  clock: ManualClock;
+  sim: PanelSimulator;
+  wings: WingsSimulator | null;
+  /** ws:// URL of a panel listener path (default /server/events), with an optional query. */
+  eventsUrl(query?: string, path?: string): string;
+  /** GET the relay's ticket endpoint; `scheme` null sends no Authorization header. */
+  ticket(key?: string, scheme?: 'Bearer' | 'Token' | null, path?: string): Promise<{ status: number; body: any }>;
+  /** A v1 dashboard: a ticket from the relay, then the socket. */
+  v1(key?: string, paths?: { ticket: string; events: string }): Promise<PanelClient>;
+  /** A v2 dashboard: the socket, AUTHENTICATE, AUTH_SUCCESS, then each intent enabled and acknowledged. */
+  v2(key?: string, intents?: readonly string[]): Promise<PanelClient>;
+  /** The relay's one panel link. */
+  linkState(): string | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startPanelHarness(o: PanelHarnessOptions = {}): Promise<PanelHarness> {
+  const prefix = `p${randomBytes(4).toString('hex')}`;
+  const clock = o.clock ?? new ManualClock();
+  const wings = o.wings === true;
+  const config = validateConfig(
+    {
+      node: { id: 'test-node' },
+      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
+      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [NATS_URL], storage: 'memory' } : { kind: 'memory', prefix },
+      log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
+      clients: [
+        { name: 'admin', key: ADMIN_KEY, grants: [{ upstream: 'panel' }, ...(wings ? [{ upstream: 'wings' }] : [])] },
+        { name: 'viewer', key: VIEWER_KEY, grants: [{ upstream: 'panel', resources: [P1] }] },
+      ],
+      simulators: [
+        {
+          name: 'psim',
+          protocol: 'panel',
+          consoleIntervalMs: 0,
+          statsIntervalMs: 0,
+          startupMs: 0,
+          stopMs: 0,
+          // The simulator's keep-alive would race a test's big clock jumps; the conformance kit turns it on.
+          pingIntervalMs: 0,
+          servers: [{ id: P1, name: 'Survival', onlineStatus: 2 }, { id: P2, name: 'Creative', onlineStatus: 0 }],
+          ...o.sim,
+        },
+        ...(wings ? [{ name: 'wsim', protocol: 'wings', consoleIntervalMs: 0, statsIntervalMs: 0, startupMs: 100, stopMs: 100, servers: [{ uuid: W1, state: 'offline' }] }] : []),
+      ],
+      upstreams: [
+        { name: 'panel', protocol: 'panel', simulator: 'psim', version: o.upstreamVersion ?? 'v1', servers: [P1, P2], ...o.upstream },
+        ...(wings ? [{ name: 'wings', protocol: 'wings', simulator: 'wsim', servers: [W1] }] : []),
+      ],
+      listeners: [{ name: 'panel', dialect: 'panel', upstreams: wings ? ['panel', 'wings'] : ['panel'], ...o.listener }, ...(o.extraListeners ?? [])],
+      limits: { backoffInitialMs: 50, backoffMaxMs: 1000, ...o.limits },
+    },
+    ADAPTER_LIST,
+    'panel test config',
+  );
+  const relay = await Relay.start({ config, adapters: ADAPTER_LIST, defaultMetrics: false, clock });
+  const sim = relay.simulators.get('psim') as PanelSimulator;
+  const wingsSim = wings ? (relay.simulators.get('wsim') as WingsSimulator) : null;
+  const wsBase = relay.url.replace(/^http/, 'ws');
+  const linkState = () => relay.supervisor.link('panel', 'panel', '_')?.state;
+  await eventually(() => linkState() === 'ready', 5000, 'panel link ready');
+  if (wings) await eventually(() => relay.supervisor.link('wings', 'server', W1)?.state === 'ready', 5000, 'wings link ready');
+
+  const h: PanelHarness = {
+    relay,
+    clock,
+    sim,
+    wings: wingsSim,
+    linkState,
+    eventsUrl: (query, path = '/server/events') => `${wsBase}${path}${query === undefined ? '' : `?${query}`}`,
+    async ticket(key = ADMIN_KEY, scheme = 'Bearer', path = '/account/ticket') {
+      const headers: Record<string, string> = scheme === null ? {} : { authorization: `${scheme} ${key}` };
+      const res = await fetch(`${relay.url}${path}`, { headers });
+      return { status: res.status, body: await res.json() };
+    },
+    async v1(key = ADMIN_KEY, paths = { ticket: '/account/ticket', events: '/server/events' }) {
+      const { status, body } = await h.ticket(key, 'Bearer', paths.ticket);
+      if (status !== 200) throw new Error(`ticket refused: ${status} ${JSON.stringify(body)}`);
+      return PanelClient.connect(h.eventsUrl(`ticket=${encodeURIComponent(body.data.token)}`, paths.events));
+    },
+    async v2(key = ADMIN_KEY, intents = []) {
+      const c = await PanelClient.connect(h.eventsUrl());
+      c.send('AUTHENTICATE', { sessionId: key });
+      await c.action('AUTH_SUCCESS');
+      for (const intent of intents) {
+        c.send('ENABLE_INTENT', { intent });
+        await c.next((f) => f.action === 'INTENT_ENABLED' && f.data.intent === intent);
+      }
+      return c;
+    },
+    async stop() {
+      await relay.stop(500);
+      if (o.bus !== 'nats') return;
+      // Streams are per prefix; a second connection removes them after this relay drained.
+      const { NatsBus } = await import('../../src/bus/nats.ts');
+      const cleaner = new NatsBus({ servers: [NATS_URL], prefix, storage: 'memory' });
+      await cleaner.start();
+      await cleaner.deleteStreams();
+      await cleaner.drain();
+    },
+  };
+  return h;
+}
