@@ -1,0 +1,232 @@
+/**
+ * One measured run: one scenario at one client count, from a fresh stack and a fresh load
+ * generator. Phases, in order:
+ * 1. warm-up: min(C,100) clients receive 200 messages (JIT the whole path), then disconnect;
+ * 2. memory: server RSS after a settle period (and a forced GC where the server is Node), with
+ *    no client, then with C idle authenticated clients; the difference / C is memory per connection;
+ * 3. fixed rate: the publisher sends rate/C messages per second (rate deliveries/s in total),
+ *    after a warm-up at the same rate; every delivery's latency is recorded;
+ * 4. saturation: closed loop. The publisher sends windows of B ≈ window/C messages and may be at
+ *    most `depth` windows ahead of what the clients have received in total, so nothing queues
+ *    without bound; deliveries/s and CPU are measured over a fixed time after a warm-up;
+ * 5. loss: after everything drained, each client's count against what was published since it
+ *    connected.
+ */
+import { cpuSeconds, Ipc, machineBusySeconds, rssBytes, startNode } from './procs.ts';
+import { startStack, type ScenarioName, type Stack } from './scenarios.ts';
+import { sleep } from './child-hook.ts';
+import type { ClientStats, LatencySummary, OpenRequest } from './wire.ts';
+
+export interface PhaseOptions {
+  settleMs: number;
+  fixedWarmMs: number;
+  fixedMs: number;
+  satWarmMs: number;
+  satMs: number;
+  /** Deliveries per second of the fixed-rate phase (all clients together). */
+  rate: number;
+  /** Deliveries per closed-loop window (B = window / C messages). */
+  windowDeliveries: number;
+  /** Windows the publisher may be ahead of the clients. */
+  depth: number;
+  /** A wait gives up when no message arrived for this long. */
+  idleMs: number;
+}
+
+export interface RunResult {
+  scenario: ScenarioName;
+  clients: number;
+  rep: number;
+  openMs: number;
+  /** Wall time of each phase, for finding where a slow run spent it. */
+  phaseMs: Record<string, number>;
+  memory: {
+    rssNoClientsBytes: number;
+    rssIdleBytes: number;
+    perConnBytes: number;
+    /** JS heap (heapUsed + external) growth per connection; NaN for nats-server. */
+    heapPerConnBytes: number;
+    forcedGc: boolean;
+  };
+  fixed: LatencySummary & { targetDeliveriesPerSec: number; messagesPerSec: number; serverCpuPct: number };
+  sat: {
+    deliveriesPerSec: number;
+    publishesPerSec: number;
+    seconds: number;
+    windowMessages: number;
+    stalled: boolean;
+    serverCpuPct: number;
+    busCpuPct: number | null;
+    publisherCpuPct: number;
+    loadgenCpuPct: number;
+    /** CPU used by everything that is not this run's processes (other work on the box), % of one core. */
+    otherCpuPct: number;
+    serverCpuUsPerDelivery: number;
+    rssBytes: number;
+  };
+  loss: ClientStats & { expectedPerClient: number };
+  /** The server's last stderr lines, when it closed clients or the loop stalled (e.g. a drain: which signal). */
+  serverLogTail?: string;
+}
+
+type Target = Omit<OpenRequest, 'count'>;
+
+async function openClients(lg: Ipc, target: Target, count: number): Promise<number> {
+  const r = await lg.call<{ opened: number; failed: number; firstError: string | null; ms: number }>('open', { ...target, count });
+  if (r.failed > 0) throw new Error(`${r.failed} of ${count} clients failed to connect: ${r.firstError}`);
+  return r.ms;
+}
+
+async function settledMemory(stack: Stack, settleMs: number): Promise<{ rss: number; heap: number }> {
+  await sleep(settleMs);
+  if (stack.gc) {
+    // Two rounds: the first frees what the second finds already unreferenced (weak maps, timers).
+    for (let i = 0; i < 2; i++) {
+      process.kill(stack.serverPid, 'SIGUSR2');
+      await sleep(250);
+    }
+  }
+  const m = stack.memory ? await stack.memory() : null;
+  return { rss: rssBytes(stack.serverPid), heap: m ? m.heapUsed + m.external : Number.NaN };
+}
+
+interface Snapshot {
+  total: number;
+  us: number;
+  cpu: number[];
+  machine: number;
+}
+
+async function snapshot(lg: Ipc, pids: (number | null)[]): Promise<Snapshot> {
+  const c = await lg.call<{ total: number; us: number }>('count');
+  return { total: c.total, us: c.us, cpu: pids.map((p) => (p === null ? Number.NaN : cpuSeconds(p))), machine: machineBusySeconds() };
+}
+
+const pct = (cpu0: number, cpu1: number, seconds: number) => (Number.isNaN(cpu0) ? Number.NaN : ((cpu1 - cpu0) / seconds) * 100);
+
+export async function runInstance(name: ScenarioName, C: number, rep: number, o: PhaseOptions): Promise<RunResult> {
+  const phaseMs: Record<string, number> = {};
+  let last = performance.now();
+  const phase = (label: string) => {
+    const now = performance.now();
+    phaseMs[label] = Math.round(now - last);
+    last = now;
+  };
+  const lgChild = startNode('bench/loadgen.ts');
+  const lg = new Ipc(lgChild);
+  let stack: Stack;
+  try {
+    [stack] = await Promise.all([startStack(name), lg.ready()]);
+  } catch (err) {
+    await lgChild.stop();
+    throw err;
+  }
+  let published = 0;
+  const burst = (n: number) => {
+    stack.pub.send('burst', { n });
+    published += n;
+  };
+  const rate = async (perSec: number, ms: number) => {
+    const r = await stack.pub.call<{ sent: number; seq: number }>('rate', { perSec, ms });
+    published = r.seq;
+    return r;
+  };
+  try {
+    phase('start');
+    // 1. warm-up
+    const warmC = Math.min(C, 100);
+    await openClients(lg, stack.target, warmC);
+    burst(200);
+    await lg.call('waitFor', { target: 200 * warmC, idleMs: o.idleMs });
+    await lg.call('close');
+    phase('warmup');
+
+    // 2. memory
+    const mem0 = await settledMemory(stack, o.settleMs);
+    const openMs = await openClients(lg, stack.target, C);
+    const seq0 = published;
+    const memC = await settledMemory(stack, o.settleMs);
+    const delivered = () => (published - seq0) * C;
+    phase('memory');
+
+    // 3. fixed rate
+    const perSec = o.rate / C;
+    await rate(perSec, o.fixedWarmMs);
+    await lg.call('waitFor', { target: delivered(), idleMs: o.idleMs });
+    await lg.call('reset', { latency: true });
+    const f0 = await snapshot(lg, [stack.serverPid]);
+    await rate(perSec, o.fixedMs);
+    await lg.call('waitFor', { target: delivered(), idleMs: o.idleMs });
+    const f1 = await snapshot(lg, [stack.serverPid]);
+    const latency = await lg.call<LatencySummary>('latency');
+    await lg.call('reset', { latency: false });
+    phase('fixed');
+
+    // 4. saturation (closed loop)
+    const B = Math.max(1, Math.round(o.windowDeliveries / C));
+    const base = delivered();
+    let sent = 0;
+    let stalled = false;
+    const pump = async (untilMs: number) => {
+      while (!stalled && performance.now() < untilMs) {
+        const need = base + Math.max(0, sent - (o.depth - 1) * B) * C;
+        const w = await lg.call<{ reached: boolean }>('waitFor', { target: need, idleMs: o.idleMs });
+        if (!w.reached) stalled = true;
+        else {
+          burst(B);
+          sent += B;
+        }
+      }
+    };
+    await pump(performance.now() + o.satWarmMs);
+    const pids = [stack.serverPid, stack.busPid, stack.pubPid, lgChild.pid];
+    const s0 = await snapshot(lg, pids);
+    await pump(performance.now() + o.satMs);
+    const s1 = await snapshot(lg, pids);
+    const satRss = rssBytes(stack.serverPid);
+    const seconds = (s1.us - s0.us) / 1e6;
+    const deliveries = s1.total - s0.total;
+    await lg.call('waitFor', { target: delivered(), idleMs: o.idleMs });
+
+    // 5. loss
+    const expectedPerClient = published - seq0;
+    const loss = await lg.call<ClientStats>('stats', { expected: expectedPerClient });
+    phase('saturation');
+    const fixedSeconds = (f1.us - f0.us) / 1e6;
+    const serverCpuSat = s1.cpu[0]! - s0.cpu[0]!;
+    return {
+      scenario: name,
+      clients: C,
+      rep,
+      openMs,
+      phaseMs,
+      memory: {
+        rssNoClientsBytes: mem0.rss,
+        rssIdleBytes: memC.rss,
+        perConnBytes: (memC.rss - mem0.rss) / C,
+        heapPerConnBytes: (memC.heap - mem0.heap) / C,
+        forcedGc: stack.gc,
+      },
+      fixed: { ...latency, targetDeliveriesPerSec: o.rate, messagesPerSec: perSec, serverCpuPct: pct(f0.cpu[0]!, f1.cpu[0]!, fixedSeconds) },
+      sat: {
+        deliveriesPerSec: deliveries / seconds,
+        publishesPerSec: deliveries / C / seconds,
+        seconds,
+        windowMessages: B,
+        stalled,
+        serverCpuPct: (serverCpuSat / seconds) * 100,
+        busCpuPct: stack.busPid === null ? null : pct(s0.cpu[1]!, s1.cpu[1]!, seconds),
+        publisherCpuPct: pct(s0.cpu[2]!, s1.cpu[2]!, seconds),
+        loadgenCpuPct: pct(s0.cpu[3]!, s1.cpu[3]!, seconds),
+        otherCpuPct: (((s1.machine - s0.machine) - s1.cpu.reduce((a, v, i) => a + (Number.isNaN(v) ? 0 : v - s0.cpu[i]!), 0)) / seconds) * 100,
+        serverCpuUsPerDelivery: deliveries > 0 ? (serverCpuSat * 1e6) / deliveries : Number.NaN,
+        rssBytes: satRss,
+      },
+      loss: { ...loss, expectedPerClient },
+      ...(stalled || Object.keys(loss.closes).length > 0 ? { serverLogTail: stack.logTail() } : {}),
+    };
+  } finally {
+    await lg.call('close').catch(() => undefined);
+    await Promise.all([lgChild.stop(), stack.stop()]);
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The four systems under test, each started from nothing and torn down completely per run:
+ * - relay-mem:  publisher(WingsSimulator) → relay child (wings adapter → memory bus → wings dialect) → clients
+ * - relay-nats: the same with the relay on its own nats-server (JetStream, temp store dir)
+ * - baseline:   publisher → baseline-server.ts (per-client ws.send) → clients
+ * - peer:       publisher (nats over TCP) → nats-server's WebSocket listener → NATS-over-WS clients
+ * The relay runs exactly as a user runs it (`node --import tsx src/main.ts --config FILE`) plus the
+ * bench's GC/exit hook, with a generated config whose upstream is the publisher's simulator.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, HOOK, Ipc, removeTempDir, start, startGuarded, startNode, tempDir, type Child } from './procs.ts';
+import { SERVER_UUID, SIM_API_KEY, type OpenRequest } from './wire.ts';
+
+export const SCENARIOS = ['relay-mem', 'relay-nats', 'baseline', 'peer'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export const NATS_SERVER = process.env.NATS_SERVER ?? '/usr/sbin/nats-server';
+const CLIENT_KEY = 'ptlc_bench_dashboard_key';
+const SUBJECT = 'bench.fanout';
+/** Far above what the closed loop can leave in flight per client, so no client that reads is cut. */
+const WRITE_QUEUE_BYTES = 16 * 1024 * 1024;
+
+export interface Stack {
+  readonly name: ScenarioName;
+  /** The process whose CPU and RSS are "the server's". */
+  readonly serverPid: number;
+  /** nats-server behind the relay (relay-nats), reported separately. */
+  readonly busPid: number | null;
+  /** True when SIGUSR2 makes the server run a full GC (Node servers with child-hook.ts). */
+  readonly gc: boolean;
+  /** The server's `process.memoryUsage()` (Node servers only). */
+  readonly memory: (() => Promise<NodeJS.MemoryUsage>) | null;
+  readonly pub: Ipc;
+  readonly pubPid: number;
+  /** How clients connect (everything but the count). */
+  readonly target: Omit<OpenRequest, 'count'>;
+  /** Last stderr lines of the server (kept in the result when it closed clients or stalled). */
+  logTail(): string;
+  stop(): Promise<void>;
+}
+
+interface Publisher {
+  child: Child;
+  ipc: Ipc;
+  info: Record<string, string>;
+}
+
+/** Spawns the publisher process; `setup` may wait for the server it publishes to. */
+async function startPublisher(setup: Record<string, unknown> | Promise<Record<string, unknown>>): Promise<Publisher> {
+  const child = startNode('bench/sim-process.ts');
+  const ipc = new Ipc(child);
+  try {
+    await ipc.ready();
+    const info = await ipc.call<Record<string, string>>('setup', await setup);
+    return { child, ipc, info };
+  } catch (err) {
+    await child.stop(500);
+    throw err;
+  }
+}
+
+async function startNats(dir: string, opts: { jetstream: boolean; websocket: boolean }): Promise<{ child: Child; url: string; wsUrl: string }> {
+  const port = await freePort();
+  const wsPort = opts.websocket ? await freePort() : 0;
+  const conf = [
+    `listen: "127.0.0.1:${port}"`,
+    'server_name: bench',
+    opts.jetstream ? `jetstream { store_dir: "${join(dir, 'js')}", max_memory_store: 268435456, max_file_store: 1073741824 }` : '',
+    opts.websocket ? `websocket { listen: "127.0.0.1:${wsPort}", no_tls: true }` : '',
+  ].join('\n');
+  const file = join(dir, 'nats-server.conf');
+  writeFileSync(file, `${conf}\n`);
+  const child = await startGuarded(NATS_SERVER, ['-c', file], dir);
+  await child.waitLine(/Server is ready/, 15_000);
+  return { child, url: `nats://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${wsPort}` };
+}
+
+function relayConfig(simUrl: string, bus: Record<string, unknown>): Record<string, unknown> {
+  return {
+    node: { id: 'bench' },
+    http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000 },
+    bus,
+    clients: [{ name: 'bench', key: CLIENT_KEY, grants: [{ upstream: 'sim', resources: [SERVER_UUID], permissions: ['*'] }] }],
+    upstreams: [{ name: 'sim', protocol: 'wings', panelUrl: simUrl, apiKey: SIM_API_KEY, servers: [SERVER_UUID] }],
+    listeners: [
+      { name: 'wings', dialect: 'wings', upstreams: ['sim'], jwtSecret: 'bench-relay-signing-secret', allowedOrigins: ['*'], tokenTtlSeconds: 86_400 },
+    ],
+    // A short first backoff only matters while the simulator is still starting.
+    limits: { writeQueueBytes: WRITE_QUEUE_BYTES, backoffInitialMs: 100, backoffMaxMs: 1000 },
+    log: { level: 'info' },
+  };
+}
+
+async function startRelay(name: 'relay-mem' | 'relay-nats'): Promise<Stack> {
+  const dir = tempDir(name);
+  const started: Child[] = [];
+  try {
+    // The simulator's port is picked up front so the relay and the simulator start side by side:
+    // the link's first attempts may find nothing listening and retry after a short backoff.
+    const simPort = await freePort();
+    const simUrl = `http://127.0.0.1:${simPort}`;
+    const pubP = startPublisher({ mode: 'wings', port: simPort });
+    pubP.then((p) => started.push(p.child), () => undefined);
+    const nats = name === 'relay-nats' ? await startNats(dir, { jetstream: true, websocket: false }) : null;
+    if (nats) started.push(nats.child);
+    const bus = nats ? { kind: 'nats', prefix: 'bench', servers: [nats.url] } : { kind: 'memory', prefix: 'bench' };
+    const file = join(dir, 'bridge.config.json');
+    writeFileSync(file, JSON.stringify(relayConfig(simUrl, bus), null, 2));
+    const relay = start(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', HOOK, 'src/main.ts', '--config', file], { ipc: true });
+    started.push(relay);
+    const relayIpc = new Ipc(relay);
+    const linkReady = relay.waitLine(/"msg":"upstream link state".*"state":"ready"/, 30_000);
+    linkReady.catch(() => undefined);
+    const listening = JSON.parse(await relay.waitLine(/"msg":"relay listening"/, 30_000)) as { url: string };
+    const pub = await pubP;
+    if (pub.info.url !== simUrl) throw new Error(`simulator listens at ${pub.info.url}, expected ${simUrl}`);
+    await linkReady;
+    const res = await fetch(`${listening.url}/api/client/servers/${SERVER_UUID}/websocket`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+    if (res.status !== 200) throw new Error(`relay token endpoint answered ${res.status}: ${await res.text()}`);
+    const { data } = (await res.json()) as { data: { token: string; socket: string } };
+    return {
+      name,
+      serverPid: relay.pid,
+      busPid: nats?.child.pid ?? null,
+      gc: true,
+      memory: () => relayIpc.call('__memory'),
+      pub: pub.ipc,
+      pubPid: pub.child.pid,
+      target: { mode: 'wings', url: data.socket, token: data.token },
+      logTail: () => relay.tail(),
+      async stop() {
+        await Promise.all(started.map((c) => c.stop(1500)));
+        removeTempDir(dir);
+      },
+    };
+  } catch (err) {
+    await Promise.all(started.map((c) => c.stop(500)));
+    removeTempDir(dir);
+    throw err;
+  }
+}
+
+async function startBaseline(): Promise<Stack> {
+  const server = startNode('bench/baseline-server.ts');
+  const ipc = new Ipc(server);
+  try {
+    const portP = ipc.ready<{ port: number }>().then((r) => r.port);
+    const pub = await startPublisher(portP.then((port) => ({ mode: 'plain', url: `ws://127.0.0.1:${port}/pub` })));
+    const port = await portP;
+    return {
+      name: 'baseline',
+      serverPid: server.pid,
+      busPid: null,
+      gc: true,
+      memory: () => ipc.call('__memory'),
+      pub: pub.ipc,
+      pubPid: pub.child.pid,
+      target: { mode: 'plain', url: `ws://127.0.0.1:${port}/` },
+      logTail: () => server.tail(),
+      async stop() {
+        await Promise.all([pub.child.stop(), server.stop()]);
+      },
+    };
+  } catch (err) {
+    await server.stop(500);
+    throw err;
+  }
+}
+
+async function startPeer(): Promise<Stack> {
+  const dir = tempDir('peer');
+  const nats = await startNats(dir, { jetstream: false, websocket: true });
+  try {
+    const pub = await startPublisher({ mode: 'nats', url: nats.url, subject: SUBJECT });
+    return {
+      name: 'peer',
+      serverPid: nats.child.pid,
+      busPid: null,
+      gc: false,
+      memory: null,
+      pub: pub.ipc,
+      pubPid: pub.child.pid,
+      target: { mode: 'nats-ws', url: nats.wsUrl, subject: SUBJECT },
+      logTail: () => nats.child.tail(),
+      async stop() {
+        await Promise.all([pub.child.stop(), nats.child.stop()]);
+        removeTempDir(dir);
+      },
+    };
+  } catch (err) {
+    await nats.child.stop(500);
+    removeTempDir(dir);
+    throw err;
+  }
+}
+
+export function startStack(name: ScenarioName): Promise<Stack> {
+  switch (name) {
+    case 'relay-mem':
+    case 'relay-nats':
+      return startRelay(name);
+    case 'baseline':
+      return startBaseline();
+    case 'peer':
+      return startPeer();
+  }
+}
