@@ -7,7 +7,7 @@
  * typo such as `"subjects"` is better answered with an error than ignored. The event schema stays
  * open, as CloudEvents allows extension attributes.
  */
-import { Type, TypeCompiler, type Static } from '../../src/adapter-kit.ts';
+import { BridgeEventSchema, Type, TypeCompiler, type Static } from '../../src/adapter-kit.ts';
 import { CLIENT_OPS, SERVER_OPS } from './vocabulary.ts';
 
 /** `{"op":"subscribe"|"unsubscribe","subject":"<upstream>.<resource>.<id>.<event…>"}` */
@@ -43,23 +43,8 @@ const ErrorReplySchema = Type.Object(
 export const ServerReplySchema = Type.Union([AckSchema, ErrorReplySchema]);
 export type ServerReply = Static<typeof ServerReplySchema>;
 
-/**
- * The BridgeEvent (DESIGN §3), field for field the core's `BridgeEventSchema` of src/events.ts,
- * which src/adapter-kit.ts does not export; test/unit/cloudevents-codec.test.ts proves the two
- * are the same schema, so a change to the core's fails the tests instead of drifting.
- */
-export const EventSchema = Type.Object({
-  specversion: Type.Literal('1.0'),
-  id: Type.String({ minLength: 1 }),
-  source: Type.String({ pattern: '^bridge://' }),
-  type: Type.String({ pattern: '^[a-z]+(\\.[a-z]+)+$' }),
-  subject: Type.String({ minLength: 1 }),
-  time: Type.String(),
-  datacontenttype: Type.Literal('application/json'),
-  data: Type.Unknown(),
-  bridgenode: Type.String(),
-  bridgehop: Type.Integer({ minimum: 0 }),
-});
+/** The wire event is the BridgeEvent itself (DESIGN §3): the core's schema, not a copy. */
+export const EventSchema = BridgeEventSchema;
 
 /**
  * Compiled checks, built once at import. `Check` never throws, and rejects arrays where objects

@@ -3,6 +3,7 @@
  * and lets a test wait for the next frame that matches, in arrival order.
  */
 import WebSocket, { type ClientOptions } from 'ws';
+import { FrameQueue } from './frame-queue.ts';
 
 /** A frame as received: the parsed JSON (an `op` reply or a BridgeEvent) and its text. */
 export interface CeFrame {
@@ -14,12 +15,15 @@ export type Refusal = Error & { status?: number };
 
 export class CeClient {
   readonly ws: WebSocket;
-  readonly frames: CeFrame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   /** Pings the server sent (the client answers them unless `autoPong: false`). */
   pings = 0;
-  #cursor = 0;
-  #waiters: (() => void)[] = [];
+  readonly #queue = new FrameQueue<CeFrame>(() => this.ws.readyState === WebSocket.CLOSED);
+
+  /** Every frame received, in order. */
+  get frames(): CeFrame[] {
+    return this.#queue.frames;
+  }
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -31,7 +35,7 @@ export class CeClient {
       } catch {
         json = undefined;
       }
-      this.frames.push({ raw, json });
+      this.#queue.push({ raw, json });
       this.#wake();
     });
     ws.on('ping', () => {
@@ -72,17 +76,7 @@ export class CeClient {
 
   /** The next frame after the last one returned that matches `pred` (frames skipped are consumed). */
   async next(pred: (f: CeFrame) => boolean = () => true, timeoutMs = 4000): Promise<CeFrame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.#cursor < this.frames.length) {
-        const f = this.frames[this.#cursor++]!;
-        if (pred(f)) return f;
-      }
-      if (Date.now() >= deadline || this.ws.readyState === WebSocket.CLOSED) {
-        throw new Error(`no matching frame; got: ${this.frames.map((f) => f.raw.slice(0, 100)).join(' | ')}`);
-      }
-      await this.#sleep(deadline - Date.now());
-    }
+    return this.#queue.next(pred, timeoutMs);
   }
 
   /** Sends `{op, subject}` and returns the reply about that subject (`subscribed`, `unsubscribed` or `error`). */
@@ -105,7 +99,7 @@ export class CeClient {
 
   /** Frames received so far that next() has not returned. */
   unread(): CeFrame[] {
-    return this.frames.slice(this.#cursor);
+    return this.#queue.unread();
   }
 
   /** Resolves once `count` pings arrived. */
@@ -122,16 +116,10 @@ export class CeClient {
   }
 
   #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
+    this.#queue.wake();
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, Math.max(0, ms));
-      this.#waiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    return this.#queue.sleep(ms);
   }
 }

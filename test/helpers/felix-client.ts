@@ -4,6 +4,8 @@
  * polling `waitFor` the felix tests use instead of sleeps.
  */
 import WebSocket from 'ws';
+import { FrameQueue, within } from './frame-queue.ts';
+import { eventually } from './wings-client.ts';
 
 export interface FelixFrame {
   code: number;
@@ -25,10 +27,13 @@ function open(url: string, key: string | undefined, options: ConnectOptions): We
 
 export class FelixClient {
   readonly ws: WebSocket;
-  readonly frames: FelixFrame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
-  #cursor = 0;
-  #waiters: (() => void)[] = [];
+  readonly #queue = new FrameQueue<FelixFrame>(() => this.ws.readyState === WebSocket.CLOSED);
+
+  /** Every frame received, in order. */
+  get frames(): FelixFrame[] {
+    return this.#queue.frames;
+  }
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -40,7 +45,7 @@ export class FelixClient {
       } catch {
         parsed = { code: -1 };
       }
-      this.frames.push({ ...parsed, raw });
+      this.#queue.push({ ...parsed, raw });
       this.#wake();
     });
     this.closed = new Promise((resolve) =>
@@ -94,24 +99,7 @@ export class FelixClient {
 
   /** The next frame after the last one returned that matches `pred` (frames skipped are consumed). */
   async next(pred: (f: FelixFrame) => boolean = () => true, timeoutMs = 4000): Promise<FelixFrame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.#cursor < this.frames.length) {
-        const f = this.frames[this.#cursor++]!;
-        if (pred(f)) return f;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.ws.readyState === WebSocket.CLOSED) {
-        throw new Error(`no matching frame; got: ${this.frames.map((f) => f.raw.slice(0, 100)).join(' | ')}`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    return this.#queue.next(pred, timeoutMs);
   }
 
   /** The next frame with this code. */
@@ -121,23 +109,15 @@ export class FelixClient {
 
   /** A round trip: `20001` and its `10001`. Frames before the ack are consumed, and returned. */
   async roundTrip(): Promise<FelixFrame[]> {
-    const from = this.#cursor;
+    const from = this.#queue.cursor;
     this.send(20001);
     await this.code(10001);
-    return this.frames.slice(from, this.#cursor - 1);
+    return this.frames.slice(from, this.#queue.cursor - 1);
   }
 
   /** How the socket closed; fails if it is still open after `timeoutMs` of real time. */
   async closedWithin(timeoutMs = 4000): Promise<{ code: number; reason: string }> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.closed, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return within(this.closed, timeoutMs, () => `socket still open after ${timeoutMs} ms`);
   }
 
   get open(): boolean {
@@ -149,17 +129,11 @@ export class FelixClient {
   }
 
   #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
+    this.#queue.wake();
   }
 }
 
 /** Polls `check` (every 5 ms of real time) until it returns truthy or the deadline passes. */
 export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 4000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  return eventually(check, timeoutMs, what);
 }

@@ -3,6 +3,7 @@
  * for the next frame that matches in arrival order, and exposes how the socket closed.
  */
 import WebSocket from 'ws';
+import { FrameQueue, within } from './frame-queue.ts';
 
 export interface GatewayFrame {
   /** -1 when the frame was not a JSON `{e}` object. */
@@ -16,11 +17,14 @@ export const notHeartbeat = (f: GatewayFrame): boolean => f.e !== 1;
 
 export class GatewayClient {
   readonly ws: WebSocket;
-  readonly frames: GatewayFrame[] = [];
   /** Resolves when the socket closed, with the code and reason the peer sent. */
   readonly closed: Promise<{ code: number; reason: string }>;
-  #cursor = 0;
-  #waiters: (() => void)[] = [];
+  readonly #queue = new FrameQueue<GatewayFrame>(() => this.ws.readyState === WebSocket.CLOSED);
+
+  /** Every frame received, in order. */
+  get frames(): GatewayFrame[] {
+    return this.#queue.frames;
+  }
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -34,7 +38,7 @@ export class GatewayClient {
       } catch {
         // recorded with e = -1
       }
-      this.frames.push({ e, d, raw });
+      this.#queue.push({ e, d, raw });
       this.#wake();
     });
     this.closed = new Promise((resolve) =>
@@ -82,24 +86,7 @@ export class GatewayClient {
 
   /** The next frame after the last one returned that matches `pred` (frames skipped are consumed). */
   async next(pred: (f: GatewayFrame) => boolean = notHeartbeat, timeoutMs = 4000): Promise<GatewayFrame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.#cursor < this.frames.length) {
-        const f = this.frames[this.#cursor++]!;
-        if (pred(f)) return f;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.ws.readyState === WebSocket.CLOSED) {
-        throw new Error(`no matching frame; got: ${this.frames.map((f) => f.raw.slice(0, 100)).join(' | ')}`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    return this.#queue.next(pred, timeoutMs);
   }
 
   /** The raw text of the next frame that is not a heartbeat. */
@@ -109,20 +96,12 @@ export class GatewayClient {
 
   /** How the socket closed; rejects when it is still open after `timeoutMs`, so a missing close fails a test instead of hanging it. */
   async waitClose(timeoutMs = 4000): Promise<{ code: number; reason: string }> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms; got: ${this.frames.map((f) => f.raw.slice(0, 100)).join(' | ')}`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.closed, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return within(this.closed, timeoutMs, () => `socket still open after ${timeoutMs} ms; got: ${this.frames.map((f) => f.raw.slice(0, 100)).join(' | ')}`);
   }
 
   /** Frames received so far that were not returned by next(). */
   unread(): GatewayFrame[] {
-    return this.frames.slice(this.#cursor);
+    return this.#queue.unread();
   }
 
   close(): void {
@@ -130,6 +109,6 @@ export class GatewayClient {
   }
 
   #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
+    this.#queue.wake();
   }
 }

@@ -4,6 +4,7 @@
  * upgrade with its HTTP status and JSON body.
  */
 import WebSocket from 'ws';
+import { FrameQueue } from './frame-queue.ts';
 
 export interface PanelFrame {
   action: string;
@@ -20,12 +21,15 @@ export class UpgradeRefused extends Error {
 
 export class PanelClient {
   readonly ws: WebSocket;
-  readonly frames: PanelFrame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   /** WebSocket pings received from the server. */
   pings = 0;
-  #cursor = 0;
-  #waiters: (() => void)[] = [];
+  readonly #queue = new FrameQueue<PanelFrame>(() => this.ws.readyState === WebSocket.CLOSED);
+
+  /** Every frame received, in order. */
+  get frames(): PanelFrame[] {
+    return this.#queue.frames;
+  }
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -37,7 +41,7 @@ export class PanelClient {
       } catch {
         parsed = { action: '<non-json>', data: null };
       }
-      this.frames.push({ action: parsed.action, data: parsed.data, raw });
+      this.#queue.push({ action: parsed.action, data: parsed.data, raw });
       this.#wake();
     });
     ws.on('ping', () => {
@@ -99,18 +103,7 @@ export class PanelClient {
 
   /** The next frame after the last one returned that matches `pred` (frames skipped are consumed). */
   async next(pred: (f: PanelFrame) => boolean = () => true, timeoutMs = 4000): Promise<PanelFrame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.#cursor < this.frames.length) {
-        const f = this.frames[this.#cursor++]!;
-        if (pred(f)) return f;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.ws.readyState === WebSocket.CLOSED) {
-        throw new Error(`no matching frame; got: ${this.frames.map((f) => f.raw.slice(0, 100)).join(' | ')}`);
-      }
-      await this.#sleep(left);
-    }
+    return this.#queue.next(pred, timeoutMs);
   }
 
   /** The next frame with this action. */
@@ -130,7 +123,7 @@ export class PanelClient {
 
   /** Frames received so far that were not returned by next(). */
   unread(): PanelFrame[] {
-    return this.frames.slice(this.#cursor);
+    return this.#queue.unread();
   }
 
   close(): void {
@@ -138,17 +131,11 @@ export class PanelClient {
   }
 
   #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
+    this.#queue.wake();
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.#waiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    return this.#queue.sleep(ms);
   }
 }
 

@@ -3,6 +3,7 @@
  * next frame that matches, in arrival order.
  */
 import WebSocket from 'ws';
+import { FrameQueue } from './frame-queue.ts';
 
 export interface Frame {
   event: string;
@@ -12,10 +13,13 @@ export interface Frame {
 
 export class WingsClient {
   readonly ws: WebSocket;
-  readonly frames: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
-  #cursor = 0;
-  #waiters: (() => void)[] = [];
+  readonly #queue = new FrameQueue<Frame>(() => this.ws.readyState === WebSocket.CLOSED);
+
+  /** Every frame received, in order. */
+  get frames(): Frame[] {
+    return this.#queue.frames;
+  }
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -27,12 +31,11 @@ export class WingsClient {
       } catch {
         parsed = { event: '<non-json>' };
       }
-      this.frames.push({ ...parsed, raw });
-      for (const w of this.#waiters.splice(0)) w();
+      this.#queue.push({ ...parsed, raw });
     });
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
       resolve({ code, reason: reason.toString() });
-      for (const w of this.#waiters.splice(0)) w();
+      this.#queue.wake();
     }));
   }
 
@@ -56,24 +59,7 @@ export class WingsClient {
 
   /** The next frame after the last one returned that matches `pred` (frames skipped are consumed). */
   async next(pred: (f: Frame) => boolean = () => true, timeoutMs = 4000): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.#cursor < this.frames.length) {
-        const f = this.frames[this.#cursor++]!;
-        if (pred(f)) return f;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.ws.readyState === WebSocket.CLOSED) {
-        throw new Error(`no matching frame; got: ${this.frames.map((f) => f.raw.slice(0, 80)).join(' | ')}`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    return this.#queue.next(pred, timeoutMs);
   }
 
   /** Next frame with this event name. */
@@ -83,7 +69,7 @@ export class WingsClient {
 
   /** Frames received so far that were not returned by next(). */
   unread(): Frame[] {
-    return this.frames.slice(this.#cursor);
+    return this.#queue.unread();
   }
 
   close(): void {
