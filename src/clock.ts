@@ -16,18 +16,23 @@ export interface Clock {
   setInterval(fn: () => void, ms: number): Timer;
 }
 
+/** A Node timer as a {@link Timer}: one small object, no closure (sessions hold one each). */
+class NodeTimer implements Timer {
+  readonly #t: NodeJS.Timeout;
+  constructor(t: NodeJS.Timeout) {
+    t.unref();
+    this.#t = t;
+  }
+  cancel(): void {
+    // clearTimeout also clears an interval.
+    clearTimeout(this.#t);
+  }
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return { cancel: () => clearTimeout(t) };
-  },
-  setInterval(fn, ms) {
-    const t = setInterval(fn, ms);
-    t.unref?.();
-    return { cancel: () => clearInterval(t) };
-  },
+  setTimeout: (fn, ms) => new NodeTimer(setTimeout(fn, ms)),
+  setInterval: (fn, ms) => new NodeTimer(setInterval(fn, ms)),
 };
 
 interface Scheduled {

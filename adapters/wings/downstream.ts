@@ -18,6 +18,7 @@ import {
   type SessionHooks,
   type SessionIO,
   type Timer,
+  type Clock,
   type UpgradeRequest,
   type UpgradeVerdict,
 } from '../../src/adapter-kit.ts';
@@ -59,6 +60,73 @@ class Sockets {
   }
 }
 
+/**
+ * Permission lists as sessions hold them: dashboards of one panel share a handful of permission
+ * sets, so each distinct set is kept once rather than once per session (bounded: past the cap a
+ * session keeps its own copy).
+ */
+class PermissionSets {
+  static readonly MAX = 1024;
+  readonly #sets = new Map<string, readonly string[]>();
+  intern(permissions: string[]): readonly string[] {
+    const key = permissions.join('\u0000');
+    const known = this.#sets.get(key);
+    if (known) return known;
+    const frozen = Object.freeze([...permissions]);
+    if (this.#sets.size < PermissionSets.MAX) this.#sets.set(key, frozen);
+    return frozen;
+  }
+}
+
+/**
+ * The token check of every authenticated session of a listener on one timer (Wings checks each
+ * socket's token every 30 s; one timer per listener instead of one per socket keeps an idle
+ * session small). Each session is checked on the first tick after a full interval since its
+ * first auth or its last check, so no check comes early.
+ */
+class TokenWatch {
+  readonly #clock: Clock;
+  readonly #intervalMs: number;
+  readonly #tickMs: number;
+  readonly #sessions = new Set<WingsSession>();
+  #timer: Timer | null = null;
+
+  constructor(clock: Clock, intervalMs: number) {
+    this.#clock = clock;
+    this.#intervalMs = intervalMs;
+    // Ticks finer than the interval bound how late a check can be (at most one tick).
+    this.#tickMs = Math.max(1, Math.min(intervalMs, 1000));
+  }
+
+  add(session: WingsSession): void {
+    session.tokenCheckDue = this.#clock.now() + this.#intervalMs;
+    this.#sessions.add(session);
+    this.#timer ??= this.#clock.setInterval(() => this.#tick(), this.#tickMs);
+  }
+
+  remove(session: WingsSession): void {
+    if (!this.#sessions.delete(session) || this.#sessions.size > 0) return;
+    this.#timer?.cancel();
+    this.#timer = null;
+  }
+
+  #tick(): void {
+    const now = this.#clock.now();
+    for (const session of this.#sessions) {
+      if (session.tokenCheckDue > now) continue;
+      session.tokenCheckDue = now + this.#intervalMs;
+      session.checkToken(now);
+    }
+  }
+}
+
+/** What every session of one listener shares. */
+interface Shared {
+  readonly sockets: Sockets;
+  readonly permissionSets: PermissionSets;
+  readonly tokens: TokenWatch;
+}
+
 /** `scope` may be a space-separated string or a list; Wings 1.12 needs `websocket` in it. */
 function hasWebsocketScope(scope: unknown): boolean {
   const scopes = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scope) ? scope : [];
@@ -67,26 +135,29 @@ function hasWebsocketScope(scope: unknown): boolean {
 
 class WingsSession implements SessionHooks {
   variant = '';
+  /** When the listener's {@link TokenWatch} checks this session's token next. */
+  tokenCheckDue = 0;
   readonly #io: SessionIO;
   readonly #ctx: Ctx;
   readonly #server: ResourceRef;
-  readonly #sockets: Sockets;
+  readonly #shared: Shared;
   /** Wings 1.12 behaviour: rate limits, frame cap, auth deadline, scope check. */
   readonly #limiter: WingsLimiter | null;
   #deadline: Timer | null = null;
   #permissions: readonly string[] | null = null;
   #client = '';
-  #expMs = 0;
+  /** Token expiry, seconds since the epoch (the claim as it came). */
+  #exp = 0;
   #expired = false;
-  #timer: Timer | null = null;
-  /** Serializes auth handling: a JWT check is async and frames must keep their order. */
-  #queue: Promise<void> = Promise.resolve();
+  /** Serializes frame handling (a JWT check is async and frames must keep their order); null when idle. */
+  #queue: Promise<void> | null = null;
+  #queued = 0;
 
-  constructor(io: SessionIO, ctx: Ctx, server: ResourceRef, sockets: Sockets) {
+  constructor(io: SessionIO, ctx: Ctx, server: ResourceRef, shared: Shared) {
     this.#io = io;
     this.#ctx = ctx;
     this.#server = server;
-    this.#sockets = sockets;
+    this.#shared = shared;
     this.#limiter = ctx.config.profile === '1.12' ? new WingsLimiter(ctx.clock) : null;
     if (this.#limiter) {
       this.#deadline = ctx.clock.setTimeout(() => {
@@ -110,9 +181,16 @@ class WingsSession implements SessionHooks {
   }
 
   onMessage(text: string): void {
-    this.#queue = this.#queue.then(() => this.#handle(text)).catch((err) => {
-      this.#ctx.log.error('wings session failed on a frame', { err: err as Error });
-    });
+    this.#queued += 1;
+    this.#queue = (this.#queue ?? Promise.resolve())
+      .then(() => this.#handle(text))
+      .catch((err) => {
+        this.#ctx.log.error('wings session failed on a frame', { err: err as Error });
+      })
+      .finally(() => {
+        // An idle session holds no promise.
+        if ((this.#queued -= 1) === 0) this.#queue = null;
+      });
   }
 
   async #handle(text: string): Promise<void> {
@@ -197,9 +275,9 @@ class WingsSession implements SessionHooks {
       return this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
     }
     const first = this.#permissions === null;
-    this.#permissions = permissions;
+    this.#permissions = this.#shared.permissionSets.intern(permissions);
     this.#client = typeof claims.user_uuid === 'string' ? claims.user_uuid : '';
-    this.#expMs = claims.exp * 1000;
+    this.#exp = claims.exp;
     this.#expired = false;
     this.variant = variantFor(permissions);
     // Join the server's events before answering, so nothing published after `auth success` is
@@ -208,12 +286,13 @@ class WingsSession implements SessionHooks {
       const { subjects } = this.#ctx;
       this.#io.subscribe(subjects.resourceEvents(this.#server.upstream, this.#server.resource, this.#server.id));
       this.#io.subscribe(subjects.event(this.#server.upstream, 'upstream.message', '_'));
-      this.#sockets.add(this.#server, 1);
+      this.#shared.sockets.add(this.#server, 1);
       this.#deadline?.cancel();
+      this.#deadline = null;
     }
     this.#send(SERVER_EVENTS.authSuccess);
     if (!first) return;
-    this.#timer = clock.setInterval(() => this.#checkToken(), config.tokenCheckIntervalMs);
+    this.#shared.tokens.add(this);
     const status = await this.#ctx.last(this.#subject('server.status'));
     const state = (status?.data as { state?: string } | undefined)?.state ?? 'offline';
     this.#send(SERVER_EVENTS.status, [state]);
@@ -223,8 +302,9 @@ class WingsSession implements SessionHooks {
     }
   }
 
-  #checkToken(): void {
-    const left = this.#expMs - this.#ctx.clock.now();
+  /** Called by the listener's {@link TokenWatch} every check interval. */
+  checkToken(now: number): void {
+    const left = this.#exp * 1000 - now;
     if (left <= 0) {
       this.#expired = true;
       this.#send(SERVER_EVENTS.tokenExpired);
@@ -253,10 +333,9 @@ class WingsSession implements SessionHooks {
   }
 
   onClose(): void {
-    this.#timer?.cancel();
-    this.#timer = null;
+    this.#shared.tokens.remove(this);
     this.#deadline?.cancel();
-    if (this.#permissions) this.#sockets.add(this.#server, -1);
+    if (this.#permissions) this.#shared.sockets.add(this.#server, -1);
   }
 }
 
@@ -264,6 +343,7 @@ export function createWingsListener(ctx: Ctx): ListenerRole {
   const { config } = ctx;
   const anyOrigin = config.allowedOrigins.includes('*');
   const sockets = new Sockets();
+  const shared: Shared = { sockets, permissionSets: new PermissionSets(), tokens: new TokenWatch(ctx.clock, config.tokenCheckIntervalMs) };
   return {
     routes: config.tokenEndpoint ? [tokenRoute(ctx)] : [],
     authorize(req: UpgradeRequest): UpgradeVerdict {
@@ -279,7 +359,7 @@ export function createWingsListener(ctx: Ctx): ListenerRole {
       return { accept: true, state: server };
     },
     open(io, _req, state) {
-      return new WingsSession(io, ctx, state as ResourceRef, sockets);
+      return new WingsSession(io, ctx, state as ResourceRef, shared);
     },
   };
 }

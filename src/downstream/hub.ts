@@ -16,6 +16,8 @@ export interface HubMember {
 }
 
 interface Entry {
+  /** The pattern (members keep this copy rather than one string each). */
+  pattern: string;
   sub: BusSubscription;
   members: Set<HubMember>;
 }
@@ -40,22 +42,25 @@ export class Hub {
     return this.#entries.size;
   }
 
-  /** Adds `member` to `pattern`; the returned function removes it (idempotent). */
-  subscribe(pattern: string, member: HubMember): () => void {
+  /** Adds `member` to `pattern`, subscribing the bus on the first; returns the hub's copy of the pattern. */
+  subscribe(pattern: string, member: HubMember): string {
     let entry = this.#entries.get(pattern);
     if (!entry) {
       const members = new Set<HubMember>();
       const sub = this.#bus.subscribe(pattern, (event) => this.#deliver(event, members));
-      entry = { sub, members };
+      entry = { pattern, sub, members };
       this.#entries.set(pattern, entry);
     }
     entry.members.add(member);
-    const held = entry;
-    return () => {
-      if (!held.members.delete(member) || held.members.size > 0) return;
-      held.sub.unsubscribe();
-      if (this.#entries.get(pattern) === held) this.#entries.delete(pattern);
-    };
+    return entry.pattern;
+  }
+
+  /** Removes `member` from `pattern`; the last one out releases the bus subscription. Idempotent. */
+  unsubscribe(pattern: string, member: HubMember): void {
+    const entry = this.#entries.get(pattern);
+    if (!entry || !entry.members.delete(member) || entry.members.size > 0) return;
+    entry.sub.unsubscribe();
+    this.#entries.delete(pattern);
   }
 
   #deliver(event: BridgeEvent, members: Set<HubMember>): void {
@@ -65,17 +70,29 @@ export class Hub {
       frames = new Map();
       this.#frames.set(event, frames);
     }
+    // Members of one pattern nearly always share dialect and variant: remember the last pair so
+    // the common case costs two string comparisons per member, not a key built per member.
+    let lastDialect: string | null = null;
+    let lastVariant: string | null = null;
+    let frame: Buffer | null = null;
     for (const member of members) {
-      const key = `${member.dialect}\u0000${member.hooks.variant}`;
-      let frame = frames.get(key);
-      if (frame === undefined) {
-        frame = this.#encode(event, member, frames);
-        frames.set(key, frame);
+      const hooks = member.hooks;
+      const dialect = member.dialect;
+      const variant = hooks.variant;
+      if (dialect !== lastDialect || variant !== lastVariant) {
+        const key = `${dialect}\u0000${variant}`;
+        let f = frames.get(key);
+        if (f === undefined) {
+          f = this.#encode(event, member, frames);
+          frames.set(key, f);
+        }
+        frame = f;
+        lastDialect = dialect;
+        lastVariant = variant;
       }
-      if (frame !== null) member.hooks.onEvent(event, frame);
+      if (frame !== null) hooks.onEvent(event, frame);
     }
   }
-
   #encode(event: BridgeEvent, member: HubMember, frames: FrameCache): Buffer | null {
     const firstOfDialect = ![...frames.keys()].some((k) => k.startsWith(`${member.dialect}\u0000`));
     let text: string | null;

@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.ts';
 import type { Log } from '../contracts.ts';
 import { closeFrame } from '../errors.ts';
 import type { Hub } from './hub.ts';
-import { Session } from './session.ts';
+import { Session, SessionShared } from './session.ts';
 import { WebHost } from './web-host.ts';
 import type { InterestTable } from '../upstream/interest.ts';
 
@@ -64,8 +64,9 @@ export class DownstreamServer {
 
   /** Mounts one listener: its HTTP routes and its WebSocket path. */
   mount(listener: ListenerConfig, adapter: ProtocolAdapter, role: ListenerRole): void {
-    const { metrics, hub, writeQueueBytes, interest } = this.#opts;
+    const { metrics, hub, writeQueueBytes, interest, log } = this.#opts;
     const dialect = adapter.protocol;
+    const shared = new SessionShared({ dialect, encode: adapter.encode, writeQueueBytes, hub, metrics, interest, log, sessions: this.#sessions });
     for (const route of role.routes) this.host.route(route);
     this.host.endpoint({
       path: listener.path,
@@ -77,27 +78,12 @@ export class DownstreamServer {
         return verdict;
       },
       open: (conn, req, state) => {
-        const session = new Session(conn, { dialect, encode: adapter.encode, writeQueueBytes, hub, metrics, interest });
+        const session = new Session(conn, shared);
         this.#sessions.add(session);
         metrics.downstreamConnections.inc({ dialect });
         session.attach(role.open(session, req, state));
-        return {
-          onMessage: (text) => {
-            try {
-              session.hooks.onMessage(text);
-            } catch (err) {
-              // Adapters promise not to throw; if one does, the session survives and it is counted.
-              metrics.eventsDropped.inc({ dialect, direction: 'downstream', reason: 'bad_frame' });
-              this.#opts.log.error('session hook threw', { dialect, err: err as Error });
-            }
-          },
-          onPong: () => session.hooks.onPong?.(),
-          onClose: (code, reason) => {
-            this.#sessions.delete(session);
-            metrics.downstreamConnections.dec({ dialect });
-            session.closed(code, reason);
-          },
-        };
+        // The session is the socket's hooks itself: nothing else is allocated per connection.
+        return session;
       },
     });
   }

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { HttpRequest, HttpResponse, HttpRoute, UpgradeVerdict } from '../contracts.ts';
 
 /** The socket handed to an endpoint's `open`. `raw` is for the core's write path only. */
@@ -25,24 +25,56 @@ export interface HostConnection {
   readonly netSocket: Socket;
 }
 
-function connectionOf(ws: WebSocket, remoteAddress: string): HostConnection {
-  return {
-    remoteAddress,
-    raw: ws,
+/**
+ * The server's socket class: one set of listeners serves every socket (`this` is the socket), and
+ * the socket carries its hooks and its host in two declared fields, so a connection costs no
+ * closures and no out-of-object property storage.
+ */
+class HostedSocket extends WebSocket {
+  hooks: ConnectionHooks | null = null;
+  host: HostShared | null = null;
+}
+
+/**
+ * A class rather than an object of closures: one of these lives as long as each socket, and a
+ * closure per method per socket is memory that grows with the connection count.
+ */
+class WsConnection implements HostConnection {
+  readonly raw: WebSocket;
+
+  constructor(ws: WebSocket) {
+    this.raw = ws;
+  }
+
+  /** Read when asked: Node caches the peer address on the socket the first time it is read. */
+  get remoteAddress(): string {
+    return this.netSocket.remoteAddress ?? '';
+  }
+
+  get netSocket(): Socket {
     // ws keeps the upgraded socket here; it is set before the 'connection' callback runs.
-    netSocket: (ws as unknown as { _socket: Socket })._socket,
-    get bufferedAmount() {
-      return ws.bufferedAmount;
-    },
-    send: (data) => {
-      if (ws.readyState === ws.OPEN) ws.send(data, { binary: false });
-    },
-    close: (code, reason) => ws.close(code, reason),
-    terminate: () => ws.terminate(),
-    ping: () => {
-      if (ws.readyState === ws.OPEN) ws.ping();
-    },
-  };
+    return (this.raw as unknown as { _socket: Socket })._socket;
+  }
+
+  get bufferedAmount(): number {
+    return this.raw.bufferedAmount;
+  }
+
+  send(data: string | Buffer): void {
+    if (this.raw.readyState === this.raw.OPEN) this.raw.send(data, { binary: false });
+  }
+
+  close(code: number, reason: string): void {
+    this.raw.close(code, reason);
+  }
+
+  terminate(): void {
+    this.raw.terminate();
+  }
+
+  ping(): void {
+    if (this.raw.readyState === this.raw.OPEN) this.raw.ping();
+  }
 }
 
 export interface ConnectionHooks {
@@ -105,13 +137,17 @@ function match<T>(table: Compiled<T>[], path: string): { value: T; params: Recor
 }
 
 function toRequest(req: IncomingMessage, params: Record<string, string>, url: URL): HttpRequest {
+  const socket = req.socket;
   return {
     method: req.method ?? 'GET',
     path: url.pathname,
     params,
     query: url.searchParams,
     headers: req.headers as Record<string, string | undefined>,
-    remoteAddress: req.socket.remoteAddress ?? '',
+    // Lazy: reading it makes Node keep the peer address on the socket for the socket's lifetime.
+    get remoteAddress() {
+      return socket.remoteAddress ?? '';
+    },
   };
 }
 
@@ -146,10 +182,18 @@ export class WebHost {
   readonly #server: Server;
   readonly #sockets = new Set<WebSocket>();
   #refusing: HttpResponse | null = null;
+  readonly #shared: HostShared;
 
   constructor(opts: WebHostOptions) {
     this.#opts = opts;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
+    this.#shared = { sockets: this.#sockets, opts };
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxPayloadBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      WebSocket: HostedSocket,
+    });
     this.#server = createServer((req, res) => void this.#onRequest(req, res));
     this.#server.on('upgrade', (req, socket, head) => void this.#onUpgrade(req, socket, head));
     this.#server.keepAliveTimeout = 5000;
@@ -218,7 +262,7 @@ export class WebHost {
   }
 
   async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     const url = new URL(req.url ?? '/', 'http://relay');
     if (this.#refusing) {
       this.#opts.onRefused?.(this.#refusing.status, url.pathname);
@@ -248,15 +292,43 @@ export class WebHost {
 
   #attach(ws: WebSocket, endpoint: SocketEndpoint, req: HttpRequest, state: unknown): void {
     this.#sockets.add(ws);
-    let hooks: ConnectionHooks | null = null;
-    ws.on('error', (err) => this.#opts.onProtocolError?.(err));
-    ws.on('close', (code, reason) => {
-      this.#sockets.delete(ws);
-      hooks?.onClose(code, reason.toString('utf8'));
-      hooks = null;
-    });
-    ws.on('message', (data) => hooks?.onMessage(rawToText(data)));
-    ws.on('pong', () => hooks?.onPong?.());
-    hooks = endpoint.open(connectionOf(ws, req.remoteAddress), req, state);
+    const attached = ws as HostedSocket;
+    attached.host = this.#shared;
+    ws.on('error', onSocketError);
+    ws.on('close', onSocketClose);
+    ws.on('message', onSocketMessage);
+    ws.on('pong', onSocketPong);
+    attached.hooks = endpoint.open(new WsConnection(ws), req, state);
   }
+}
+
+/** What the shared listeners need of the host: one object per host, not per socket. */
+interface HostShared {
+  readonly sockets: Set<WebSocket>;
+  readonly opts: WebHostOptions;
+}
+
+function onSocketError(this: WebSocket, err: Error & { code?: string }): void {
+  (this as HostedSocket).host?.opts.onProtocolError?.(err);
+}
+
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  const ws = this as HostedSocket;
+  ws.host?.sockets.delete(ws);
+  const hooks = ws.hooks;
+  ws.hooks = null;
+  hooks?.onClose(code, reason.toString('utf8'));
+}
+
+function onSocketMessage(this: WebSocket, data: RawData): void {
+  (this as HostedSocket).hooks?.onMessage(rawToText(data));
+}
+
+function onSocketPong(this: WebSocket): void {
+  (this as HostedSocket).hooks?.onPong?.();
+}
+
+/** Until the upgrade completes the raw socket has no other error listener. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }

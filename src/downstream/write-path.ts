@@ -1,14 +1,17 @@
 /**
  * The fan-out write path. Server-to-client WebSocket frames are not masked, so a text frame's
  * bytes are the same for every client: the hub frames each encoded event once and every session
- * writes those same bytes. Each session queues its frames and writes them in one corked batch
- * per event-loop turn, so a burst of events costs one syscall per client, not one per event.
+ * writes those same bytes. Each session queues its frames and writes them as one buffer per
+ * event-loop turn, so a burst of events costs one syscall per client, not one per event.
  * (The cost of fan-out is per write, not per byte.)
  */
 import type { Socket } from 'node:net';
 
 /** Encoded payload → its complete WebSocket text frame, built once (see {@link framedOnce}). */
 const FRAMES = new WeakMap<Buffer, Buffer>();
+/** The last payload framed: a fan-out asks for the same one once per session, back to back. */
+let lastPayload: Buffer | null = null;
+let lastFrame: Buffer | null = null;
 
 /** A complete, unmasked, final text frame (opcode 1) carrying `payload`. */
 export function textFrame(payload: Buffer): Buffer {
@@ -31,49 +34,47 @@ export function textFrame(payload: Buffer): Buffer {
 
 /** The frame of a shared payload, built on first use and remembered for as long as the payload lives. */
 export function framedOnce(payload: Buffer): Buffer {
+  if (payload === lastPayload) return lastFrame!;
   let frame = FRAMES.get(payload);
   if (!frame) {
     frame = textFrame(payload);
     FRAMES.set(payload, frame);
   }
+  lastPayload = payload;
+  lastFrame = frame;
   return frame;
 }
 
 /** Something with frames waiting to be written. */
 export interface Flushable {
+  /** True while the flushable is in this turn's list; owned by this module. */
+  flushQueued: boolean;
   flush(): void;
 }
 
-const dirty = new Set<Flushable>();
-let scheduled = false;
+/** This turn's flushables, in the order they first queued a frame. */
+let dirty: Flushable[] = [];
 
 function flushAll(): void {
-  scheduled = false;
-  // Each flush() removes its own entry; a session made dirty again meanwhile schedules a new turn.
-  for (const f of [...dirty]) f.flush();
+  const list = dirty;
+  dirty = [];
+  // A flushable that queues again while this runs lands in the new list and gets its own turn.
+  for (const f of list) {
+    if (!f.flushQueued) continue; // flushed early or gone since
+    f.flushQueued = false;
+    f.flush();
+  }
 }
 
 /** Flushes `f` at the end of this event-loop turn (once, however many frames it queued). */
 export function scheduleFlush(f: Flushable): void {
-  dirty.add(f);
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(flushAll);
-  }
+  if (f.flushQueued) return;
+  f.flushQueued = true;
+  if (dirty.push(f) === 1) setImmediate(flushAll);
 }
 
-/** Forgets a pending flush (the session is gone). */
-export function cancelFlush(f: Flushable): void {
-  dirty.delete(f);
-}
-
-/** Writes queued frames in one batch: cork, write each, uncork → a single writev. */
-export function writeBatch(socket: Socket, frames: Buffer[]): void {
-  if (frames.length === 1) {
-    socket.write(frames[0]!);
-    return;
-  }
-  socket.cork();
-  for (const f of frames) socket.write(f);
-  socket.uncork();
+/** Writes queued frames with one write: one frame as it is, several copied into one buffer. */
+export function writeBatch(socket: Socket, frames: readonly Buffer[], bytes: number): void {
+  // Copying a turn's frames (a few KB) costs less than handing the stream one chunk per frame.
+  socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
 }

@@ -59,6 +59,27 @@ describe('downstream token lifecycle (the relay as Wings)', () => {
     assert.deepEqual((await c.next((f) => f.event === 'console output')).args, ['visible again']);
   });
 
+  test('each socket is checked a full interval after its own auth, never early (one timer serves them all)', async () => {
+    const clock = new ManualClock();
+    h = await startHarness({ clock, listener: { tokenTtlSeconds: 90, tokenCheckIntervalMs: 30_000 } });
+    await linksReady(h);
+    const first = await open(S1); // exp = t0 + 90 s
+    await first.event('status');
+    await clock.advance(20_000);
+    const second = await open(S1); // exp = t0 + 110 s
+    await second.event('status');
+
+    await clock.advance(10_000); // t0+30: first checked (60 s left), second only 10 s into its interval
+    await first.event('token expiring');
+    assert.equal(second.unread().filter((f) => f.event === 'token expiring').length, 0, 'no early check for the second socket');
+
+    await clock.advance(20_000); // t0+50: second checked at 30 s after its auth (60 s left)
+    await second.event('token expiring');
+    assert.equal(first.unread().filter((f) => f.event.startsWith('token')).length, 0, 'the first is not checked twice in one interval');
+    await clock.advance(10_000); // t0+60: first's second check, 30 s left
+    await first.event('token expiring');
+  });
+
   test('an expired token is refused at auth with the exp text', async () => {
     const clock = new ManualClock();
     h = await startHarness({ clock, listener: { tokenTtlSeconds: 60 } });
