@@ -1,33 +1,9 @@
 /**
- * Child-process side of the bench: loaded with `--import` into every Node child, the relay
- * included (`node --expose-gc --import tsx --import ./bench/child-hook.ts src/main.ts …`), and
- * imported by the bench's own children for {@link serve}.
- *
- * Importing it installs two hooks and changes nothing else in the process:
- * - SIGUSR2 runs a full GC (when started with --expose-gc), so the orchestrator can measure
- *   memory per idle connection after a collection instead of whenever V8 felt like one;
- * - losing the IPC channel to the orchestrator (it exited or was killed, even with SIGKILL)
- *   exits the child, so no relay, simulator or load generator outlives the bench;
- * - an IPC `__memory` request is answered with `process.memoryUsage()`.
+ * The bench's own children (publisher, load generator, baseline server) import this for
+ * {@link serve}; importing it also installs the process hooks of process-hook.mjs (exit when the
+ * orchestrator is gone, `__memory` over IPC with an optional full GC first).
  */
-
-type GcFn = (opts?: { type: 'major' | 'minor'; execution: 'sync' | 'async' }) => void;
-
-const gc = (globalThis as { gc?: GcFn }).gc;
-process.on('SIGUSR2', () => {
-  gc?.();
-});
-
-if (process.channel) {
-  process.on('disconnect', () => process.exit(0));
-  // `__memory` works in any hooked child, the relay included: JS heap vs RSS per connection.
-  process.on('message', (raw: unknown) => {
-    const req = raw as Request;
-    if (req.op === '__memory' && req.id !== undefined) process.send?.({ id: req.id, ok: true, result: process.memoryUsage() });
-  });
-  // The channel must not keep a finished child alive; servers are kept alive by their sockets.
-  process.channel.unref();
-}
+import './process-hook.mjs';
 
 /** One request from the orchestrator: `{ id, op, args }`; `id` is absent for fire-and-forget. */
 export interface Request {

@@ -1,7 +1,7 @@
 /**
  * Orchestrator side of process handling: every child the bench starts is tracked here and killed
  * when the bench exits for any reason (normal end, SIGINT/SIGTERM/SIGHUP, uncaught error); every
- * temp dir is removed. Node children also carry child-hook.ts, which exits them when the IPC
+ * temp dir is removed. Node children also carry process-hook.mjs, which exits them when the IPC
  * channel drops, so even a SIGKILLed bench leaves only nats-server behind at worst.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,7 +12,24 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-export const HOOK = './bench/child-hook.ts';
+/**
+ * V8 flags of every Node child: `gc()` for memory readings, and no bytecode flushing, which
+ * otherwise drops the bytecode of start-up code a few GCs later and moves the heap by megabytes
+ * between two readings, with nothing to do with connections.
+ */
+export const NODE_MEASURE_FLAGS = ['--expose-gc', '--no-flush-bytecode'];
+
+/**
+ * Environment of every Node child (relay and baseline alike), as the container image sets it
+ * (deploy/Dockerfile). glibc gives each thread that mallocs its own arena; the relay verifies
+ * JWTs with WebCrypto, which runs on libuv's thread pool, and without a cap each pool thread's
+ * arena keeps the high-water mark of a burst of handshakes resident (about 1 KB per connection
+ * in this bench).
+ */
+export const NODE_SERVER_ENV = { MALLOC_ARENA_MAX: '2' };
+
+/** Process hooks for Node children that do not import child-hook.ts themselves (the relay). */
+export const HOOK = './bench/process-hook.mjs';
 const CLK_TCK = 100;
 
 const children = new Set<ChildProcess>();
@@ -182,7 +199,7 @@ export async function startGuarded(cmd: string, args: string[], dir: string): Pr
 
 /** A Node child running a bench TypeScript file through tsx, with the IPC channel and the hook. */
 export function startNode(script: string, args: string[] = []): Child {
-  return start(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', HOOK, script, ...args], { ipc: true });
+  return start(process.execPath, [...NODE_MEASURE_FLAGS, '--import', 'tsx', script, ...args], { ipc: true, env: NODE_SERVER_ENV });
 }
 
 /** Request/reply over a child's IPC channel (see child-hook.ts `serve`). */

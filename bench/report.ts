@@ -42,6 +42,7 @@ export const METRICS: Metric[] = [
   { key: 'fixedServerCpuPct', label: 'server CPU @fixed', get: (r) => r.fixed.serverCpuPct, fmt: pctfmt, ratio: true },
   { key: 'rssIdleBytes', label: 'RSS, C idle', get: (r) => r.memory.rssIdleBytes, fmt: mbfmt, ratio: false },
   { key: 'perConnBytes', label: 'memory/idle conn', get: (r) => r.memory.perConnBytes, fmt: kbfmt, ratio: true },
+  { key: 'rssPerConnBytes', label: 'RSS/idle conn, as is', get: (r) => r.memory.rssPerConnBytes, fmt: kbfmt, ratio: true },
   { key: 'heapPerConnBytes', label: 'JS heap+ext/idle conn', get: (r) => r.memory.heapPerConnBytes, fmt: kbfmt, ratio: true },
   { key: 'lost', label: 'lost deliveries', get: (r) => r.loss.lost, fmt: (v) => v.toFixed(0), ratio: false },
   { key: 'cut', label: 'clients cut', get: (r) => r.loss.clients - r.loss.open, fmt: (v) => v.toFixed(0), ratio: false },

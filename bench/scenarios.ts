@@ -4,17 +4,23 @@
  * - relay-nats: the same with the relay on its own nats-server (JetStream, temp store dir)
  * - baseline:   publisher → baseline-server.ts (per-client ws.send) → clients
  * - peer:       publisher (nats over TCP) → nats-server's WebSocket listener → NATS-over-WS clients
- * The relay runs exactly as a user runs it (`node --import tsx src/main.ts --config FILE`) plus the
- * bench's GC/exit hook, with a generated config whose upstream is the publisher's simulator.
+ * The relay runs as the container image runs it, from the compiled build (`node dist/src/main.js
+ * --config FILE`, built by run.ts with `npm run build`'s tsconfig), plus the bench's GC/exit hook,
+ * with a generated config whose upstream is the publisher's simulator. `--relay-from src` runs
+ * `node --import tsx src/main.ts` instead: the same code, but tsx compiles with esbuild's
+ * keepNames, which gives every closure an own `name` property (~0.25 KB each), so memory per
+ * connection is higher from source than from the build.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, HOOK, Ipc, removeTempDir, start, startGuarded, startNode, tempDir, type Child } from './procs.ts';
+import { freePort, HOOK, Ipc, NODE_MEASURE_FLAGS, NODE_SERVER_ENV, removeTempDir, start, startGuarded, startNode, tempDir, type Child } from './procs.ts';
 import { SERVER_UUID, SIM_API_KEY, type OpenRequest } from './wire.ts';
 
 export const SCENARIOS = ['relay-mem', 'relay-nats', 'baseline', 'peer'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
+/** The compiled relay entry point (tsconfig.build.json → dist/). */
+export const RELAY_BUILD_MAIN = 'dist/src/main.js';
 export const NATS_SERVER = process.env.NATS_SERVER ?? '/usr/sbin/nats-server';
 const CLIENT_KEY = 'ptlc_bench_dashboard_key';
 const SUBJECT = 'bench.fanout';
@@ -27,10 +33,8 @@ export interface Stack {
   readonly serverPid: number;
   /** nats-server behind the relay (relay-nats), reported separately. */
   readonly busPid: number | null;
-  /** True when SIGUSR2 makes the server run a full GC (Node servers with child-hook.ts). */
-  readonly gc: boolean;
-  /** The server's `process.memoryUsage()` (Node servers only). */
-  readonly memory: (() => Promise<NodeJS.MemoryUsage>) | null;
+  /** The server's `process.memoryUsage()`, after two full GCs when `gc` (Node servers only). */
+  readonly memory: ((gc: boolean) => Promise<NodeJS.MemoryUsage & { youngBytes: number }>) | null;
   readonly pub: Ipc;
   readonly pubPid: number;
   /** How clients connect (everything but the count). */
@@ -107,7 +111,10 @@ async function startRelay(name: 'relay-mem' | 'relay-nats'): Promise<Stack> {
     const bus = nats ? { kind: 'nats', prefix: 'bench', servers: [nats.url] } : { kind: 'memory', prefix: 'bench' };
     const file = join(dir, 'bridge.config.json');
     writeFileSync(file, JSON.stringify(relayConfig(simUrl, bus), null, 2));
-    const relay = start(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', HOOK, 'src/main.ts', '--config', file], { ipc: true });
+    // `--profile DIR` (run.ts) writes a V8 CPU profile of every relay run into DIR at its exit.
+    const profile = process.env.BENCH_RELAY_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_RELAY_PROFILE] : [];
+    const entry = process.env.BENCH_RELAY_FROM === 'src' ? ['--import', 'tsx', 'src/main.ts'] : [RELAY_BUILD_MAIN];
+    const relay = start(process.execPath, [...NODE_MEASURE_FLAGS, ...profile, '--import', HOOK, ...entry, '--config', file], { ipc: true, env: NODE_SERVER_ENV });
     started.push(relay);
     const relayIpc = new Ipc(relay);
     const linkReady = relay.waitLine(/"msg":"upstream link state".*"state":"ready"/, 30_000);
@@ -123,14 +130,14 @@ async function startRelay(name: 'relay-mem' | 'relay-nats'): Promise<Stack> {
       name,
       serverPid: relay.pid,
       busPid: nats?.child.pid ?? null,
-      gc: true,
-      memory: () => relayIpc.call('__memory'),
+      memory: (gc) => relayIpc.call('__memory', { gc }),
       pub: pub.ipc,
       pubPid: pub.child.pid,
       target: { mode: 'wings', url: data.socket, token: data.token },
       logTail: () => relay.tail(),
       async stop() {
-        await Promise.all(started.map((c) => c.stop(1500)));
+        // Writing a CPU profile at exit takes a while; do not SIGKILL a relay that is writing one.
+        await Promise.all(started.map((c) => c.stop(profile.length ? 20_000 : 1500)));
         removeTempDir(dir);
       },
     };
@@ -152,8 +159,7 @@ async function startBaseline(): Promise<Stack> {
       name: 'baseline',
       serverPid: server.pid,
       busPid: null,
-      gc: true,
-      memory: () => ipc.call('__memory'),
+      memory: (gc) => ipc.call('__memory', { gc }),
       pub: pub.ipc,
       pubPid: pub.child.pid,
       target: { mode: 'plain', url: `ws://127.0.0.1:${port}/` },
@@ -177,7 +183,6 @@ async function startPeer(): Promise<Stack> {
       name: 'peer',
       serverPid: nats.child.pid,
       busPid: null,
-      gc: false,
       memory: null,
       pub: pub.ipc,
       pubPid: pub.child.pid,

@@ -1,0 +1,39 @@
+/**
+ * Loaded with `--import` into every Node child of the bench, the relay included
+ * (`node --expose-gc --import ./bench/process-hook.mjs dist/src/main.js …`). Plain JavaScript, so
+ * the relay can run from its compiled build with no TypeScript loader in the process.
+ *
+ * It installs two hooks and changes nothing else in the process:
+ * - losing the IPC channel to the orchestrator (it exited or was killed, even with SIGKILL)
+ *   exits the child, so no relay, simulator or load generator outlives the bench;
+ * - an IPC `__memory` request is answered with `process.memoryUsage()` and the resident size of
+ *   V8's young generation (`youngBytes`); with `args.gc` it first runs two full GCs (the process
+ *   must run with --expose-gc), so memory is read after a collection, not whenever V8 felt like one.
+ */
+import { getHeapSpaceStatistics } from 'node:v8';
+
+const gc = globalThis.gc;
+
+function collect() {
+  // Twice: the first frees what the second finds already unreferenced (weak maps, finalizers).
+  // 'last-resort' also hands freed pages back to the OS, so RSS shows what is still in use.
+  for (let i = 0; i < 2; i++) gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+}
+
+/** Resident bytes of the young generation: a per-process pool that V8 sizes by allocation rate. */
+function youngBytes() {
+  let n = 0;
+  for (const s of getHeapSpaceStatistics()) if (s.space_name === 'new_space' || s.space_name === 'new_large_object_space') n += s.physical_space_size;
+  return n;
+}
+
+if (process.channel) {
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (req) => {
+    if (!req || req.op !== '__memory' || req.id === undefined) return;
+    if (req.args?.gc) collect();
+    process.send?.({ id: req.id, ok: true, result: { ...process.memoryUsage(), youngBytes: youngBytes() } });
+  });
+  // The channel must not keep a finished child alive; servers are kept alive by their sockets.
+  process.channel.unref();
+}
