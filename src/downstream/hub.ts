@@ -29,8 +29,13 @@ export class Hub {
   readonly #bus: Bus;
   readonly #metrics: Metrics;
   readonly #entries = new Map<string, Entry>();
-  /** Shared across patterns: an event matching two patterns is still encoded once per key. */
-  readonly #frames = new WeakMap<BridgeEvent, FrameCache>();
+  /**
+   * The frames of the event being delivered. A bus hands one event to every matching pattern
+   * back to back, so remembering the last event is enough for an event that matches two patterns
+   * to be encoded once per key (and, unlike a WeakMap, costs the GC nothing per event).
+   */
+  #lastEvent: BridgeEvent | null = null;
+  #lastFrames: FrameCache | null = null;
 
   constructor(bus: Bus, metrics: Metrics) {
     this.#bus = bus;
@@ -65,10 +70,11 @@ export class Hub {
 
   #deliver(event: BridgeEvent, members: Set<HubMember>): void {
     if (members.size === 0) return;
-    let frames = this.#frames.get(event);
-    if (!frames) {
+    let frames = this.#lastFrames;
+    if (this.#lastEvent !== event || frames === null) {
       frames = new Map();
-      this.#frames.set(event, frames);
+      this.#lastEvent = event;
+      this.#lastFrames = frames;
     }
     // Members of one pattern nearly always share dialect and variant: remember the last pair so
     // the common case costs two string comparisons per member, not a key built per member.

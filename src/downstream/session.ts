@@ -61,8 +61,11 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   /** Hub patterns this session is in (a session has one or two). */
   #patterns: string[] | null = null;
   #closing = false;
-  /** Complete frames waiting for this turn's batched write; null when there are none. */
-  #pending: Buffer[] | null = null;
+  /**
+   * Complete frames waiting for this turn's batched write: null when there are none, the frame
+   * itself when there is one (the common case at moderate rates: no array per turn), else a list.
+   */
+  #pending: Buffer | Buffer[] | null = null;
   #pendingBytes = 0;
   /** The socket's backlog when this turn's batch began (it does not change until we write). */
   #backlog = 0;
@@ -111,18 +114,18 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     if (this.#closing) return;
     const bytes = typeof frame === 'string' ? textFrame(Buffer.from(frame, 'utf8')) : framedOnce(frame);
     const shared = this.#shared;
-    let pending = this.#pending;
-    if (pending === null) {
-      this.#backlog = this.#conn.bufferedAmount;
-      pending = this.#pending = [];
-    }
+    const pending = this.#pending;
+    // The socket's backlog is read once per turn: it does not change until this session writes.
+    if (pending === null) this.#backlog = this.#conn.bufferedAmount;
     if (this.#backlog + this.#pendingBytes + bytes.length > shared.writeQueueBytes) return this.#slow();
-    pending.push(bytes);
+    if (pending === null) this.#pending = bytes;
+    else if (Buffer.isBuffer(pending)) this.#pending = [pending, bytes];
+    else pending.push(bytes);
     this.#pendingBytes += bytes.length;
     // A big burst is written now rather than at the end of the turn, so the queue limit measures
     // what the peer has not taken, not the size of one turn's burst.
     if (this.#pendingBytes >= shared.flushAt) this.flush();
-    else if (pending.length === 1) scheduleFlush(this);
+    else if (pending === null) scheduleFlush(this);
   }
 
   #slow(): void {
@@ -138,18 +141,20 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   /** Writes this turn's frames in one batch (called by the write path at the end of the turn). */
   flush(): void {
     this.flushQueued = false;
-    const frames = this.#pending;
-    if (frames === null || frames.length === 0) {
-      this.#pending = null;
-      return;
-    }
+    const pending = this.#pending;
+    if (pending === null) return;
     const bytes = this.#pendingBytes;
     this.#pending = null;
     this.#pendingBytes = 0;
     const socket = this.#conn.netSocket;
     if (socket.destroyed || !socket.writable) return;
-    writeBatch(socket, frames, bytes);
-    this.#shared.delivered.inc(frames.length);
+    if (Buffer.isBuffer(pending)) {
+      socket.write(pending);
+      this.#shared.delivered.inc();
+    } else {
+      writeBatch(socket, pending, bytes);
+      this.#shared.delivered.inc(pending.length);
+    }
   }
 
   close(code: BridgeErrorCode, detail?: string): void {

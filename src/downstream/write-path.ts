@@ -7,11 +7,12 @@
  */
 import type { Socket } from 'node:net';
 
-/** Encoded payload → its complete WebSocket text frame, built once (see {@link framedOnce}). */
-const FRAMES = new WeakMap<Buffer, Buffer>();
-/** The last payload framed: a fan-out asks for the same one once per session, back to back. */
-let lastPayload: Buffer | null = null;
-let lastFrame: Buffer | null = null;
+/**
+ * A shared payload carries its complete WebSocket frame under this key once framed (see
+ * {@link framedOnce}); a property on the buffer itself lives and dies with it, at no GC cost.
+ */
+const FRAME = Symbol('bridge.frame');
+type Framed = Buffer & { [FRAME]?: Buffer };
 
 /** A complete, unmasked, final text frame (opcode 1) carrying `payload`. */
 export function textFrame(payload: Buffer): Buffer {
@@ -34,15 +35,7 @@ export function textFrame(payload: Buffer): Buffer {
 
 /** The frame of a shared payload, built on first use and remembered for as long as the payload lives. */
 export function framedOnce(payload: Buffer): Buffer {
-  if (payload === lastPayload) return lastFrame!;
-  let frame = FRAMES.get(payload);
-  if (!frame) {
-    frame = textFrame(payload);
-    FRAMES.set(payload, frame);
-  }
-  lastPayload = payload;
-  lastFrame = frame;
-  return frame;
+  return ((payload as Framed)[FRAME] ??= textFrame(payload));
 }
 
 /** Something with frames waiting to be written. */
@@ -73,7 +66,7 @@ export function scheduleFlush(f: Flushable): void {
   if (dirty.push(f) === 1) setImmediate(flushAll);
 }
 
-/** Writes queued frames with one write: one frame as it is, several copied into one buffer. */
+/** Writes queued frames (`bytes` in all) with one write, copied into one buffer. */
 export function writeBatch(socket: Socket, frames: readonly Buffer[], bytes: number): void {
   // Copying a turn's frames (a few KB) costs less than handing the stream one chunk per frame.
   socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
