@@ -107,6 +107,10 @@ describe('upstream token lifecycle (the relay as a panel client)', () => {
     assert.ok(h.sim.tokensIssued >= issued + 2, 'both links fetched a fresh token');
     assert.equal(h.sim.connectionCount(S1), 1, 'same socket: no reconnect');
     await clock.advance(90_000); // the first token would be long expired now
+    // Each refresh is a real HTTP round trip; a 90 s jump fires three token checks back to back,
+    // so wait for the link to hold an unexpired token (a line sent meanwhile would come back from
+    // the simulator as Wings' `jwt error`, by design).
+    await eventually(() => h!.sim.tokenExpiries(S1).every((exp) => exp !== null && exp > clock.now()), 4000, 'an unexpired token upstream');
     const c = await open(S1);
     h.sim.console(S1, 'after refresh');
     assert.deepEqual((await c.next((f) => f.event === 'console output')).args, ['after refresh']);
