@@ -56,7 +56,10 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   readonly #n = (sessions += 1);
   readonly #conn: HostConnection;
   readonly #shared: SessionShared;
-  /** The adapter's hooks; set once, right after the adapter opened the session. */
+  /**
+   * The adapter's hooks: set by {@link attach} right after the adapter opened the session, and
+   * back to no-ops once the socket closed. A plain field, as the hub reads it per delivery.
+   */
   hooks: SessionHooks = NO_HOOKS;
   /** Hub patterns this session is in (a session has one or two). */
   #patterns: string[] | null = null;
