@@ -38,12 +38,25 @@ export class Metrics {
     labelNames: ['protocol', 'upstream'] as const,
     registers: [this.registry],
   });
-  readonly eventsOut = new Counter({
-    name: 'bridge_events_out_total',
-    help: 'Frames delivered to dashboard sessions (deliveries, not publishes).',
-    labelNames: ['dialect'] as const,
-    registers: [this.registry],
-  });
+  /** Deliveries counted on the write path as plain numbers, one cell per dialect (see {@link deliveries}). */
+  readonly #deliveries = new Map<string, { n: number }>();
+  readonly eventsOut: Counter<'dialect'> = (() => {
+    const cells = this.#deliveries;
+    return new Counter({
+      name: 'bridge_events_out_total',
+      help: 'Frames delivered to dashboard sessions (deliveries, not publishes).',
+      labelNames: ['dialect'] as const,
+      registers: [this.registry],
+      // Folded in at scrape time: a labelled inc() per socket write hashes its labels every call.
+      collect() {
+        for (const [dialect, cell] of cells) {
+          if (cell.n === 0) continue;
+          this.inc({ dialect }, cell.n);
+          cell.n = 0;
+        }
+      },
+    });
+  })();
   readonly eventsDropped = new Counter({
     name: 'bridge_events_dropped_total',
     help: 'Events or frames not delivered, by reason.',
@@ -75,6 +88,13 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  /** The delivery count cell of a dialect: add to `n`; it reaches `bridge_events_out_total` at the next scrape. */
+  deliveries(dialect: string): { n: number } {
+    let cell = this.#deliveries.get(dialect);
+    if (!cell) this.#deliveries.set(dialect, (cell = { n: 0 }));
+    return cell;
+  }
+
   /** Set by the downstream server: yields [dialect, queued bytes] per session, read at scrape time. */
   queueProbe: (() => Iterable<readonly [string, number]>) | null = null;
   readonly writeQueueBytes: Gauge<'dialect'> = (() => {

@@ -33,8 +33,8 @@ export class SessionShared {
   readonly log: Log;
   /** Open sessions (all listeners share one set: the queue probe and the drain walk it). */
   readonly sessions: Set<Session>;
-  /** Bound once: a labelled inc() hashes its labels every call. */
-  readonly delivered: { inc(n?: number): void };
+  /** This dialect's delivery count (a plain number; metrics folds it in at scrape time). */
+  readonly delivered: { n: number };
 
   constructor(o: { dialect: string; encode: EventEncoder; writeQueueBytes: number; hub: Hub; metrics: Metrics; interest: InterestTable; log: Log; sessions: Set<Session> }) {
     this.dialect = o.dialect;
@@ -46,7 +46,7 @@ export class SessionShared {
     this.interest = o.interest;
     this.log = o.log;
     this.sessions = o.sessions;
-    this.delivered = o.metrics.eventsOut.labels({ dialect: o.dialect });
+    this.delivered = o.metrics.deliveries(o.dialect);
   }
 }
 
@@ -153,10 +153,10 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     if (socket.destroyed || !socket.writable) return;
     if (Buffer.isBuffer(pending)) {
       socket.write(pending);
-      this.#shared.delivered.inc();
+      this.#shared.delivered.n += 1;
     } else {
       writeBatch(socket, pending, bytes);
-      this.#shared.delivered.inc(pending.length);
+      this.#shared.delivered.n += pending.length;
     }
   }
 

@@ -164,6 +164,22 @@ export function runWingsE2E(bus: 'memory' | 'nats'): void {
       assert.match(metrics, /bridge_events_dropped_total\{dialect="wings",direction="downstream",reason="unknown_event"\} [1-9]/);
     });
 
+    test('bridge_events_out_total counts every frame written to a dashboard, across scrapes', async () => {
+      const scrape = async () => {
+        const text = await (await fetch(`${h.relay.url}/metrics`)).text();
+        const m = /bridge_events_out_total\{dialect="wings"\} (\d+)/.exec(text);
+        return m ? Number(m[1]) : 0;
+      };
+      const before = await scrape();
+      const c = await authed(h, S1); // auth success + status: two frames
+      for (let i = 0; i < 5; i++) h.sim.console(S1, `counted ${i}`);
+      for (let i = 0; i < 5; i++) await c.next((f) => f.event === 'console output');
+      c.close();
+      const mid = await scrape();
+      assert.ok(mid - before >= 7, `at least 7 frames counted, got ${mid - before}`);
+      assert.equal(await scrape(), mid, 'a second scrape with nothing sent adds nothing');
+    });
+
     test('/healthz, /readyz and /metrics', async () => {
       assert.equal((await fetch(`${h.relay.url}/healthz`)).status, 200);
       const ready = await fetch(`${h.relay.url}/readyz`);
