@@ -10,7 +10,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { Clock } from './clock.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from './events.ts';
-import type { BridgeErrorCode } from './errors.ts';
+import type { CloseErrorCode } from './errors.ts';
 import type { Subjects } from './subjects.ts';
 
 // ---- shared slices ----------------------------------------------------------------------------
@@ -114,8 +114,11 @@ export interface LinkIO {
   http(call: HttpCall): Promise<HttpResult>;
   /** Sends a text frame on the open socket; dropped (and logged) when no socket is open. */
   send(text: string): void;
-  /** Closes the current socket; the supervisor then asks `onClose` whether to retry. */
-  close(code: number, reason: string): void;
+  /**
+   * Closes the current socket with a row of the error table; the supervisor then asks `onClose`
+   * whether to retry.
+   */
+  close(code: CloseErrorCode, detail?: string): void;
   /**
    * Publishes an event of `type` about `id` (default: the link's own id) from this upstream.
    * `hop` is the event's hop count (default 0); a relay republishing another relay's event passes
@@ -223,10 +226,8 @@ export interface SessionIO {
    * is bounded and a session past its high-water mark is closed as a slow consumer.
    */
   send(frame: string | Buffer): void;
-  /** Closes with a row of the error table; idempotent. */
-  close(code: BridgeErrorCode, detail?: string): void;
-  /** Closes with a protocol-native code (must also be listed in the error table's docs). */
-  closeRaw(code: number, reason: string): void;
+  /** Closes with a row of the error table (protocol-native codes are rows too); idempotent. */
+  close(code: CloseErrorCode, detail?: string): void;
   /** Sends a WebSocket ping; the pong arrives at `hooks.onPong`. */
   ping(): void;
   /** Drops the connection without a close handshake. */

@@ -18,8 +18,7 @@
  */
 import {
   LinkFailure,
-  closeFrame,
-  type BridgeErrorCode,
+  type CloseErrorCode,
   type CommandReply,
   type ConnectTarget,
   type LinkHooks,
@@ -105,9 +104,8 @@ class CloudEventsLink implements LinkHooks {
     if (!this.#ready && this.#refused.size === new Set(this.#subjects).size) this.#close('BRIDGE_ERR_FORBIDDEN', 'every subscription refused');
   }
 
-  #close(code: BridgeErrorCode, detail: string): void {
-    const f = closeFrame(code, detail);
-    this.#io.close(f.code, f.reason);
+  #close(code: CloseErrorCode, detail: string): void {
+    this.#io.close(code, detail);
   }
 
   onClose(info: { code: number; reason: string; httpStatus?: number }): LinkVerdict {

@@ -8,7 +8,6 @@
  * dashboards listen to, again whenever that union changes; `20001` every heartbeat interval; each
  * `10001`/`10002`/`10003` becomes one canonical event.
  */
-import { closeFrame } from '../../src/adapter-kit.ts';
 import type { BridgeCommand, CommandReply, ConnectTarget, LinkHooks, LinkIO, LinkSpec, LinkVerdict, Timer } from '../../src/adapter-kit.ts';
 import type { UpstreamContext, UpstreamRole } from '../../src/adapter-kit.ts';
 import { HEARTBEAT_FRAME, decodeFrame, isServerCode, listenersFrame, packetToEvent } from './codec.ts';
@@ -78,8 +77,7 @@ class FelixLink implements LinkHooks {
     if (ackTimeoutMs > 0 && this.#io.clock.now() - this.#lastInbound >= ackTimeoutMs) {
       this.#stopHeartbeat();
       this.#io.telemetry.heartbeatTimeout();
-      const f = closeFrame('BRIDGE_ERR_HEARTBEAT_TIMEOUT', `no frame from felix in ${ackTimeoutMs} ms`);
-      this.#io.close(f.code, f.reason);
+      this.#io.close('BRIDGE_ERR_HEARTBEAT_TIMEOUT', `no frame from felix in ${ackTimeoutMs} ms`);
       return;
     }
     this.#io.send(HEARTBEAT_FRAME);

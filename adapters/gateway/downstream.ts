@@ -15,7 +15,7 @@
  */
 import type { BridgeEvent, ListenerContext, ListenerRole, ResourceRef, SessionHooks, SessionIO, Timer, UpgradeRequest, UpgradeVerdict } from '../../src/adapter-kit.ts';
 import { HEARTBEAT_FRAME, helloFrame, isLatest, readFrame, variantFor } from './codec.ts';
-import { CLIENT_EVENTS, CLOSE_CODES, ROOM_RESOURCE, ROOM_TYPES, type Profile, type Variant } from './vocabulary.ts';
+import { CLIENT_EVENTS, ROOM_RESOURCE, ROOM_TYPES, type Profile, type Variant } from './vocabulary.ts';
 
 export interface GatewayListenerConfig {
   name: string;
@@ -77,7 +77,7 @@ class GatewaySession implements SessionHooks {
     if (this.#closed) return;
     if (!this.#alive) {
       this.#ctx.telemetry.heartbeatTimeout();
-      return this.#close('BRIDGE_ERR_HEARTBEAT_TIMEOUT');
+      return this.#close('BRIDGE_ERR_ROOM_SESSION_ENDED', 'heartbeat timeout');
     }
     this.#alive = false;
     this.#io.send(HEARTBEAT_FRAME);
@@ -89,7 +89,7 @@ class GatewaySession implements SessionHooks {
     // The later server closes a kicked participant's own sockets with 4001, after the broadcast.
     if (event.type === ROOM_TYPES.kicked && isLatest(this.variant) && (event.data as { userId?: unknown })?.userId === this.#participantId) {
       this.#stop();
-      this.#io.closeRaw(CLOSE_CODES.heartbeatTimeout, 'participant kicked');
+      this.#io.close('BRIDGE_ERR_ROOM_SESSION_ENDED', 'participant kicked');
     }
   }
 
@@ -97,7 +97,7 @@ class GatewaySession implements SessionHooks {
     this.#stop();
   }
 
-  #close(code: 'BRIDGE_ERR_BAD_FRAME' | 'BRIDGE_ERR_UNSUPPORTED_DATA' | 'BRIDGE_ERR_HEARTBEAT_TIMEOUT', detail?: string): void {
+  #close(code: 'BRIDGE_ERR_BAD_FRAME' | 'BRIDGE_ERR_UNSUPPORTED_DATA' | 'BRIDGE_ERR_ROOM_SESSION_ENDED', detail?: string): void {
     this.#stop();
     this.#io.close(code, detail);
   }

@@ -91,7 +91,7 @@ class GatewayLink implements LinkHooks {
     this.#helloTimer = this.#io.clock.setTimeout(() => {
       if (this.#state !== 'awaiting-hello') return;
       this.#io.telemetry.authFailed('hello_timeout');
-      this.#io.close(1000, 'no hello in time');
+      this.#io.close('BRIDGE_ERR_UPSTREAM_TIMEOUT', 'no hello in time');
     }, this.#helloTimeoutMs);
   }
 
@@ -136,7 +136,7 @@ class GatewayLink implements LinkHooks {
     if (this.#io.clock.now() - this.#lastHeard >= this.#intervalMs * SILENCE_INTERVALS) {
       this.#io.telemetry.heartbeatTimeout();
       this.#stopTimers();
-      this.#io.close(1000, 'no frame from the server in 2.5 heartbeat intervals');
+      this.#io.close('BRIDGE_ERR_HEARTBEAT_TIMEOUT', 'no frame from the server in 2.5 heartbeat intervals');
       return;
     }
     this.#io.send(HEARTBEAT_FRAME);

@@ -107,7 +107,7 @@ class PanelLink implements LinkHooks {
     this.#authTimer = this.#io.clock.setTimeout(() => {
       if (this.#authed) return;
       this.#io.telemetry.authFailed('timeout');
-      this.#io.close(1000, 'no AUTH_SUCCESS in time');
+      this.#io.close('BRIDGE_ERR_UPSTREAM_TIMEOUT', 'no AUTH_SUCCESS in time');
     }, this.#authTimeoutMs);
   }
 
@@ -138,7 +138,7 @@ class PanelLink implements LinkHooks {
         const message = MetaCheck.Check(data) ? data.message : '';
         this.#io.telemetry.authFailed(message === 'session expired' ? 'session_expired' : 'invalid_session');
         this.#io.log.warn('panel refused the session', { message });
-        this.#io.close(1000, 'authentication refused');
+        this.#io.close('BRIDGE_ERR_UPSTREAM_AUTH', 'authentication refused');
         return;
       }
       default:

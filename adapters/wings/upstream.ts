@@ -101,7 +101,7 @@ class WingsLink implements LinkHooks {
     this.#authTimer = this.#io.clock.setTimeout(() => {
       if (this.#authed) return;
       this.#io.telemetry.authFailed('timeout');
-      this.#io.close(1000, 'no auth success in time');
+      this.#io.close('BRIDGE_ERR_UPSTREAM_TIMEOUT', 'no auth success in time');
     }, this.#authTimeoutMs);
   }
 
@@ -128,14 +128,14 @@ class WingsLink implements LinkHooks {
         if (message === JWT_ERRORS.expired || message === JWT_ERRORS.denylist) return this.#onTokenTrouble();
         this.#io.telemetry.authFailed('jwt_error');
         this.#io.log.warn('wings rejected the token', { upstream: this.#io.spec.id, message });
-        this.#io.close(1000, 'token rejected');
+        this.#io.close('BRIDGE_ERR_UPSTREAM_AUTH', 'token rejected');
         return;
       }
     }
     if (!this.#authed && packet.event === SERVER_EVENTS.daemonError) {
       // Before auth, a daemon error is Wings' answer to a token with a bad signature.
       this.#io.telemetry.authFailed('daemon_error');
-      this.#io.close(1000, 'token rejected');
+      this.#io.close('BRIDGE_ERR_UPSTREAM_AUTH', 'token rejected');
       return;
     }
     const event = packetToEvent(packet);
@@ -154,7 +154,7 @@ class WingsLink implements LinkHooks {
     if (this.#reauthSentAt !== null) {
       if (this.#io.clock.now() - this.#reauthSentAt < REAUTH_GRACE_MS) return;
       this.#io.telemetry.authFailed('refresh_rejected');
-      this.#io.close(1000, 'fresh token rejected');
+      this.#io.close('BRIDGE_ERR_UPSTREAM_AUTH', 'fresh token rejected');
       return;
     }
     void this.#refresh();
@@ -172,7 +172,7 @@ class WingsLink implements LinkHooks {
       this.#io.send(formatFrame(CLIENT_EVENTS.auth, [token]));
     } catch (err) {
       this.#io.log.warn('wings token refresh failed', { err: err as Error });
-      this.#io.close(1000, 'token refresh failed');
+      this.#io.close('BRIDGE_ERR_UPSTREAM_UNAVAILABLE', 'token refresh failed');
     } finally {
       this.#refreshing = false;
     }

@@ -71,7 +71,7 @@ export function configReference(adapters: readonly ProtocolAdapter[]): string {
 export function errorTable(): string {
   const lines = ['| code | close code | HTTP | reason | client should reconnect |', '|---|---|---|---|---|'];
   for (const [code, spec] of Object.entries(ERRORS)) {
-    lines.push(`| \`${code}\` | ${spec.close} | ${spec.http} | ${spec.reason} | ${spec.reconnect ? 'yes' : 'no'} |`);
+    lines.push(`| \`${code}\` | ${spec.close ?? '—'} | ${spec.http} | ${spec.reason} | ${spec.reconnect ? 'yes' : 'no'} |`);
   }
   return lines.join('\n');
 }

@@ -8,7 +8,7 @@
  * shares lives once in {@link SessionShared}, and nothing here is a closure per connection.
  */
 import type { EventEncoder, Log, SessionHooks, SessionIO } from '../contracts.ts';
-import { closeFrame, type BridgeErrorCode } from '../errors.ts';
+import { closeFrame, type CloseErrorCode } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ConnectionHooks, HostConnection } from './web-host.ts';
 import type { Hub, HubMember } from './hub.ts';
@@ -160,18 +160,14 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     }
   }
 
-  close(code: BridgeErrorCode, detail?: string): void {
-    const f = closeFrame(code, detail);
-    this.closeRaw(f.code, f.reason);
-  }
-
-  closeRaw(code: number, reason: string): void {
+  close(code: CloseErrorCode, detail?: string): void {
     if (this.#closing) return;
     this.#closing = true;
     this.unsubscribeAll();
     // Queued frames go first, so the close frame follows everything sent before it.
     this.flush();
-    this.#conn.close(code, reason);
+    const f = closeFrame(code, detail);
+    this.#conn.close(f.code, f.reason);
   }
 
   ping(): void {

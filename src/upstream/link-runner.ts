@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import type { Clock, Timer } from '../clock.ts';
 import { LinkFailure, type HttpCall, type HttpResult, type LinkHooks, type LinkIO, type LinkSpec, type Log, type Telemetry, type UpstreamRole } from '../contracts.ts';
 import { makeEvent, type BridgeCommand, type CommandReply } from '../events.ts';
+import { closeFrame } from '../errors.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Subjects } from '../subjects.ts';
 import type { LinkState, Metrics } from '../metrics.ts';
@@ -113,7 +114,10 @@ export class LinkRunner {
           resolve();
         });
         if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-        else ws.close(1001, 'relay shutting down');
+        else {
+          const f = closeFrame('BRIDGE_ERR_SHUTDOWN');
+          ws.close(f.code, f.reason);
+        }
       });
     }
     this.#setState('closed', 'stopped');
@@ -131,7 +135,10 @@ export class LinkRunner {
         if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(text);
         else o.log.debug('send without an open socket dropped');
       },
-      close: (code, reason) => this.#ws?.close(code, reason),
+      close: (code, detail) => {
+        const f = closeFrame(code, detail);
+        this.#ws?.close(f.code, f.reason);
+      },
       publish: (type, data, id, hop) => this.#publish(type, data, id ?? o.spec.id, hop),
       interest: () => o.interest(),
       ready: () => {

@@ -142,7 +142,7 @@ describe('cloudevents upstream', () => {
     }
   });
 
-  test('no reply within subscribeTimeoutMs closes with 4103; every subject refused closes with 1008', async () => {
+  test('no reply within subscribeTimeoutMs closes with 4103; every subject refused closes with 4403', async () => {
     const silent = await scriptedFarSide(null);
     const refusing = await scriptedFarSide((subject) => JSON.stringify({ op: 'error', code: 'BRIDGE_ERR_FORBIDDEN', message: 'no', subject }));
     const a = await startChain({ simulator: undefined, url: silent.url, key: 'k', subscribeTimeoutMs: 2000 }, false);
@@ -155,7 +155,7 @@ describe('cloudevents upstream', () => {
       await eventually(() => silent.closes.length === 1, 4000, 'closed');
       assert.deepEqual([silent.closes[0], await a.metric('timeout', 'bridge_auth_failures_total')], [4103, 1]);
       await eventually(() => refusing.closes.length === 1, 4000, 'closed after refusals');
-      assert.deepEqual([refusing.closes[0], await b.metric('subscribe_refused', 'bridge_auth_failures_total')], [1008, 2]);
+      assert.deepEqual([refusing.closes[0], await b.metric('subscribe_refused', 'bridge_auth_failures_total')], [4403, 2]);
       assert.notEqual(chainState(b.relay, 'ce'), 'ready');
     } finally {
       await a.stop();

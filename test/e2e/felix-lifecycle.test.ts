@@ -35,14 +35,14 @@ async function beats(n: number, ms = 1000): Promise<void> {
 }
 
 describe('felix upstream link lifecycle', () => {
-  test('a hung bot (no ack for ackTimeoutMs) is dropped with 4001, counted, and reconnected', async () => {
+  test('a hung bot (no ack for ackTimeoutMs) is dropped with 4101, counted, and reconnected', async () => {
     const h = await start({ upstream: { ackTimeoutMs: 5000 } });
     await beats(3);
     assert.equal(h.linkState(), 'ready', 'answered heartbeats keep the link');
     h.sim.stall(true);
     await beats(5);
     await waitFor(() => h.linkState() === 'backoff', 'the link gave up on the silent socket');
-    assert.match(h.relay.supervisor.link('felix', 'bot', '_')!.reason, /4001 heartbeat timeout/);
+    assert.match(h.relay.supervisor.link('felix', 'bot', '_')!.reason, /4101 heartbeat timeout/);
     const metrics = await h.metrics();
     assert.equal(metricValue(metrics, 'bridge_heartbeat_timeouts_total', { dialect: 'felix', direction: 'upstream' }), 1);
     h.sim.stall(false);

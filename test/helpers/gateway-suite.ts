@@ -64,7 +64,7 @@ export function runGatewayE2E(bus: 'memory' | 'nats'): void {
       for (const c of [seed, latest]) assert.equal(await c.nextRaw(), '{"e":6,"d":{"id":"alice","color":"#ff8800","admin":true}}');
       assert.equal(await seed.nextRaw(), '{"e":5,"d":{"userId":"bob"}}');
       assert.equal(await latest.nextRaw(), '{"e":6,"d":{"id":"bob","online":false,"kicked":true}}');
-      assert.deepEqual(await kickedLatest.waitClose(), { code: 4001, reason: 'participant kicked' });
+      assert.deepEqual(await kickedLatest.waitClose(), { code: 4001, reason: 'room session ended: participant kicked' });
       assert.equal(kickedLatest.frames.at(-1)!.raw, '{"e":6,"d":{"id":"bob","online":false,"kicked":true}}', 'the kick is seen before the close');
       assert.equal(await kickedSeed.nextRaw(), '{"e":6,"d":{"id":"alice","color":"#ff8800","admin":true}}');
       assert.equal(await kickedSeed.nextRaw(), '{"e":5,"d":{"userId":"bob"}}');
@@ -129,7 +129,7 @@ export function runGatewayE2E(bus: 'memory' | 'nats'): void {
       polite.beat();
       await polite.flush();
       await clock.advance(60_000);
-      assert.deepEqual(await mute.waitClose(), { code: 4001, reason: 'heartbeat timeout' });
+      assert.deepEqual(await mute.waitClose(), { code: 4001, reason: 'room session ended: heartbeat timeout' });
       await polite.next((f) => f.e === 1);
       assert.equal(polite.ws.readyState, polite.ws.OPEN);
       h.seedSim.message('lobby', 'the links kept their own duty', 'alice');

@@ -1,5 +1,5 @@
 /**
- * Small core modules: backoff, the manual clock, JWTs, permissions, API clients, the error table
+ * Small core modules: backoff, the manual clock, JWTs, permissions, API clients
  * and BridgeEvent construction. Time comes from ManualClock throughout; nothing sleeps.
  */
 import assert from 'node:assert/strict';
@@ -9,7 +9,6 @@ import { clientDirectory, bearerKey } from '../../src/auth/clients.ts';
 import { signJwt, verifyJwt, peekJwt } from '../../src/auth/jwt.ts';
 import { hasPermission } from '../../src/auth/permissions.ts';
 import { ManualClock } from '../../src/clock.ts';
-import { BridgeError, ERRORS, TERMINAL_UPSTREAM_CLOSES, closeFrame, type BridgeErrorCode } from '../../src/errors.ts';
 import { BridgeEventSchema, eventUpstream, makeEvent } from '../../src/events.ts';
 import { Backoff } from '../../src/upstream/backoff.ts';
 import { seeded } from '../helpers/random.ts';
@@ -363,70 +362,6 @@ describe('clientDirectory', () => {
     for (const h of [undefined, '', 'Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearerabc', 'abc', 'Token']) {
       assert.equal(bearerKey(h), null, `header ${JSON.stringify(h)}`);
     }
-  });
-});
-
-describe('error table', () => {
-  const codes = Object.keys(ERRORS) as BridgeErrorCode[];
-
-  /** Close codes an endpoint may send (RFC 6455 §7.4; the check `ws` applies before sending). */
-  const sendable = (c: number) => (c >= 1000 && c <= 1014 && c !== 1004 && c !== 1005 && c !== 1006) || (c >= 3000 && c <= 4999);
-
-  test('every row has a sendable close code, an HTTP status and a short reason', () => {
-    assert.ok(codes.length > 0);
-    for (const code of codes) {
-      const spec = ERRORS[code];
-      assert.match(code, /^BRIDGE_ERR_[A-Z_]+$/);
-      assert.ok(spec.close >= 1000 && spec.close <= 4999, `${code} close ${spec.close}`);
-      assert.ok(sendable(spec.close), `${code} close ${spec.close} may not be sent`);
-      assert.ok(spec.http >= 100 && spec.http <= 599, `${code} http ${spec.http}`);
-      assert.ok(spec.reason.length > 0, `${code} has a reason`);
-      assert.ok(Buffer.byteLength(spec.reason) <= 123, `${code} reason is ${Buffer.byteLength(spec.reason)} bytes`);
-    }
-  });
-
-  test('range policy: 41xx reconnect, 44xx are terminal', () => {
-    for (const code of codes) {
-      const { close, reconnect } = ERRORS[code];
-      if (close >= 4100 && close <= 4199) assert.equal(reconnect, true, `${code} (${close}) should reconnect`);
-      if (close >= 4400 && close <= 4499) assert.equal(reconnect, false, `${code} (${close}) is terminal`);
-    }
-    assert.ok(TERMINAL_UPSTREAM_CLOSES.has(4400));
-    assert.ok(TERMINAL_UPSTREAM_CLOSES.has(4409));
-    assert.equal(TERMINAL_UPSTREAM_CLOSES.has(1001), false);
-  });
-
-  test('closeFrame gives the row\'s code and reason, with an optional detail', () => {
-    assert.deepEqual(closeFrame('BRIDGE_ERR_SLOW_CONSUMER'), { code: 4108, reason: 'slow consumer' });
-    assert.deepEqual(closeFrame('BRIDGE_ERR_FORBIDDEN', 'server x'), { code: 1008, reason: 'forbidden: server x' });
-    assert.deepEqual(closeFrame('BRIDGE_ERR_SHUTDOWN', ''), { code: 1001, reason: 'relay shutting down' });
-  });
-
-  test('closeFrame truncates long details to at most 123 bytes', () => {
-    for (const code of codes) {
-      for (const detail of ['x'.repeat(500), 'é'.repeat(200), '中'.repeat(100), '😀'.repeat(80), `${'a'.repeat(110)}€€€€€€`]) {
-        const f = closeFrame(code, detail);
-        assert.equal(f.code, ERRORS[code].close);
-        assert.ok(Buffer.byteLength(f.reason) <= 123, `${code}: ${Buffer.byteLength(f.reason)} bytes`);
-        assert.ok(f.reason.startsWith(`${ERRORS[code].reason}: `), f.reason);
-        assert.ok(Buffer.byteLength(f.reason) >= 119, 'truncation keeps as much as fits');
-      }
-    }
-  });
-
-  test('BridgeError carries its code, close code, message and cause', () => {
-    const cause = new Error('root');
-    const e = new BridgeError('BRIDGE_ERR_SLOW_CONSUMER', undefined, { cause });
-    assert.ok(e instanceof Error);
-    assert.equal(e.name, 'BridgeError');
-    assert.equal(e.code, 'BRIDGE_ERR_SLOW_CONSUMER');
-    assert.equal(e.closeCode, 4108);
-    assert.equal(e.message, 'slow consumer');
-    assert.equal(e.cause, cause);
-    const custom = new BridgeError('BRIDGE_ERR_SUSPENDED', 'server 8a4b is suspended');
-    assert.equal(custom.message, 'server 8a4b is suspended');
-    assert.equal(custom.closeCode, 4409);
-    for (const code of codes) assert.equal(new BridgeError(code).closeCode, ERRORS[code].close);
   });
 });
 

@@ -39,7 +39,7 @@ interface FakeLink {
   clock: ManualClock;
   sent: string[];
   published: { type: string; data: unknown }[];
-  closes: { code: number; reason: string }[];
+  closes: { code: string; reason: string | undefined }[];
   ready: number;
   telemetry: Counters;
 }
@@ -119,7 +119,7 @@ describe('upstream link', () => {
     assert.equal(f.closes.length, 0);
     await f.clock.advance(1500);
     assert.equal(f.closes.length, 1, 'closed at 3000 ms of silence (first check past 2500)');
-    assert.equal(f.closes[0]!.code, 1000);
+    assert.equal(f.closes[0]!.code, 'BRIDGE_ERR_HEARTBEAT_TIMEOUT');
     assert.equal(f.telemetry.heartbeatTimeouts, 1);
     assert.equal(f.clock.pending, 0, 'timers stopped');
   });
@@ -144,7 +144,7 @@ describe('upstream link', () => {
     await f.clock.advance(4999);
     assert.equal(f.closes.length, 0);
     await f.clock.advance(1);
-    assert.deepEqual(f.closes, [{ code: 1000, reason: 'no hello in time' }]);
+    assert.deepEqual(f.closes, [{ code: 'BRIDGE_ERR_UPSTREAM_TIMEOUT', reason: 'no hello in time' }]);
     assert.deepEqual(f.telemetry.authFailures, ['hello_timeout']);
     assert.deepEqual(f.telemetry.drops, ['bad_frame'], 'the bad hello was counted');
   });
@@ -222,7 +222,6 @@ function session(query: string, config: Partial<GatewayListenerConfig> = {}): Fa
     remoteAddress: '127.0.0.1',
     send: (frame: string | Buffer) => void f.sent.push(String(frame)),
     close: (code: BridgeErrorCode, detail?: string) => void f.closes.push({ code, detail }),
-    closeRaw: (code: number, reason: string) => void f.closes.push({ code, detail: reason }),
     subscribe: (pattern: string) => {
       f.subscriptions.push(pattern);
       return () => {};
@@ -272,7 +271,7 @@ describe('downstream session', () => {
     assert.equal(f.closes.length, 0);
     f.hooks.onMessage('{"e":2,"d":{}}');
     await f.clock.advance(1000);
-    assert.deepEqual(f.closes, [{ code: 'BRIDGE_ERR_HEARTBEAT_TIMEOUT', detail: undefined }], 'heartbeat_ack is not a heartbeat');
+    assert.deepEqual(f.closes, [{ code: 'BRIDGE_ERR_ROOM_SESSION_ENDED', detail: 'heartbeat timeout' }], 'heartbeat_ack is not a heartbeat');
     assert.equal(f.telemetry.heartbeatTimeouts, 1);
     assert.equal(f.clock.pending, 0);
   });
@@ -310,7 +309,7 @@ describe('downstream session', () => {
     const bob = session('roomId=lobby&participantId=bob', { profile: 'anonroom-latest' });
     for (const f of [latest, bob]) f.hooks.onEvent(kick, Buffer.from(encode(kick, 'latest')!));
     assert.equal(latest.sent.at(-1), '{"e":6,"d":{"id":"alice","online":false,"kicked":true}}');
-    assert.deepEqual(latest.closes, [{ code: 4001, detail: 'participant kicked' }]);
+    assert.deepEqual(latest.closes, [{ code: 'BRIDGE_ERR_ROOM_SESSION_ENDED', detail: 'participant kicked' }]);
     assert.equal(latest.clock.pending, 0);
     assert.equal(bob.closes.length, 0);
   });

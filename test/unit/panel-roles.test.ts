@@ -18,7 +18,7 @@ const S = '607c71907be61b381db28144';
 interface Recorded {
   sent: string[];
   published: { type: string; data: unknown; id: string | undefined }[];
-  closes: [number, string][];
+  closes: [string, string | undefined][];
   authFailures: string[];
   drops: string[];
   ready: number;
