@@ -21,6 +21,17 @@ export const Secret = Type.Union(
 
 export const Name = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Letters, digits, _ and -.' });
 
+/** A token bucket: up to `burst` at once, one more every `refillMs`. */
+export function Rate(burst: number, refillMs: number, description: string) {
+  return Type.Object(
+    {
+      burst: Type.Integer({ minimum: 1, default: burst, description: 'How many at once.' }),
+      refillMs: Type.Integer({ minimum: 1, default: refillMs, description: 'One more every this many ms.' }),
+    },
+    { additionalProperties: false, default: { burst, refillMs }, description },
+  );
+}
+
 export const NodeSection = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'This node\'s id (default: the host name).' })),
@@ -33,7 +44,9 @@ export const HttpSection = Type.Object(
     host: Type.String({ default: '0.0.0.0', description: 'Address the one port binds to.' }),
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'The one port for every listener, /metrics, /healthz and /readyz (0 = any free port).' }),
     publicUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'Base URL clients reach the relay at (used in token responses); default: from the Host header.' })),
-    shutdownGraceMs: Type.Integer({ minimum: 0, default: 10000, description: 'How long SIGTERM drain may take before the process exits anyway.' }),
+    shutdownGraceMs: Type.Integer({ minimum: 0, default: 10000, description: 'Hard bound on the whole SIGTERM drain: the process has exited when it is over.' }),
+    allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host headers the token and ticket endpoints accept when `publicUrl` is not set (host or host:port); others get 421. Unset: any Host is used, and a warning is logged at start.' })),
+    trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Peer addresses of reverse proxies whose X-Forwarded-For names the client address (for the per-address limits).' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -81,6 +94,23 @@ export const LimitsSection = Type.Object(
     backoffInitialMs: Type.Integer({ minimum: 1, default: 500, description: 'First reconnect delay ceiling (full jitter below it).' }),
     backoffMaxMs: Type.Integer({ minimum: 1, default: 30000, description: 'Cap of the reconnect delay.' }),
     backoffMultiplier: Type.Number({ minimum: 1, default: 2, description: 'Growth of the delay ceiling per failed attempt.' }),
+    backoffResetMs: Type.Integer({ minimum: 0, default: 10000, description: 'A link must stay ready this long before its backoff starts again from backoffInitialMs.' }),
+    maxConnections: Type.Integer({ minimum: 1, default: 10000, description: 'Dashboard WebSockets this relay holds at once; past it upgrades get 503 (BRIDGE_ERR_CAPACITY).' }),
+    maxConnectionsPerAddress: Type.Integer({ minimum: 1, default: 100, description: 'Dashboard WebSockets from one remote address at once; past it upgrades get 429 (BRIDGE_ERR_ADDRESS_LIMIT).' }),
+    connectRatePerAddress: Rate(30, 100, 'Upgrades per remote address; past it upgrades get 429 (BRIDGE_ERR_RATE_LIMITED).'),
+    authFailuresPerAddress: Rate(10, 6000, 'Failed authentications per remote address; past it the token and ticket endpoints and upgrades answer 429 (BRIDGE_ERR_AUTH_FAILURES).'),
+    authFailuresPerSocket: Type.Integer({ minimum: 1, default: 5, description: 'Failed authentications on one socket before it is closed (4115 BRIDGE_ERR_AUTH_FAILURES).' }),
+    authDeadlineMs: Type.Integer({ minimum: 100, default: 10000, description: 'A dashboard socket that has not authenticated within this time is closed (4103); listeners with their own `authDeadlineMs` use theirs.' }),
+    pingIntervalMs: Type.Integer({ minimum: 100, default: 30000, description: 'WebSocket ping period of every dashboard socket; a socket that has not answered the previous ping is terminated. Listeners with their own `pingIntervalMs` use theirs.' }),
+    inboundRate: Rate(100, 20, 'Frames per dashboard socket; past it frames are dropped and counted (reason throttled).'),
+    inboundQueueFrames: Type.Integer({ minimum: 1, default: 32, description: 'Frames of one dashboard socket waiting behind slow work (a token check, a history read); past it the socket is closed (4109).' }),
+    commandRate: Rate(10, 1000, 'Commands (console lines, power actions) per dashboard socket; past it they are refused in the dialect\'s words and counted.'),
+    historyRate: Rate(2, 2500, 'History reads (Wings `send logs`) per dashboard socket; past it they are refused and counted.'),
+    interestRate: Rate(5, 200, 'Interest changes (Felix 20002) per dashboard socket; past it they are dropped and counted.'),
+    interestCoalesceMs: Type.Integer({ minimum: 0, default: 100, description: 'Interest changes within this window reach the upstream as one update with the final union.' }),
+    historyConcurrency: Type.Integer({ minimum: 1, default: 16, description: 'History reads this node runs against the bus at once; more wait their turn.' }),
+    clockSkewSeconds: Type.Integer({ minimum: 0, default: 60, description: 'How far in the future a token\'s `iat` may be.' }),
+    maxTokenLifetimeSeconds: Type.Integer({ minimum: 1, default: 86400, description: 'Tokens whose `exp - iat` is longer are refused.' }),
   },
   { additionalProperties: false, default: {} },
 );
