@@ -6,6 +6,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DropReason, Telemetry } from './contracts.ts';
 
+/** Where a contained error escaped from (`bridge_handler_errors_total{where}`). */
+export type HandlerSite = 'request' | 'upgrade' | 'frame' | 'timer' | 'bus' | 'link' | 'process';
+
 export type Direction = 'upstream' | 'downstream';
 
 export const LINK_STATES = ['idle', 'connecting', 'authenticating', 'ready', 'backoff', 'failed', 'closed'] as const;
@@ -111,6 +114,18 @@ export class Metrics {
       },
     });
   })();
+  readonly handlerErrors = new Counter({
+    name: 'bridge_handler_errors_total',
+    help: 'Errors that escaped a handler and were contained (the connection was answered or closed; the relay went on).',
+    labelNames: ['where'] as const,
+    registers: [this.registry],
+  });
+  readonly limitHits = new Counter({
+    name: 'bridge_limit_hits_total',
+    help: 'Times a configured limit refused, dropped or closed something; `limit` is the config key under `limits`.',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   readonly busState = new Gauge({
     name: 'bridge_bus_state',
     help: 'Bus connection state (1 for the current state).',
