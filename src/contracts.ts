@@ -115,8 +115,10 @@ export interface LinkIO {
   /** Sends a text frame on the open socket; dropped (and logged) when no socket is open. */
   send(text: string): void;
   /**
-   * Closes the current socket with a row of the error table; the supervisor then asks `onClose`
-   * whether to retry.
+   * Closes the current socket with a row of the error table. The link does not wait for the peer:
+   * right after the calling handler returns, `onClose` is asked (with the code and reason sent)
+   * whether to retry, and nothing more of that socket reaches the hooks; the socket is terminated
+   * after a short grace. Ignored when no socket is open or connecting.
    */
   close(code: CloseErrorCode, detail?: string): void;
   /**
@@ -125,7 +127,10 @@ export interface LinkIO {
    * the incoming `bridgehop + 1`, so a loop of chained relays ends at the hop limit.
    */
   publish(type: string, data: unknown, id?: string, hop?: number): void;
-  /** Marks the link authenticated and live (state `ready`); resets the backoff. */
+  /**
+   * Marks the link authenticated and live (state `ready`). The reconnect backoff starts over once
+   * the link has stayed ready for `limits.backoffResetMs`. Ignored without an open socket.
+   */
   ready(): void;
   /** What downstream sessions currently want from this upstream: resource family → ids. */
   interest(): ReadonlyMap<string, ReadonlySet<string>>;

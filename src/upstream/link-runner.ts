@@ -3,16 +3,20 @@
  * machine  idle → connecting → authenticating → ready → backoff → connecting …  ending in
  * `failed` (a terminal close: no more retries) or `closed` (stopped).
  * Every state change is published as an `upstream.state` event and shown in metrics.
+ *
+ * The socket comes from an injected {@link Connector} and every timer from the injected clock, so
+ * the whole state machine runs in unit tests with a fake connector and a ManualClock.
  */
-import WebSocket from 'ws';
 import type { Clock, Timer } from '../clock.ts';
-import { LinkFailure, type HttpCall, type HttpResult, type LinkHooks, type LinkIO, type LinkSpec, type Log, type Telemetry, type UpstreamRole } from '../contracts.ts';
+import { LinkFailure, type HttpCall, type HttpResult, type LinkHooks, type LinkIO, type LinkSpec, type LinkVerdict, type Log, type Telemetry, type UpstreamRole } from '../contracts.ts';
 import { makeEvent, type BridgeCommand, type CommandReply } from '../events.ts';
 import { closeFrame } from '../errors.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Subjects } from '../subjects.ts';
 import type { LinkState, Metrics } from '../metrics.ts';
 import { Backoff, type BackoffPolicy } from './backoff.ts';
+import type { Connector, UpstreamSocket } from './connector.ts';
+import { wsConnector } from './ws-connector.ts';
 
 export interface LinkRunnerOptions {
   upstream: string;
@@ -28,28 +32,56 @@ export interface LinkRunnerOptions {
   http(call: HttpCall): Promise<HttpResult>;
   interest(): ReadonlyMap<string, ReadonlySet<string>>;
   backoff: BackoffPolicy;
+  /**
+   * How long a link must stay `ready` before its backoff starts again from the first delay. An
+   * upstream that accepts and drops every socket (or answers auth and then closes) thus still
+   * sees growing delays; 0 resets on `ready` itself.
+   */
+  backoffResetMs: number;
   random?: () => number;
   connectTimeoutMs: number;
   maxPayloadBytes: number;
+  /** Opens the sockets; default: real ones through `ws`. */
+  connector?: Connector;
 }
+
+/**
+ * How long a socket the adapter closed may take to finish the close handshake before it is
+ * terminated. The link has already moved on (its state, the retry); this only lets a live peer
+ * see the close frame, while a stalled one costs at most this long instead of ws's 30 s.
+ */
+export const CLOSE_GRACE_MS = 1000;
+/** How long `stop()` waits for the upstream to answer the 1001 close before terminating. */
+export const STOP_GRACE_MS = 2000;
+
+type SocketInfo = { code: number; reason: string; httpStatus?: number };
 
 export class LinkRunner {
   readonly spec: LinkSpec;
   readonly #o: LinkRunnerOptions;
+  readonly #connector: Connector;
   readonly #hooks: LinkHooks;
   readonly #backoff: Backoff;
   readonly #telemetry: Telemetry;
   #state: LinkState = 'idle';
   #reason = '';
-  #ws: WebSocket | null = null;
+  /** The current attempt's socket; null while preparing, in backoff, and once given up on. */
+  #socket: UpstreamSocket | null = null;
+  /** Whether `#socket` is open (sends and `ready` are accepted only then). */
+  #open = false;
   #retry: Timer | null = null;
+  /** Resets the backoff once the link has stayed ready for `backoffResetMs`. */
+  #steady: Timer | null = null;
+  /** Sockets given up on that are finishing their close handshake within CLOSE_GRACE_MS. */
+  readonly #closing = new Set<UpstreamSocket>();
   #stopping = false;
-  /** Bumped per attempt so callbacks of an abandoned socket are ignored. */
+  /** Bumped per attempt and whenever a socket is given up on, so its callbacks are ignored. */
   #generation = 0;
 
   constructor(o: LinkRunnerOptions) {
     this.#o = o;
     this.spec = o.spec;
+    this.#connector = o.connector ?? wsConnector;
     this.#backoff = new Backoff(o.backoff, o.random);
     this.#telemetry = o.metrics.telemetry(o.protocol, 'upstream');
     o.metrics.upstreamLinks.inc({ protocol: o.protocol, upstream: o.upstream, state: 'idle' });
@@ -64,7 +96,7 @@ export class LinkRunner {
     return this.#reason;
   }
 
-  /** Failed attempts since the link was last ready. */
+  /** Failed attempts since the backoff was last reset (the link stayed ready long enough). */
   get attempts(): number {
     return this.#backoff.attempt;
   }
@@ -89,35 +121,36 @@ export class LinkRunner {
   /** Tells the adapter that downstream interest changed. */
   interestChanged(interest: ReadonlyMap<string, ReadonlySet<string>>): void {
     if (this.#stopping) return;
-    try {
-      this.#hooks.onInterest?.(interest);
-    } catch (err) {
-      this.#o.log.error('link interest hook threw', { err: err as Error });
-    }
+    this.#guard('interest', () => this.#hooks.onInterest?.(interest));
   }
 
-  /** Closes the socket with 1001 and stops retrying. */
+  /**
+   * Closes the socket with 1001 and stops retrying; resolves once the upstream answered the close
+   * or STOP_GRACE_MS passed on the clock (then the socket is terminated). Idempotent.
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#generation++;
     this.#retry?.cancel();
-    this.#hooks.dispose();
-    const ws = this.#ws;
-    this.#ws = null;
-    if (ws && ws.readyState !== WebSocket.CLOSED) {
+    this.#steady?.cancel();
+    this.#guard('dispose', () => this.#hooks.dispose());
+    for (const socket of this.#closing) socket.terminate();
+    this.#closing.clear();
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#open = false;
+    if (socket) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          ws.terminate();
+        const grace = this.#o.clock.setTimeout(() => {
+          socket.terminate();
           resolve();
-        }, 2000);
-        ws.once('close', () => {
-          clearTimeout(t);
+        }, STOP_GRACE_MS);
+        socket.on('close', () => {
+          grace.cancel();
           resolve();
         });
-        if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-        else {
-          const f = closeFrame('BRIDGE_ERR_SHUTDOWN');
-          ws.close(f.code, f.reason);
-        }
+        const f = closeFrame('BRIDGE_ERR_SHUTDOWN');
+        socket.close(f.code, f.reason);
       });
     }
     this.#setState('closed', 'stopped');
@@ -132,20 +165,55 @@ export class LinkRunner {
       telemetry: this.#telemetry,
       http: (call) => o.http(call),
       send: (text) => {
-        if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(text);
+        if (this.#socket && this.#open) this.#socket.send(text);
         else o.log.debug('send without an open socket dropped');
       },
-      close: (code, detail) => {
-        const f = closeFrame(code, detail);
-        this.#ws?.close(f.code, f.reason);
-      },
+      close: (code, detail) => this.#giveUp(closeFrame(code, detail)),
       publish: (type, data, id, hop) => this.#publish(type, data, id ?? o.spec.id, hop),
       interest: () => o.interest(),
-      ready: () => {
-        this.#backoff.reset();
-        this.#setState('ready', 'authenticated');
-      },
+      ready: () => this.#ready(),
     };
+  }
+
+  #ready(): void {
+    // An adapter timer may outlive its socket: `ready` counts only for the open current one.
+    if (!this.#socket || !this.#open || this.#state === 'ready') return;
+    this.#setState('ready', 'authenticated');
+    const ms = this.#o.backoffResetMs;
+    if (ms <= 0) return this.#backoff.reset();
+    const generation = this.#generation;
+    this.#steady = this.#o.clock.setTimeout(() => {
+      if (generation === this.#generation) this.#backoff.reset();
+    }, ms);
+  }
+
+  /**
+   * The adapter closed the link (a timeout, a refused credential). The link moves on at once: the
+   * close frame is sent, the socket's callbacks are ignored from now on, and the adapter's
+   * `onClose` decides the retry with the code and reason the relay closed with; the socket itself
+   * is terminated after CLOSE_GRACE_MS unless the peer completes the handshake first.
+   */
+  #giveUp(frame: { code: number; reason: string }): void {
+    const socket = this.#socket;
+    if (!socket || this.#stopping) {
+      this.#o.log.debug('close without a socket ignored', { upstream: this.#o.upstream, id: this.#o.spec.id });
+      return;
+    }
+    this.#generation++;
+    this.#socket = null;
+    this.#open = false;
+    this.#closing.add(socket);
+    const grace = this.#o.clock.setTimeout(() => {
+      this.#closing.delete(socket);
+      socket.terminate();
+    }, CLOSE_GRACE_MS);
+    socket.on('close', () => {
+      grace.cancel();
+      this.#closing.delete(socket);
+    });
+    socket.close(frame.code, frame.reason);
+    // After the adapter's current handler has returned, so `onClose` never runs inside it.
+    queueMicrotask(() => this.#ended(frame));
   }
 
   #publish(type: string, data: unknown, id: string, hop = 0): void {
@@ -169,6 +237,7 @@ export class LinkRunner {
   async #attempt(): Promise<void> {
     if (this.#stopping) return;
     const generation = ++this.#generation;
+    this.#retry = null;
     this.#setState('connecting', this.#backoff.attempt === 0 ? 'connecting' : `attempt ${this.#backoff.attempt + 1}`);
     let target;
     try {
@@ -179,48 +248,50 @@ export class LinkRunner {
       return this.#afterFailure({ terminal: failure.terminal, reason: failure.message });
     }
     if (generation !== this.#generation || this.#stopping) return;
-    const ws = new WebSocket(target.url, {
-      headers: target.headers,
-      handshakeTimeout: this.#o.connectTimeoutMs,
-      maxPayload: this.#o.maxPayloadBytes,
-      perMessageDeflate: false,
+    const socket = this.#connector.connect(target, {
+      handshakeTimeoutMs: this.#o.connectTimeoutMs,
+      maxPayloadBytes: this.#o.maxPayloadBytes,
     });
-    this.#ws = ws;
+    this.#socket = socket;
+    this.#open = false;
+    const current = (): boolean => generation === this.#generation && !this.#stopping;
     let httpStatus: number | undefined;
-    ws.on('unexpected-response', (req, res) => {
-      httpStatus = res.statusCode;
-      res.resume();
-      req.destroy();
-      ws.terminate();
+    socket.on('refused', (status) => {
+      httpStatus = status;
     });
-    ws.on('open', () => {
-      if (generation !== this.#generation) return;
+    socket.on('open', () => {
+      if (!current()) return;
+      this.#open = true;
       this.#setState('authenticating', 'socket open');
-      this.#hooks.onOpen();
+      this.#guard('open', () => this.#hooks.onOpen());
     });
-    ws.on('message', (data, isBinary) => {
-      if (generation !== this.#generation) return;
-      // binaryType is 'nodebuffer': every message is one Buffer.
-      try {
-        this.#hooks.onMessage((data as Buffer).toString('utf8'));
-      } catch (err) {
-        // Adapters promise not to throw; if one does, the link survives and it is counted.
-        this.#telemetry.dropped('bad_frame');
-        this.#o.log.error('link hook threw', { err: err as Error, binary: isBinary });
-      }
+    socket.on('message', (text) => {
+      if (current()) this.#guard('message', () => this.#hooks.onMessage(text));
     });
-    ws.on('error', (err) => this.#o.log.debug('upstream socket error', { err }));
-    ws.on('close', (code, reasonBuf) => {
-      if (generation !== this.#generation || this.#stopping) return;
-      this.#ws = null;
-      const reason = httpStatus ? `upgrade refused with HTTP ${httpStatus}` : reasonBuf.toString('utf8');
-      const info: { code: number; reason: string; httpStatus?: number } = { code: code, reason };
+    socket.on('error', (err) => this.#o.log.debug('upstream socket error', { err }));
+    socket.on('close', (code, reason) => {
+      if (!current()) return;
+      this.#socket = null;
+      this.#open = false;
+      const info: SocketInfo = { code, reason: httpStatus ? `upgrade refused with HTTP ${httpStatus}` : reason };
       if (httpStatus !== undefined) info.httpStatus = httpStatus;
-      this.#afterFailure(this.#hooks.onClose(info));
+      this.#ended(info);
     });
   }
 
-  #afterFailure(verdict: { terminal: boolean; reason: string }): void {
+  /** The attempt's socket is gone (closed by the peer, or given up on): ask the adapter, go on. */
+  #ended(info: SocketInfo): void {
+    if (this.#stopping) return;
+    this.#steady?.cancel();
+    this.#steady = null;
+    let verdict: LinkVerdict = { terminal: false, reason: 'internal error' };
+    this.#guard('close', () => {
+      verdict = this.#hooks.onClose(info);
+    });
+    this.#afterFailure(verdict);
+  }
+
+  #afterFailure(verdict: LinkVerdict): void {
     if (this.#stopping) return;
     if (verdict.terminal) {
       this.#setState('failed', verdict.reason);
@@ -230,5 +301,16 @@ export class LinkRunner {
     this.#o.metrics.upstreamReconnects.inc({ protocol: this.#o.protocol, upstream: this.#o.upstream });
     this.#setState('backoff', `${verdict.reason}; retry in ${delay} ms`);
     this.#retry = this.#o.clock.setTimeout(() => void this.#attempt(), delay);
+  }
+
+  /** Runs an adapter hook. Adapters promise not to throw; if one does, the link survives and it is counted. */
+  #guard(hook: 'open' | 'message' | 'close' | 'interest' | 'dispose', fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#o.metrics.handlerErrors.inc({ where: 'link' });
+      if (hook === 'message') this.#telemetry.dropped('bad_frame');
+      this.#o.log.error('link hook threw', { hook, upstream: this.#o.upstream, err: err as Error });
+    }
   }
 }

@@ -8,6 +8,7 @@ import type { HttpCall, HttpResult, Log, ProtocolAdapter, ResourceRef, Simulator
 import type { LimitsConfig, UpstreamConfig } from '../config/schema.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Subjects } from '../subjects.ts';
+import type { Connector } from './connector.ts';
 import { LinkRunner } from './link-runner.ts';
 import type { InterestTable } from './interest.ts';
 
@@ -22,6 +23,8 @@ export interface SupervisorOptions {
   http(call: HttpCall): Promise<HttpResult>;
   random?: () => number;
   interest: InterestTable;
+  /** Opens the links' sockets; default: real ones through `ws`. */
+  connector?: Connector;
 }
 
 export interface LinkStatus {
@@ -68,6 +71,8 @@ export class Supervisor {
         http: o.http,
         interest: () => o.interest.union(config.name),
         backoff: { initialMs: o.limits.backoffInitialMs, maxMs: o.limits.backoffMaxMs, multiplier: o.limits.backoffMultiplier },
+        backoffResetMs: o.limits.backoffResetMs,
+        ...(o.connector ? { connector: o.connector } : {}),
         ...(o.random ? { random: o.random } : {}),
         connectTimeoutMs: o.limits.connectTimeoutMs,
         maxPayloadBytes: o.limits.maxPayloadBytes,
