@@ -60,7 +60,7 @@ export class Relay {
     this.#adapters = opts.adapters ?? ADAPTERS;
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
     this.subjects = new Subjects(config.bus.prefix);
-    this.bus = Relay.#makeBus(config, this.log);
+    this.bus = Relay.#makeBus(config, this.log, this.clock);
     this.metrics.setBusState(this.bus.kind, this.bus.state, BUS_STATES);
     this.bus.onStateChange((s) => {
       this.metrics.setBusState(this.bus.kind, s, BUS_STATES);
@@ -90,10 +90,10 @@ export class Relay {
     });
   }
 
-  static #makeBus(config: BridgeConfig, log: Log): Bus {
+  static #makeBus(config: BridgeConfig, log: Log, clock: Clock): Bus {
     const b = config.bus;
     const onError = (err: unknown) => log.warn('bus error', { err: err as Error });
-    if (b.kind === 'memory') return new MemoryBus({ historyLimit: b.historyLimit, onError });
+    if (b.kind === 'memory') return new MemoryBus({ historyLimit: b.historyLimit, onError, clock });
     return new NatsBus({
       servers: [...b.servers],
       prefix: b.prefix,

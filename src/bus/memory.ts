@@ -7,6 +7,7 @@
  * `publish()` right after the current one, so every subscriber sees events in publish order.
  * Handlers receive the published object itself (no copy): they must not mutate it.
  */
+import type { Clock, Timer } from '../clock.ts';
 import { BusStateCell } from './state.ts';
 import type { Bus, BusState, BusSubscription, CommandHandler, EventHandler } from './bus.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
@@ -17,6 +18,17 @@ export interface MemoryBusOptions {
   historyLimit?: number;
   /** Receives errors thrown by handlers and listeners. Default: `process.emitWarning`, never silent. */
   onError?(err: unknown): void;
+  /** Runs the command timeouts (the relay passes its clock; tests a ManualClock). Default: real time. */
+  clock?: Clock;
+}
+
+/**
+ * Real time for a bus used on its own: unlike `systemClock`'s timers this one keeps the process
+ * alive, since someone is awaiting the reply (as a pending NATS request does through its socket).
+ */
+function refTimeout(fn: () => void, ms: number): Timer {
+  const t = setTimeout(fn, ms);
+  return { cancel: () => clearTimeout(t) };
 }
 
 /** True for a valid NATS-style pattern: non-empty tokens, `>` only as the last token. */
@@ -200,6 +212,7 @@ export class MemoryBus implements Bus {
   readonly kind = 'memory' as const;
   readonly #historyLimit: number;
   readonly #onError: (err: unknown) => void;
+  readonly #setTimeout: (fn: () => void, ms: number) => Timer;
   readonly #subs = new SubjectIndex<EventHandler>();
   readonly #servers = new SubjectIndex<CommandHandler>();
   readonly #retained = new Map<string, Ring>();
@@ -212,6 +225,8 @@ export class MemoryBus implements Bus {
   constructor(options: MemoryBusOptions = {}) {
     this.#historyLimit = Math.max(1, Math.floor(options.historyLimit ?? 150));
     this.#onError = options.onError ?? ((err) => process.emitWarning(err instanceof Error ? err : String(err)));
+    const clock = options.clock;
+    this.#setTimeout = clock ? (fn, ms) => clock.setTimeout(fn, ms) : refTimeout;
   }
 
   get state(): BusState {
@@ -267,7 +282,7 @@ export class MemoryBus implements Bus {
     const server = this.#state.ending ? undefined : this.#servers.match(subject)[0];
     if (!server) return Promise.resolve(errorReply('BRIDGE_ERR_UPSTREAM_UNAVAILABLE', `no responder for ${subject}`));
     const reply = new Promise<CommandReply>((resolve) => {
-      const timer = setTimeout(
+      const timer = this.#setTimeout(
         () => resolve(errorReply('BRIDGE_ERR_COMMAND_TIMEOUT', `no reply within ${timeoutMs} ms`)),
         timeoutMs,
       );
@@ -277,7 +292,7 @@ export class MemoryBus implements Bus {
           (r) => resolve(r),
           (err: unknown) => resolve(errorReply('BRIDGE_ERR_INTERNAL', err instanceof Error ? err.message : String(err))),
         )
-        .finally(() => clearTimeout(timer));
+        .finally(() => timer.cancel());
     });
     this.#inflight.add(reply);
     void reply.finally(() => this.#inflight.delete(reply));

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ManualClock } from '../../src/clock.ts';
 import { MemoryBus, SubjectIndex, isValidPattern } from '../../src/bus/memory.ts';
 import { makeEvent, type BridgeEvent } from '../../src/events.ts';
 import { Subjects, subjectMatches } from '../../src/subjects.ts';
@@ -81,6 +82,28 @@ describe('MemoryBus specifics', () => {
     await bus.drain();
     assert.equal(answered, true);
     assert.deepEqual(await reply, { ok: true });
+  });
+
+  test('the command timeout runs on the injected clock', async () => {
+    const clock = new ManualClock();
+    const bus = new MemoryBus({ clock });
+    bus.serve('c.>', () => new Promise(() => {}));
+    let reply: unknown;
+    void bus.request('c.x', command('u', 'x'), 5000).then((r) => (reply = r));
+    await clock.advance(4999);
+    assert.equal(reply, undefined, 'no real or manual time has reached the timeout yet');
+    await clock.advance(1);
+    assert.deepEqual(reply, { ok: false, code: 'BRIDGE_ERR_COMMAND_TIMEOUT', message: 'no reply within 5000 ms' });
+    assert.equal(clock.pending, 0);
+  });
+
+  test('a reply in time cancels the command timeout', async () => {
+    const clock = new ManualClock();
+    const bus = new MemoryBus({ clock });
+    bus.serve('c.>', async () => ({ ok: true }));
+    assert.deepEqual(await bus.request('c.x', command('u', 'x'), 5000), { ok: true });
+    await clock.advance(0);
+    assert.equal(clock.pending, 0, 'no timer left armed');
   });
 
   test('rejects invalid patterns and ignores wildcard publishes', () => {
