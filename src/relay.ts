@@ -49,6 +49,9 @@ export class Relay {
   #url = '';
   #port = 0;
   #listening = false;
+  /** Set once the supervisor has every link; links start when the bus is connected too. */
+  #linksWanted = false;
+  #linksStarted = false;
   #draining = false;
   #stopped: Promise<void> | null = null;
 
@@ -60,11 +63,12 @@ export class Relay {
     this.#adapters = opts.adapters ?? ADAPTERS;
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
     this.subjects = new Subjects(config.bus.prefix);
-    this.bus = Relay.#makeBus(config, this.log, this.clock);
+    this.bus = Relay.#makeBus(config, this.log, this.clock, this.metrics);
     this.metrics.setBusState(this.bus.kind, this.bus.state, BUS_STATES);
     this.bus.onStateChange((s) => {
       this.metrics.setBusState(this.bus.kind, s, BUS_STATES);
       this.log.info('bus state', { kind: this.bus.kind, state: s });
+      this.#startLinks();
     });
     this.hub = new Hub(this.bus, this.metrics);
     this.supervisor = new Supervisor({
@@ -90,7 +94,7 @@ export class Relay {
     });
   }
 
-  static #makeBus(config: BridgeConfig, log: Log, clock: Clock): Bus {
+  static #makeBus(config: BridgeConfig, log: Log, clock: Clock, metrics: Metrics): Bus {
     const b = config.bus;
     const onError = (err: unknown) => log.warn('bus error', { err: err as Error });
     if (b.kind === 'memory') return new MemoryBus({ historyLimit: b.historyLimit, onError, clock });
@@ -100,6 +104,9 @@ export class Relay {
       historyLimit: b.historyLimit,
       storage: b.storage,
       maxAgeSeconds: b.maxAgeSeconds,
+      historyConcurrency: config.limits.historyConcurrency,
+      onHistoryRefused: () => metrics.limitHits.inc({ limit: 'historyConcurrency' }),
+      clock,
       name: `protocol-bridge ${config.node.id}`,
       ...(b.token ? { token: b.token } : {}),
       ...(b.user ? { user: b.user } : {}),
@@ -152,12 +159,29 @@ export class Relay {
       const role = adapter.createListener(this.#listenerContext(listener, clients));
       this.server.mount(listener, adapter, role);
     }
-    this.supervisor.start();
     const bound = await this.server.listen(config.http.host, config.http.port);
     this.#port = bound.port;
     this.#url = bound.url;
     this.#listening = true;
+    this.#linksWanted = true;
+    this.#startLinks();
     this.log.info('relay listening', { url: this.#url, port: this.#port, bus: this.bus.kind });
+    if (this.bus.state !== 'connected') {
+      this.log.warn('bus not connected yet; upstream links start once it is', { kind: this.bus.kind, error: this.bus.lastError });
+    }
+  }
+
+  /**
+   * Starts the upstream links (and their command serving) once everything is built and the bus
+   * has connected for the first time. Links wait for the bus on purpose: every event a link
+   * publishes into a bus that is not connected is lost (its `upstream.state`, a Wings `status`
+   * a late dashboard would read back), and a command could not reach it anyway. Later bus outages
+   * do not stop the links: the nats client buffers while it reconnects.
+   */
+  #startLinks(): void {
+    if (!this.#linksWanted || this.#linksStarted || this.#draining || this.bus.state !== 'connected') return;
+    this.#linksStarted = true;
+    this.supervisor.start();
   }
 
   #listenerContext(listener: ListenerConfig, clients: ReturnType<typeof clientDirectory>): ListenerContext<ListenerConfig> {
@@ -184,12 +208,22 @@ export class Relay {
   }
 
   #readiness(): { ready: boolean; detail: Record<string, unknown> } {
+    const bus = this.bus;
+    const ready = this.ready;
+    const reason = ready
+      ? undefined
+      : this.#draining
+        ? 'draining'
+        : bus.state !== 'connected'
+          ? `bus ${bus.state}${bus.lastError ? `: ${bus.lastError}` : ''}`
+          : 'starting';
     return {
-      ready: this.ready,
+      ready,
       detail: {
+        ...(reason ? { reason } : {}),
         node: this.config.node.id,
         draining: this.#draining,
-        bus: { kind: this.bus.kind, state: this.bus.state },
+        bus: { kind: bus.kind, state: bus.state, ...(bus.lastError ? { lastError: bus.lastError } : {}) },
         sessions: this.server.sessionCount,
         upstreams: this.supervisor.status(),
       },

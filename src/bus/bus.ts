@@ -20,7 +20,18 @@ export interface Bus {
   /** Current connection state. `connected` means publish/subscribe work now. */
   readonly state: BusState;
 
-  /** Connects (and, for NATS, ensures the retention streams). Resolves once usable; rejects if it cannot. */
+  /**
+   * Why the bus is not `connected`, when it knows: the last connection error (never a credential).
+   * Undefined once connected.
+   */
+  readonly lastError: string | undefined;
+
+  /**
+   * Connects (and, for NATS, ensures the retention streams). Resolves once usable, or once the
+   * first attempt failed: the bus then keeps trying in the background (state `connecting`), and
+   * `subscribe`/`serve` made meanwhile take effect when it connects. Publishes before that are
+   * dropped, requests answer BRIDGE_ERR_UPSTREAM_UNAVAILABLE, history reads are empty.
+   */
   start(): Promise<void>;
 
   /**

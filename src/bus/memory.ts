@@ -210,6 +210,8 @@ const errorReply = (code: string, message: string): CommandReply => ({ ok: false
 /** The in-process {@link Bus}. Usable before `start()`; `drain()` ends it for good. */
 export class MemoryBus implements Bus {
   readonly kind = 'memory' as const;
+  /** In-process: there is no connection to fail. */
+  readonly lastError = undefined;
   readonly #historyLimit: number;
   readonly #onError: (err: unknown) => void;
   readonly #setTimeout: (fn: () => void, ms: number) => Timer;
