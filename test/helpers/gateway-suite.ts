@@ -10,7 +10,8 @@ import { ManualClock } from '../../src/clock.ts';
 import { GatewayClient } from './gateway-client.ts';
 import { LATEST_PATH, gatewayLinksReady, startGatewayHarness, type GatewayHarness } from './gateway-harness.ts';
 
-export function runGatewayE2E(bus: 'memory' | 'nats'): void {
+/** `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its `before` ran). */
+export function runGatewayE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
   describe(`gateway end to end (${bus} bus)`, () => {
     const clock = new ManualClock();
     let h: GatewayHarness;
@@ -19,7 +20,7 @@ export function runGatewayE2E(bus: 'memory' | 'nats'): void {
       Promise.all([h.open(room, seedAs), h.open(room, latestAs, LATEST_PATH)]);
 
     before(async () => {
-      h = await startGatewayHarness({ clock, bus });
+      h = await startGatewayHarness({ clock, bus, natsUrl: natsUrl?.() });
       await gatewayLinksReady(h);
     });
     after(async () => {
