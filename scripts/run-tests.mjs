@@ -37,7 +37,7 @@ child.stdout.on('data', (chunk) => {
   partial = lines.pop() ?? '';
   for (const line of lines) {
     const m = /^ℹ (tests|pass|fail) (\d+)$/.exec(line.trim());
-    if (m) summary[m[1]] = m;
+    if (m) summary[m[1]] = [m[0], m[2]];
   }
 });
 child.on('close', (code) => {
