@@ -27,15 +27,21 @@ if (files.length === 0) {
 
 const args = ['--test', '--test-reporter=spec', '--test-concurrency=2', ...files];
 const child = spawn(join(root, 'node_modules/.bin/tsx'), args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-let tail = '';
+// The summary lines come before the list of failing tests, which can be long: remember each summary
+// line as it passes rather than looking for it in the tail of the output.
+const summary = {};
+let partial = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (partial + chunk.toString()).split('\n');
+  partial = lines.pop() ?? '';
+  for (const line of lines) {
+    const m = /^ℹ (tests|pass|fail) (\d+)$/.exec(line.trim());
+    if (m) summary[m[1]] = [m[0], m[2]];
+  }
 });
 child.on('close', (code) => {
-  const ran = /ℹ tests (\d+)/.exec(tail);
-  const passed = /ℹ pass (\d+)/.exec(tail);
-  const failed = /ℹ fail (\d+)/.exec(tail);
+  const { tests: ran, pass: passed, fail: failed } = summary;
   if (!ran || Number(ran[1]) === 0) {
     console.error('run-tests: the runner executed no test');
     process.exit(1);

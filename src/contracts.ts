@@ -333,6 +333,12 @@ export interface ProtocolAdapter {
   readonly simulatorOptions: TSchema;
   /** Default WebSocket path of a listener of this dialect. */
   readonly defaultPath: string;
+  /**
+   * The HTTP paths a listener of this dialect serves besides its WebSocket path (token and ticket
+   * endpoints), each with the JSON path (under the listener) of the option that sets it, so that
+   * `bridge check` can refuse two things on one path. `config` has its defaults applied.
+   */
+  listenerRoutes?(config: Record<string, unknown>): { path: string; option: string }[];
   /** Extra config checks the schema cannot express; returns `[jsonPath, message]` pairs. */
   check?(kind: 'upstream' | 'listener', config: Record<string, unknown>): [string, string][];
   readonly encode: EventEncoder;

@@ -157,11 +157,10 @@ function participantUpdateFromWire(d: unknown): RoomEvent | null {
   if (userId === undefined) return null;
   // The later server's kick; read in either profile, so a misconfigured profile still sees kicks.
   if (d.kicked === true) return { type: ROOM_TYPES.kicked, data: { userId } };
-  const data: ParticipantUpdatedData = { userId };
-  if (d.banned !== undefined) data.banned = d.banned;
-  if (d.color !== undefined) data.color = d.color;
-  if (d.admin !== undefined) data.admin = d.admin;
-  if (d.online !== undefined) data.online = d.online;
+  // Every changed field travels, known or not (a newer server's field must not vanish). Rest and
+  // spread copy own data properties only, so a `__proto__` key in the JSON stays a plain key.
+  const { id: _id, userId: _userId, kicked: _kicked, ...changed } = d;
+  const data: ParticipantUpdatedData = { userId, ...changed };
   return { type: ROOM_TYPES.participantUpdated, data };
 }
 
@@ -205,12 +204,9 @@ export function eventToPacket(event: BridgeEvent, variant: string): GatewayPacke
         : { e: SEED_EVENTS.participantKick, d: { userId: data.userId } };
     case ROOM_TYPES.participantUpdated: {
       if (!ParticipantUpdatedDataCheck.Check(data)) return null;
-      const d: Record<string, unknown> = { id: data.userId };
-      if (data.banned !== undefined) d.banned = data.banned;
-      if (data.color !== undefined) d.color = data.color;
-      if (data.admin !== undefined) d.admin = data.admin;
-      if (data.online !== undefined) d.online = data.online;
-      return { e: SEED_EVENTS.participantUpdate, d };
+      // Every field of the event goes out; a stray `id` (or `kicked`) must not override the update's own meaning.
+      const { userId, id: _stray, kicked: _kicked, ...changed } = data as ParticipantUpdatedData & { id?: unknown; kicked?: unknown };
+      return { e: SEED_EVENTS.participantUpdate, d: { id: userId, ...changed } };
     }
     case ROOM_TYPES.joined: {
       // The seed numbering has no join event: unmapped (the hub counts it).

@@ -61,16 +61,24 @@ const ParticipantRef = {
 /** `participant_kick` (seed only): `{userId}`. */
 export const KickWireSchema = Type.Object(ParticipantRef);
 
-/**
- * `participant_update {id, …changed, online?}`. The document types `color` as a boolean, the
- * site stores a colour string: both pass. `kicked: true` is the later profile's kick.
- */
-export const ParticipantUpdateWireSchema = Type.Object({
-  ...ParticipantRef,
+/** The changed fields of a participant the current server sends (REAL-BEHAVIOUR.md), typed; others pass through. */
+const ParticipantFields = {
   banned: Type.Optional(Type.Boolean()),
+  // The document types `color` as a boolean, the site stores a colour string: both pass.
   color: Type.Optional(Type.Union([Type.Boolean(), Type.String()])),
   admin: Type.Optional(Type.Boolean()),
   online: Type.Optional(Type.Boolean()),
+  muted: Type.Optional(Type.Boolean()),
+  name: Type.Optional(Type.String()),
+};
+
+/**
+ * `participant_update {id, …changed, online?}`: the known fields are type-checked, any other field
+ * is carried as it came. `kicked: true` is the later profile's kick.
+ */
+export const ParticipantUpdateWireSchema = Type.Object({
+  ...ParticipantRef,
+  ...ParticipantFields,
   kicked: Type.Optional(Type.Boolean()),
 });
 export type ParticipantUpdateWire = Static<typeof ParticipantUpdateWireSchema>;
@@ -98,12 +106,10 @@ export type RoomUpdatedData = Static<typeof RoomUpdatedDataSchema>;
 export const KickedDataSchema = Type.Object({ userId: Id });
 export type KickedData = Static<typeof KickedDataSchema>;
 
+/** `room.participant.updated`: `userId` and the changed fields; fields other than the typed ones are kept as they came. */
 export const ParticipantUpdatedDataSchema = Type.Object({
   userId: Id,
-  banned: Type.Optional(Type.Boolean()),
-  color: Type.Optional(Type.Union([Type.Boolean(), Type.String()])),
-  admin: Type.Optional(Type.Boolean()),
-  online: Type.Optional(Type.Boolean()),
+  ...ParticipantFields,
 });
 export type ParticipantUpdatedData = Static<typeof ParticipantUpdatedDataSchema>;
 

@@ -51,6 +51,10 @@ export interface ParticipantPatch {
   color?: boolean | string;
   admin?: boolean;
   online?: boolean;
+  muted?: boolean;
+  name?: string;
+  /** Any other field a newer server sends. */
+  [field: string]: unknown;
 }
 
 /** A room's changeable properties, named canonically (the webhook is written per profile). */

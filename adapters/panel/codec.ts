@@ -104,7 +104,12 @@ const INBOUND: ReadonlyMap<string, Reader> = new Map<string, Reader>([
     return state === null ? [patch] : [{ type: 'server.status', id: d.id, data: { state } }, patch];
   }],
   [A.consoleLine, (d) => (ConsoleLineCheck.Check(d) ? [{ type: 'server.console', id: d.id, data: { line: d.message } }] : null)],
-  [A.consoleMessage, (d) => (ConsoleMessageCheck.Check(d) ? [{ type: 'server.console', id: d.serverId, data: { line: d.eventData.message } }] : null)],
+  // v2 writes the event layout {serverId, eventData: {message}, id}; intermediate builds and other
+  // bridges write the v1 layout {id, message} under the v2 action. Both are one console line.
+  [A.consoleMessage, (d) => {
+    if (ConsoleMessageCheck.Check(d)) return [{ type: 'server.console', id: d.serverId, data: { line: d.eventData.message } }];
+    return ConsoleLineCheck.Check(d) ? [{ type: 'server.console', id: d.id, data: { line: d.message } }] : null;
+  }],
   [A.meta, (d) => (MetaCheck.Check(d) ? [{ type: 'upstream.message', id: UPSTREAM_ID, data: { message: d.message } }] : null)],
   [A.serverAdd, (d) => (ServerObjectCheck.Check(d) ? [{ type: 'server.added', id: d.id, data: { server: d } }] : null)],
   [A.serverDelete, (d) => (ServerDeleteCheck.Check(d) ? [{ type: 'server.removed', id: d.id, data: {} }] : null)],
@@ -112,6 +117,11 @@ const INBOUND: ReadonlyMap<string, Reader> = new Map<string, Reader>([
   [A.addonDelete, (d) => (AddonDeleteCheck.Check(d) ? [{ type: 'server.addon.removed', id: d.serverId, data: { addonId: d.id } }] : null)],
   [A.statUpdate, (d, state) => (StatUpdateCheck.Check(d) ? [{ type: 'server.stats', id: d.serverId, data: statsFromWire(d, state(d.serverId)) }] : null)],
 ]);
+
+/** True for the server actions the relay reads: a frame of one of these that does not fit is a bad frame, not an unknown one. */
+export function isKnownServerAction(action: string): boolean {
+  return INBOUND.has(action);
+}
 
 /**
  * Upstream direction: a server packet → its canonical events (SERVER_STATE_CHANGE with an

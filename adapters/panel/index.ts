@@ -8,6 +8,7 @@
 import { SecretSchema, Type, type ProtocolAdapter } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createPanelListener } from './downstream.ts';
+import { ticketEndpointOf, type PanelListenerConfig } from './ticket-endpoint.ts';
 import { PanelSimulator, PanelSimulatorOptions } from './simulator.ts';
 import { createPanelUpstream } from './upstream.ts';
 import { DEFAULT_INTENTS, PATHS, PROTOCOL, PROTOCOL_PING_MS } from './vocabulary.ts';
@@ -41,6 +42,11 @@ export const panelAdapter: ProtocolAdapter = {
   listenerOptions: PanelListenerOptions,
   simulatorOptions: PanelSimulatorOptions,
   defaultPath: PATHS.events,
+  listenerRoutes(config) {
+    const path = ticketEndpointOf(config as unknown as PanelListenerConfig);
+    // Without `ticketEndpoint` the route's path is derived from `path`, so that is the option to change.
+    return path === null ? [] : [{ path, option: config.ticketEndpoint === undefined ? '/path' : '/ticketEndpoint' }];
+  },
   check(kind, config) {
     if (kind !== 'upstream' || config.simulator !== undefined) return [];
     const issues: [string, string][] = [];

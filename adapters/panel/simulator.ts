@@ -43,6 +43,7 @@ export const PanelSimulatorOptions = Type.Object(
     stopMs: Type.Integer({ minimum: 0, default: 800, description: 'Time stopping before offline; 0 stays stopping.' }),
     ticketTtlSeconds: Type.Integer({ minimum: 1, default: 7200, description: 'Lifetime of a ticket (the original: 7200 s, reusable).' }),
     pingIntervalMs: Type.Integer({ minimum: 0, default: PROTOCOL_PING_MS, description: 'WebSocket ping period; an unanswered ping closes with 1011. 0 disables it.' }),
+    consoleLayout: Type.Union([Type.Literal('event'), Type.Literal('flat')], { default: 'event', description: 'v2 CONSOLE_MESSAGE layout: `event` {serverId, eventData:{message}, id} as Semoxy v2, or `flat` {id, message} as intermediate builds.' }),
   },
   { additionalProperties: false },
 );
@@ -243,7 +244,8 @@ export class PanelSimulator implements Simulator {
 
   #broadcastConsole(id: string, line: string): void {
     this.#eachVersion('v1', encodeFrame({ action: A.consoleLine, data: { id, message: line } }));
-    const event: PanelPacket = { action: A.consoleMessage, data: { serverId: id, eventData: { message: line }, id: this.#objectId() } };
+    const data = this.#config.consoleLayout === 'flat' ? { id, message: line } : { serverId: id, eventData: { message: line }, id: this.#objectId() };
+    const event: PanelPacket = { action: A.consoleMessage, data };
     this.#eachVersion('v2', encodeFrame(event), { family: INTENT_FAMILIES.console, id });
   }
 

@@ -23,7 +23,7 @@ import {
   type UpstreamContext,
   type UpstreamRole,
 } from '../../src/adapter-kit.ts';
-import { decodeFrame, encodeFrame, isControlAction, packetToEvents, type PanelVersion } from './codec.ts';
+import { decodeFrame, encodeFrame, isControlAction, isKnownServerAction, packetToEvents, type PanelVersion } from './codec.ts';
 import { MetaCheck } from './schema.ts';
 import { CLIENT_ACTIONS, PATHS, SERVER_ACTIONS } from './vocabulary.ts';
 
@@ -116,7 +116,8 @@ class PanelLink implements LinkHooks {
     if (!packet) return this.#io.telemetry.dropped('bad_frame');
     if (isControlAction(packet.action)) return this.#control(packet.action, packet.data);
     const events = packetToEvents(packet, (id) => this.#states.get(id));
-    if (!events) return this.#io.telemetry.dropped('unknown_event');
+    // A known action whose data does not fit is a broken frame; any other action is one we do not read.
+    if (!events) return this.#io.telemetry.dropped(isKnownServerAction(packet.action) ? 'bad_frame' : 'unknown_event');
     for (const e of events) {
       if (e.type === 'server.status') this.#states.set(e.id, (e.data as { state: ServerState }).state);
       else if (e.type === 'server.removed') this.#states.delete(e.id);

@@ -40,6 +40,7 @@ export const wingsAdapter: ProtocolAdapter = {
   listenerOptions: WingsListenerOptions,
   simulatorOptions: WingsSimulatorOptions,
   defaultPath: '/api/servers/:server/ws',
+  listenerRoutes: (config) => (typeof config.tokenEndpoint === 'string' && config.tokenEndpoint !== '' ? [{ path: config.tokenEndpoint, option: '/tokenEndpoint' }] : []),
   check(kind, config) {
     if (kind !== 'upstream' || config.simulator !== undefined) return [];
     const issues: [string, string][] = [];

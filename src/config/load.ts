@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import type { ProtocolAdapter } from '../contracts.ts';
+import { routeCollisions } from './routes.ts';
 import { CoreSchema, itemSchemas, type BridgeConfig } from './schema.ts';
 
 export interface ConfigIssue {
@@ -190,7 +191,7 @@ export function validateConfig(raw: unknown, adapters: readonly ProtocolAdapter[
 
   duplicates(upstreams, 'name', 'upstreams', issues);
   duplicates(listeners, 'name', 'listeners', issues);
-  duplicates(listeners, 'path', 'listeners', issues);
+  issues.push(...routeCollisions(listeners, byProtocol));
   duplicates(simulators, 'name', 'simulators', issues);
   duplicates(asList(core.clients) as Json[], 'name', 'clients', issues);
 

@@ -14,10 +14,10 @@ import type { Clock } from '../../src/clock.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { ADAPTERS } from '../../src/registry.ts';
 import { Relay } from '../../src/relay.ts';
+import { requireNatsUrl } from './nats-server.ts';
 import { eventually } from './wings-client.ts';
 
 export const ALL_ADAPTERS = ADAPTERS;
-export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
 export const S1 = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
 export const S2 = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
@@ -44,6 +44,8 @@ export interface RelayHandle {
 
 export interface StartOptions {
   bus: 'memory' | 'nats';
+  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
+  natsUrl?: string;
   clock?: Clock;
   node?: string;
 }
@@ -55,7 +57,7 @@ export async function startRelay(raw: Record<string, unknown>, o: StartOptions):
     {
       node: { id: o.node ?? 'ce-node' },
       http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
-      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [NATS_URL], storage: 'memory' } : { kind: 'memory', prefix },
+      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' } : { kind: 'memory', prefix },
       log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
       limits: { backoffInitialMs: 50, backoffMaxMs: 500 },
       ...raw,
@@ -74,7 +76,7 @@ export async function startRelay(raw: Record<string, unknown>, o: StartOptions):
       if (o.bus !== 'nats') return;
       // Streams are per prefix; a second connection removes them after this relay drained.
       const { NatsBus } = await import('../../src/bus/nats.ts');
-      const cleaner = new NatsBus({ servers: [NATS_URL], prefix, storage: 'memory' });
+      const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
       await cleaner.start();
       await cleaner.deleteStreams();
       await cleaner.drain();

@@ -29,7 +29,8 @@ async function quiet(c: CeClient): Promise<void> {
   assert.equal(first.json?.op, 'unsubscribed', `something arrived before the barrier: ${first.raw}`);
 }
 
-export function runCloudEventsE2E(bus: 'memory' | 'nats'): void {
+/** `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its `before` ran). */
+export function runCloudEventsE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
   describe(`cloudevents end to end (${bus} bus)`, () => {
     let a: RelayHandle & { sim: WingsSimulator };
     const clients: CeClient[] = [];
@@ -40,7 +41,7 @@ export function runCloudEventsE2E(bus: 'memory' | 'nats'): void {
     };
 
     before(async () => {
-      a = await startRelayA({ bus });
+      a = await startRelayA({ bus, natsUrl: natsUrl?.() });
     });
     after(async () => {
       for (const c of clients) c.close();
@@ -175,7 +176,7 @@ export function runCloudEventsE2E(bus: 'memory' | 'nats'): void {
     });
 
     test('relay chaining: relay B republishes relay A\'s events for its own clients', async () => {
-      const b = await startRelayB(a.ws(), ['up.>', 'zzz.>'], { bus });
+      const b = await startRelayB(a.ws(), ['up.>', 'zzz.>'], { bus, natsUrl: natsUrl?.() });
       try {
         await eventually(() => chainState(b.relay) === 'ready', 5000, 'chain link ready');
         const c = await CeClient.connect(b.ws(), B_KEY);

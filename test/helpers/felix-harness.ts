@@ -11,6 +11,7 @@ import { ADAPTERS } from '../../src/registry.ts';
 import { Relay } from '../../src/relay.ts';
 import type { FelixSimulator } from '../../adapters/felix/simulator.ts';
 import { FelixClient, waitFor, type ConnectOptions } from './felix-client.ts';
+import { requireNatsUrl } from './nats-server.ts';
 
 /** The key of a dashboard granted everything on the `felix` upstream. */
 export const DASH_KEY = 'felix_test_dashboard_key';
@@ -24,6 +25,8 @@ export const SIM_TOKEN = 'felix_test_sim_token';
 export interface FelixHarnessOptions {
   clock: ManualClock;
   bus?: 'memory' | 'nats';
+  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
+  natsUrl?: string;
   sim?: Record<string, unknown>;
   upstream?: Record<string, unknown>;
   listener?: Record<string, unknown>;
@@ -46,8 +49,6 @@ export interface FelixHarness {
   stop(): Promise<void>;
 }
 
-const natsUrl = () => process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-
 export async function startFelixRelay(o: FelixHarnessOptions): Promise<FelixHarness> {
   const prefix = `felix${randomBytes(4).toString('hex')}`;
   const adapters = ADAPTERS;
@@ -55,7 +56,7 @@ export async function startFelixRelay(o: FelixHarnessOptions): Promise<FelixHarn
     {
       node: { id: 'felix-test-node' },
       http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
-      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [natsUrl()], storage: 'memory' } : { kind: 'memory', prefix },
+      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' } : { kind: 'memory', prefix },
       log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
       clients: [
         { name: 'dash', key: DASH_KEY, grants: [{ upstream: 'felix' }] },
@@ -86,7 +87,7 @@ export async function startFelixRelay(o: FelixHarnessOptions): Promise<FelixHarn
       if (o.bus !== 'nats') return;
       // Streams are per prefix; a second connection removes them once this relay has drained.
       const { NatsBus } = await import('../../src/bus/nats.ts');
-      const cleaner = new NatsBus({ servers: [natsUrl()], prefix, storage: 'memory' });
+      const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
       await cleaner.start();
       await cleaner.deleteStreams();
       await cleaner.drain();

@@ -12,7 +12,8 @@ import { FelixClient, waitFor } from './felix-client.ts';
 const has = (list: readonly string[] | undefined, ...ids: string[]) => ids.every((id) => list?.includes(id) ?? false);
 const lacks = (list: readonly string[] | undefined, ...ids: string[]) => ids.every((id) => !(list?.includes(id) ?? false));
 
-export function runFelixE2E(bus: 'memory' | 'nats'): void {
+/** `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its `before` ran). */
+export function runFelixE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
   describe(`felix end to end (${bus} bus)`, () => {
     let h: FelixHarness;
     const clients: FelixClient[] = [];
@@ -27,6 +28,7 @@ export function runFelixE2E(bus: 'memory' | 'nats'): void {
     before(async () => {
       h = await startFelixRelay({
         bus,
+        natsUrl: natsUrl?.(),
         clock: new ManualClock(),
         // g2 is always listened to upstream, so its updates reach the bus whoever listens.
         upstream: { guilds: ['g2'] },

@@ -12,10 +12,10 @@ import { ADAPTERS } from '../../src/registry.ts';
 import { Relay } from '../../src/relay.ts';
 import type { GatewaySimulator } from '../../adapters/gateway/simulator.ts';
 import { GatewayClient } from './gateway-client.ts';
+import { requireNatsUrl } from './nats-server.ts';
 import { eventually } from './wings-client.ts';
 
 export const ADAPTERS_WITH_GATEWAY = ADAPTERS;
-export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 
 /** The seed site: rooms lobby and games. The relay is participant `relay` everywhere. */
 export const SEED_ROOMS = [
@@ -36,6 +36,8 @@ export const LATEST_PATH = '/gateway-latest';
 export interface GatewayHarnessOptions {
   clock: ManualClock;
   bus?: 'memory' | 'nats';
+  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
+  natsUrl?: string;
   seedSim?: Record<string, unknown>;
   latestSim?: Record<string, unknown>;
   seedUpstream?: Record<string, unknown>;
@@ -65,7 +67,7 @@ export async function startGatewayHarness(o: GatewayHarnessOptions): Promise<Gat
     {
       node: { id: 'gateway-test-node' },
       http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
-      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [NATS_URL], storage: 'memory' } : { kind: 'memory', prefix },
+      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' } : { kind: 'memory', prefix },
       log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
       simulators: [
         { name: 'seed-site', protocol: 'gateway', profile: 'seed', messageIntervalMs: 0, rooms: SEED_ROOMS, ...o.seedSim },
@@ -120,7 +122,7 @@ export async function startGatewayHarness(o: GatewayHarnessOptions): Promise<Gat
       if (o.bus !== 'nats') return;
       // Streams are per prefix; a second connection removes them once this relay has drained.
       const { NatsBus } = await import('../../src/bus/nats.ts');
-      const cleaner = new NatsBus({ servers: [NATS_URL], prefix, storage: 'memory' });
+      const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
       await cleaner.start();
       await cleaner.deleteStreams();
       await cleaner.drain();

@@ -12,6 +12,7 @@ import { Relay } from '../../src/relay.ts';
 import type { PanelSimulator } from '../../adapters/panel/simulator.ts';
 import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 import { PanelClient } from './panel-client.ts';
+import { requireNatsUrl } from './nats-server.ts';
 import { eventually } from './wings-client.ts';
 
 /** Two Semoxy servers (ObjectIds) and one Wings server. */
@@ -22,12 +23,13 @@ export const W1 = '3f0e2d1c-4b5a-4968-8776-a5b4c3d2e1f0';
 export const ADMIN_KEY = 'semoxy_test_admin_key';
 export const VIEWER_KEY = 'semoxy_test_viewer_key';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 /** The registry may list the panel adapter one day; never list it twice. */
 const ADAPTER_LIST = ADAPTERS;
 
 export interface PanelHarnessOptions {
   bus?: 'memory' | 'nats';
+  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
+  natsUrl?: string;
   clock?: ManualClock;
   /** Handshake of the relay's panel upstream (default v1). */
   upstreamVersion?: 'v1' | 'v2';
@@ -67,7 +69,7 @@ export async function startPanelHarness(o: PanelHarnessOptions = {}): Promise<Pa
     {
       node: { id: 'test-node' },
       http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
-      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [NATS_URL], storage: 'memory' } : { kind: 'memory', prefix },
+      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' } : { kind: 'memory', prefix },
       log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
       clients: [
         { name: 'admin', key: ADMIN_KEY, grants: [{ upstream: 'panel' }, ...(wings ? [{ upstream: 'wings' }] : [])] },
@@ -138,7 +140,7 @@ export async function startPanelHarness(o: PanelHarnessOptions = {}): Promise<Pa
       if (o.bus !== 'nats') return;
       // Streams are per prefix; a second connection removes them after this relay drained.
       const { NatsBus } = await import('../../src/bus/nats.ts');
-      const cleaner = new NatsBus({ servers: [NATS_URL], prefix, storage: 'memory' });
+      const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
       await cleaner.start();
       await cleaner.deleteStreams();
       await cleaner.drain();

@@ -10,7 +10,7 @@ import { ADMIN_KEY, P1, P2, VIEWER_KEY, startPanelHarness, type PanelHarness } f
 import { PanelClient, closeAll, packet } from './panel-client.ts';
 import { eventually } from './wings-client.ts';
 
-export function runPanelV2UpstreamE2E(bus: 'memory' | 'nats'): void {
+export function runPanelV2UpstreamE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
   describe(`panel end to end, v2 panel (${bus} bus)`, () => {
     let h: PanelHarness;
     const clients: PanelClient[] = [];
@@ -18,7 +18,7 @@ export function runPanelV2UpstreamE2E(bus: 'memory' | 'nats'): void {
     const metrics = async () => (await fetch(`${h.relay.url}/metrics`)).text();
 
     before(async () => {
-      h = await startPanelHarness({ bus, upstreamVersion: 'v2', sim: { version: 'v2' } });
+      h = await startPanelHarness({ bus, natsUrl: natsUrl?.(), upstreamVersion: 'v2', sim: { version: 'v2' } });
     });
     afterEach(() => closeAll(clients));
     after(() => h.stop());

@@ -14,7 +14,8 @@ import { HTTP_BODIES, PanelClient, USE_HTTP, closeAll, packet } from './panel-cl
 import { runPanelV2UpstreamE2E } from './panel-suite-v2.ts';
 import { eventually } from './wings-client.ts';
 
-export function runPanelE2E(bus: 'memory' | 'nats'): void {
+/** `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its `before` ran). */
+export function runPanelE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
   describe(`panel end to end, v1 panel (${bus} bus)`, () => {
     let h: PanelHarness;
     const clients: PanelClient[] = [];
@@ -24,6 +25,7 @@ export function runPanelE2E(bus: 'memory' | 'nats'): void {
     before(async () => {
       h = await startPanelHarness({
         bus,
+        natsUrl: natsUrl?.(),
         wings: true,
         extraListeners: [{ name: 'reuse', dialect: 'panel', path: reusePaths.events, upstreams: ['panel'], reusableTickets: true }],
       });
@@ -200,5 +202,5 @@ export function runPanelE2E(bus: 'memory' | 'nats'): void {
     });
   });
 
-  runPanelV2UpstreamE2E(bus);
+  runPanelV2UpstreamE2E(bus, natsUrl);
 }

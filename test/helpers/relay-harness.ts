@@ -8,6 +8,7 @@ import { validateConfig } from '../../src/config/load.ts';
 import { ADAPTERS } from '../../src/registry.ts';
 import { Relay } from '../../src/relay.ts';
 import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
+import { requireNatsUrl } from './nats-server.ts';
 import { eventually } from './wings-client.ts';
 
 export const S1 = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
@@ -18,6 +19,8 @@ export const JWT_SECRET = 'test-relay-jwt-secret';
 
 export interface HarnessOptions {
   bus?: 'memory' | 'nats';
+  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
+  natsUrl?: string;
   clock?: Clock;
   random?: () => number;
   sim?: Record<string, unknown>;
@@ -44,7 +47,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
       node: { id: 'test-node' },
       http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
       bus: o.bus === 'nats'
-        ? { kind: 'nats', prefix, servers: [process.env.NATS_URL ?? 'nats://127.0.0.1:4222'], storage: 'memory' }
+        ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' }
         : { kind: 'memory', prefix },
       log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
       clients: [
@@ -92,7 +95,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
         const bus = relay.bus as unknown as { deleteStreams?: () => Promise<void> };
         // Streams are per prefix; a second connection removes them after this relay drained.
         const { NatsBus } = await import('../../src/bus/nats.ts');
-        const cleaner = new NatsBus({ servers: [process.env.NATS_URL ?? 'nats://127.0.0.1:4222'], prefix, storage: 'memory' });
+        const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
         await cleaner.start();
         await cleaner.deleteStreams();
         await cleaner.drain();

@@ -16,7 +16,8 @@ export async function authed(h: Harness, server = S1, key = ADMIN_KEY): Promise<
   return client;
 }
 
-export function runWingsE2E(bus: 'memory' | 'nats'): void {
+/** `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its `before` ran). */
+export function runWingsE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
   describe(`wings end to end (${bus} bus)`, () => {
     let h: Harness;
     const clients: WingsClient[] = [];
@@ -27,7 +28,7 @@ export function runWingsE2E(bus: 'memory' | 'nats'): void {
     };
 
     before(async () => {
-      h = await startHarness({ bus });
+      h = await startHarness({ bus, natsUrl: natsUrl?.() });
       await linksReady(h);
     });
     after(async () => {

@@ -1,37 +1,34 @@
 /**
- * NatsBus against a real nats-server with JetStream: `NATS_URL` or nats://127.0.0.1:4222. No
- * server is a FAILURE, not a skip: a green run must mean the NATS bus was exercised.
- * The reconnect test runs its own nats-server (/usr/sbin/nats-server) on a free port.
+ * NatsBus against a real nats-server with JetStream that this file starts itself (free port,
+ * temporary store). No nats-server binary is a FAILURE with one line saying how to install it, not
+ * a skip: a green run must mean the NATS bus was exercised. The reconnect test runs a second server
+ * of its own, so that stopping it disturbs nothing else.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, connect as tcpConnect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NatsBus, streamNames, type NatsBusOptions } from '../../src/bus/nats.ts';
 import type { BusState } from '../../src/bus/bus.ts';
 import { makeEvent } from '../../src/events.ts';
 import { Subjects } from '../../src/subjects.ts';
 import { runBusSuite, uid, waitFor } from '../helpers/bus-suite.ts';
+import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-const NATS_SERVER_BIN = '/usr/sbin/nats-server';
+/** This file's server, shared by its tests; started and stopped around the admin buses below. */
+let nats: NatsServerHandle;
 const prefix = `t${uid()}`;
 const errors: unknown[] = [];
 /** Buses whose streams must go at the end, keyed by prefix (one admin bus per prefix). */
 const admins = new Map<string, NatsBus>();
 
 function natsBus(over: Partial<NatsBusOptions> = {}): NatsBus {
-  return new NatsBus({ servers: [NATS_URL], prefix, name: 'bus-nats-test', onError: (err) => errors.push(err), ...over });
+  return new NatsBus({ servers: [nats.url], prefix, name: 'bus-nats-test', onError: (err) => errors.push(err), ...over });
 }
 
 /** A started bus kept until the end of the file so that `after` can delete that prefix's streams. */
-async function adminFor(p: string, servers = [NATS_URL]): Promise<NatsBus> {
+async function adminFor(p: string): Promise<NatsBus> {
   let admin = admins.get(p);
   if (!admin) {
-    admin = natsBus({ prefix: p, servers });
+    admin = natsBus({ prefix: p });
     await admin.start();
     admins.set(p, admin);
   }
@@ -39,11 +36,8 @@ async function adminFor(p: string, servers = [NATS_URL]): Promise<NatsBus> {
 }
 
 before(async () => {
-  try {
-    await adminFor(prefix);
-  } catch (err) {
-    throw new Error(`cannot reach nats-server with JetStream at ${NATS_URL} (set NATS_URL): ${String(err)}`, { cause: err });
-  }
+  nats = await startNatsServer();
+  await adminFor(prefix);
 });
 
 after(async () => {
@@ -51,6 +45,7 @@ after(async () => {
     await admin.deleteStreams();
     await admin.drain();
   }
+  await nats?.stop();
 });
 
 runBusSuite(
@@ -125,54 +120,18 @@ describe('NatsBus specifics', () => {
   });
 
   describe('reconnect (own nats-server)', () => {
-    let dir = '';
-    let port = 0;
-    let server: ChildProcess | undefined;
-
-    async function freePort(): Promise<number> {
-      const srv = createServer();
-      await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-      const { port: p } = srv.address() as { port: number };
-      await new Promise((resolve) => srv.close(resolve));
-      return p;
-    }
-
-    async function startServer(): Promise<void> {
-      const child = spawn(NATS_SERVER_BIN, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: 'ignore' });
-      server = child;
-      const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`nats-server exited (${code})`))));
-      const listening = waitFor(`nats-server on port ${port}`, () =>
-        new Promise<boolean>((resolve) => {
-          const sock = tcpConnect(port, '127.0.0.1', () => resolve(sock.destroy() && true));
-          sock.once('error', () => resolve(false));
-        }), 10_000);
-      await Promise.race([listening, exited]);
-    }
-
-    async function stopServer(): Promise<void> {
-      const child = server;
-      server = undefined;
-      if (!child || child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    let server: NatsServerHandle | undefined;
 
     before(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'bus-nats-reconnect-'));
-      port = await freePort();
-      await startServer();
+      server = await startNatsServer();
     });
 
-    after(async () => {
-      await stopServer();
-      await rm(dir, { recursive: true, force: true });
-    });
+    after(() => server?.stop());
 
     test('goes reconnecting → connected across a server restart, and subscriptions work again', async () => {
       const p = `t${uid()}`;
       const subs = new Subjects(p);
-      const bus = natsBus({ prefix: p, servers: [`nats://127.0.0.1:${port}`] });
+      const bus = natsBus({ prefix: p, servers: [server!.url] });
       const states: BusState[] = [];
       bus.onStateChange((s) => states.push(s));
       try {
@@ -185,9 +144,9 @@ describe('NatsBus specifics', () => {
         await waitFor('delivery before restart', () => got.length === 1);
         await waitFor('stored before restart', async () => (await bus.history(subs.event('u', 'server.console', 's1'), 10)).length === 1);
 
-        await stopServer();
+        await server!.shutdown();
         await waitFor('reconnecting', () => bus.state === 'reconnecting');
-        await startServer();
+        await server!.restart();
         await waitFor('connected again', () => bus.state === 'connected', 15_000);
         assert.deepEqual(states.slice(states.indexOf('reconnecting')), ['reconnecting', 'connected']);
 
@@ -203,7 +162,7 @@ describe('NatsBus specifics', () => {
         assert.deepEqual(h.map((e) => (e.data as { n: number }).n), [1, 2]);
 
         // Draining while the server is gone must not wait for it to come back.
-        await stopServer();
+        await server!.shutdown();
         await waitFor('reconnecting again', () => bus.state === 'reconnecting');
         await bus.drain();
         assert.equal(bus.state, 'closed');

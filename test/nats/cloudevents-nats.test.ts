@@ -1,4 +1,7 @@
 import { runCloudEventsE2E } from '../helpers/cloudevents-suite.ts';
+import { useNatsServer } from '../helpers/nats-server.ts';
 
-// A real nats-server (NATS_URL, default 127.0.0.1:4222, JetStream on). No server: the suite fails.
-runCloudEventsE2E('nats');
+// This file's own nats-server (JetStream, free port, temporary store), shared by its tests.
+// No nats-server binary: the file fails with one line saying how to install it.
+const nats = useNatsServer();
+runCloudEventsE2E('nats', () => nats.url);

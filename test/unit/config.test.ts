@@ -114,7 +114,7 @@ describe('defaults and freezing', () => {
 
   test('listener name and path default from the dialect and position', () => {
     const raw = base();
-    raw.listeners.push({ dialect: 'wings', path: '/other/:server/ws', upstreams: ['u'], jwtSecret: 'x' });
+    raw.listeners.push({ dialect: 'wings', path: '/other/:server/ws', tokenEndpoint: '/other/:server/token', upstreams: ['u'], jwtSecret: 'x' });
     const cfg = load(raw);
     const wings = ADAPTERS.find((a) => a.protocol === 'wings')!;
     assert.equal(cfg.listeners[0]!.name, 'wings-0');
@@ -303,7 +303,7 @@ describe('errors with JSON paths', () => {
     const issues = issuesOf(raw);
     assertIssue(issues, '/upstreams/1/name', /duplicate/);
     assertIssue(issues, '/clients/1/name', /duplicate/);
-    assertIssue(issues, '/listeners/1/path', /duplicate/);
+    assertIssue(issues, '/listeners/1/path', /collides with WebSocket path \/api\/servers\/:server\/ws \(\/listeners\/0\/path\)/);
     assertIssue(issues, '/simulators/1/name', /duplicate/);
   });
 
