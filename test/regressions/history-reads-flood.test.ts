@@ -3,7 +3,7 @@
  * a `last` get, with no bound across the node. Now overlapping reads of one subject share one
  * round trip, and at most `historyConcurrency` reads are in flight per node. A second connection
  * watches the JetStream API subjects, so the test counts the requests the bus really made.
- * Needs nats-server with JetStream at NATS_URL.
+ * Runs its own nats-server (test/helpers/nats-server.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -12,8 +12,8 @@ import { NatsBus, streamNames } from '../../src/bus/nats.ts';
 import { makeEvent } from '../../src/events.ts';
 import { Subjects } from '../../src/subjects.ts';
 import { uid, waitFor } from '../helpers/bus-suite.ts';
+import { useNatsServer } from '../helpers/nats-server.ts';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const prefix = `reads${uid()}`;
 const subjects = new Subjects(prefix);
 const streams = streamNames(prefix);
@@ -22,24 +22,6 @@ let spy: NatsConnection;
 /** JetStream API subjects requested since the last `reset`, in order, for this prefix's streams. */
 let api: string[] = [];
 let bus: NatsBus;
-
-before(async () => {
-  spy = await connect({ servers: [NATS_URL], name: 'bus-nats-reads-spy' });
-  spy.subscribe('$JS.API.>', {
-    callback: (_err, msg) => {
-      if (msg.subject.includes(streams.history) || msg.subject.includes(streams.last)) api.push(msg.subject);
-    },
-  });
-  await spy.flush();
-  bus = new NatsBus({ servers: [NATS_URL], prefix, storage: 'memory', historyConcurrency: 2, name: 'bus-nats-reads' });
-  await bus.start();
-});
-
-after(async () => {
-  await bus.deleteStreams();
-  await bus.drain();
-  await spy.close();
-});
 
 async function publishLines(up: string, id: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
@@ -57,6 +39,24 @@ async function publishLines(up: string, id: string, n: number): Promise<void> {
 const settleSpy = () => spy.flush();
 
 describe('NatsBus history reads', () => {
+  // Hooks of a kind run in the order made: the server starts first and stops last.
+  after(async () => {
+    await bus?.drain();
+    await spy?.close();
+  });
+  const nats = useNatsServer();
+  before(async () => {
+    spy = await connect({ servers: [nats.url], name: 'bus-nats-reads-spy' });
+    spy.subscribe('$JS.API.>', {
+      callback: (_err, msg) => {
+        if (msg.subject.includes(streams.history) || msg.subject.includes(streams.last)) api.push(msg.subject);
+      },
+    });
+    await spy.flush();
+    bus = new NatsBus({ servers: [nats.url], prefix, storage: 'memory', historyConcurrency: 2, name: 'bus-nats-reads' });
+    await bus.start();
+  });
+
   test('overlapping reads of one subject share one JetStream round trip', async () => {
     const up = `u${uid()}`;
     await publishLines(up, 's1', 7);
