@@ -12,8 +12,8 @@ import { retainedTails, retentionOf, Subjects } from '../subjects.ts';
 import { ReadGate } from './read-gate.ts';
 
 /** JetStream API error codes acted on. */
-export const JS_NO_MESSAGE = 10037;
-export const JS_STREAM_NOT_FOUND = 10059;
+const JS_NO_MESSAGE = 10037;
+const JS_STREAM_NOT_FOUND = 10059;
 const JS_STREAM_NAME_IN_USE = 10058;
 /** The client refuses a pull `expires` under one second. */
 const HISTORY_FETCH_MS = 5000;
@@ -23,7 +23,7 @@ const WILDCARD_TOKEN = /(?:^|\.)[*>](?:\.|$)/;
 
 const decoder = new TextDecoder();
 
-export function apiErrorCode(err: unknown): number | undefined {
+function apiErrorCode(err: unknown): number | undefined {
   return (err as { api_error?: { err_code?: number } } | null)?.api_error?.err_code;
 }
 
