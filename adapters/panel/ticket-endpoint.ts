@@ -21,6 +21,8 @@ export interface PanelListenerConfig {
   ticketEndpoint?: string;
   ticketTtlSeconds: number;
   reusableTickets: boolean;
+  /** Live tickets one API client may hold; past it, that client's oldest ticket is dropped. */
+  maxTicketsPerClient: number;
   pingIntervalMs: number;
 }
 
