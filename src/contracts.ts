@@ -289,7 +289,22 @@ export interface ListenerContext<C> {
   last(subject: string): Promise<BridgeEvent | undefined>;
   /** The public base URL of the relay for this request (config http.publicUrl, else Host header). */
   publicUrl(req: HttpRequest): string;
+  /**
+   * What a token the relay verifies itself may claim about time (config `limits.clockSkewSeconds`
+   * and `limits.maxTokenLifetimeSeconds`): pass it to `verifyJwt`. A listener that accepts the
+   * relay's own tokens must not accept one issued in the future or living longer than this.
+   */
+  readonly tokenPolicy: TokenPolicy;
 }
+
+/** Bounds on a token's time claims (see {@link ListenerContext.tokenPolicy}). */
+export interface TokenPolicy {
+  /** How far ahead of the relay's clock `iat` may be. */
+  readonly clockSkewSeconds: number;
+  /** Largest `exp - iat` accepted. */
+  readonly maxLifetimeSeconds: number;
+}
+
 
 export interface ListenerRole {
   /** Plain HTTP routes served on the relay's port besides the WebSocket path. */

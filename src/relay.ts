@@ -175,6 +175,7 @@ export class Relay {
       request: (cmd) => this.bus.request(this.subjects.command(cmd.upstream, cmd.resource, cmd.id), cmd, config.limits.commandTimeoutMs),
       history: (subject, limit) => this.bus.history(subject, limit),
       last: (subject) => this.bus.last(subject),
+      tokenPolicy: { clockSkewSeconds: config.limits.clockSkewSeconds, maxLifetimeSeconds: config.limits.maxTokenLifetimeSeconds },
       publicUrl: (req: HttpRequest) => {
         if (config.http.publicUrl) return config.http.publicUrl.replace(/\/$/, '');
         const proto = req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';

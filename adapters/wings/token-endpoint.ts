@@ -44,7 +44,8 @@ export function tokenRoute(ctx: ListenerContext<WingsListenerConfig>): HttpRoute
           jti: randomUUID(),
           iat: now,
           nbf: now - 300,
-          exp: now + config.tokenTtlSeconds,
+          // Never longer than the listener accepts (limits.maxTokenLifetimeSeconds).
+          exp: now + Math.min(config.tokenTtlSeconds, ctx.tokenPolicy.maxLifetimeSeconds),
           server_uuid: server.id,
           permissions: [...new Set([...permissions, PERMISSIONS.connect])],
           user_uuid: client.name,
