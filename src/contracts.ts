@@ -207,6 +207,14 @@ export interface HttpRoute {
   method: 'GET' | 'POST';
   /** Path pattern with `:param` segments. */
   path: string;
+  /**
+   * The route checks a credential (a token or ticket endpoint). The core then counts its 401 and
+   * 403 answers as failed authentications of the caller's address, and answers 429 without
+   * running `handle` while that address has failed too often (`limits.authFailuresPerAddress`).
+   */
+  credential?: boolean;
+  /** Answered whatever the Host header says (probes: /healthz, /readyz, /metrics); core routes only. */
+  anyHost?: boolean;
   handle(req: HttpRequest): Promise<HttpResponse> | HttpResponse;
 }
 
@@ -304,7 +312,6 @@ export interface TokenPolicy {
   /** Largest `exp - iat` accepted. */
   readonly maxLifetimeSeconds: number;
 }
-
 
 export interface ListenerRole {
   /** Plain HTTP routes served on the relay's port besides the WebSocket path. */

@@ -2,10 +2,12 @@
  * CLI.
  *   bridge [--config FILE]          run the relay (FILE, else $BRIDGE_CONFIG, else ./bridge.config.json)
  *   bridge check [--config FILE]    validate the config: print every error with its path, exit 1 if any
- * SIGTERM/SIGINT drain the relay (see Relay.stop); a second signal exits at once.
+ * SIGTERM/SIGINT drain the relay (see Relay.stop); a second signal exits at once. An error
+ * nothing caught is logged and counted, and the relay keeps serving.
  */
 import { resolve } from 'node:path';
 import { ConfigError, loadConfigFile } from './config/load.ts';
+import { installProcessGuards } from './contain.ts';
 import { ADAPTERS } from './registry.ts';
 import { Relay } from './relay.ts';
 
@@ -47,6 +49,7 @@ async function main(): Promise<void> {
     return;
   }
   const relay = await Relay.start({ config });
+  installProcessGuards(process, relay.report);
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) process.exit(130);

@@ -2,13 +2,16 @@
  * The composition root: builds the bus, the simulators, the upstream supervisor, the hub and the
  * downstream server from a frozen config, and tears them down in the order a drain needs.
  */
-import { systemClock, type Clock } from './clock.ts';
+import { guardedSystemClock, type Clock } from './clock.ts';
+import { errorReporter, type ErrorReport } from './contain.ts';
 import type { Bus, BusState } from './bus/bus.ts';
 import { MemoryBus } from './bus/memory.ts';
 import { NatsBus } from './bus/nats.ts';
 import type { BridgeConfig, ListenerConfig } from './config/schema.ts';
 import type { HttpRequest, ListenerContext, Log, ProtocolAdapter, Simulator } from './contracts.ts';
 import { clientDirectory } from './auth/clients.ts';
+import { AddressAdmission } from './downstream/admission.ts';
+import { ClientAddresses, HostPolicy } from './downstream/edge.ts';
 import { Hub } from './downstream/hub.ts';
 import { DownstreamServer } from './downstream/server.ts';
 import { createLog, type LogLevel } from './log.ts';
@@ -21,7 +24,10 @@ import { InterestTable } from './upstream/interest.ts';
 
 export interface RelayOptions {
   config: BridgeConfig;
-  /** Time for heartbeats, token expiry and backoff (tests pass a ManualClock). */
+  /**
+   * Time for heartbeats, token expiry, backoff, limits and the shutdown deadline (tests pass a
+   * ManualClock). Default: the system clock, with throwing timer callbacks contained.
+   */
   clock?: Clock;
   log?: Log;
   /** Jitter source for backoff. */
@@ -45,6 +51,8 @@ export class Relay {
   readonly interest = new InterestTable();
   readonly clock: Clock;
   readonly log: Log;
+  /** Logs and counts an error contained anywhere in this relay (`bridge_handler_errors_total`). */
+  readonly report: ErrorReport;
   readonly #adapters: readonly ProtocolAdapter[];
   #url = '';
   #port = 0;
@@ -55,10 +63,11 @@ export class Relay {
   private constructor(opts: RelayOptions) {
     const { config } = opts;
     this.config = config;
-    this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? createLog(config.log.level as LogLevel, { node: config.node.id });
     this.#adapters = opts.adapters ?? ADAPTERS;
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
+    this.report = errorReporter(this.log, this.metrics);
+    this.clock = opts.clock ?? guardedSystemClock((err) => this.report('timer', err));
     this.subjects = new Subjects(config.bus.prefix);
     this.bus = Relay.#makeBus(config, this.log);
     this.metrics.setBusState(this.bus.kind, this.bus.state, BUS_STATES);
@@ -86,6 +95,11 @@ export class Relay {
       metrics: this.metrics,
       log: this.log,
       interest: this.interest,
+      clock: this.clock,
+      admission: new AddressAdmission(config.limits, this.clock),
+      hosts: new HostPolicy(config.http.allowedHosts),
+      addresses: new ClientAddresses(config.http.trustedProxies),
+      report: this.report,
       readiness: () => this.#readiness(),
     });
   }
@@ -158,6 +172,9 @@ export class Relay {
     this.#url = bound.url;
     this.#listening = true;
     this.log.info('relay listening', { url: this.#url, port: this.#port, bus: this.bus.kind });
+    if (!config.http.publicUrl && !config.http.allowedHosts) {
+      this.log.warn('the token and ticket endpoints trust the Host header: set http.publicUrl (or http.allowedHosts) so a client cannot choose the issuer and socket URL of its token');
+    }
   }
 
   #listenerContext(listener: ListenerConfig, clients: ReturnType<typeof clientDirectory>): ListenerContext<ListenerConfig> {

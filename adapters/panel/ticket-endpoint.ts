@@ -56,6 +56,7 @@ export function ticketRoute(ctx: ListenerContext<PanelListenerConfig>, store: Ti
   return {
     method: 'GET',
     path,
+    credential: true,
     handle(req: HttpRequest): HttpResponse {
       const key = bearerKey(req.headers.authorization);
       const client = key === null ? null : clients.authenticate(key);

@@ -19,6 +19,7 @@ export function tokenRoute(ctx: ListenerContext<WingsListenerConfig>): HttpRoute
   return {
     method: 'GET',
     path: config.tokenEndpoint,
+    credential: true,
     async handle(req: HttpRequest): Promise<HttpResponse> {
       const key = bearerKey(req.headers.authorization);
       const client = key === null ? null : clients.authenticate(key);

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../src/clock.ts';
+import type { Log } from '../../src/contracts.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { ADAPTERS } from '../../src/registry.ts';
 import { Relay } from '../../src/relay.ts';
@@ -24,6 +25,10 @@ export interface HarnessOptions {
   listener?: Record<string, unknown>;
   upstream?: Record<string, unknown>;
   limits?: Record<string, unknown>;
+  /** The relay's log (default: silent unless TEST_LOG). */
+  log?: Log;
+  /** Merged into the `http` section (e.g. allowedHosts, trustedProxies). */
+  http?: Record<string, unknown>;
   prefix?: string;
 }
 
@@ -42,7 +47,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const config = validateConfig(
     {
       node: { id: 'test-node' },
-      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
+      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000, ...o.http },
       bus: o.bus === 'nats'
         ? { kind: 'nats', prefix, servers: [process.env.NATS_URL ?? 'nats://127.0.0.1:4222'], storage: 'memory' }
         : { kind: 'memory', prefix },
@@ -73,6 +78,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const relay = await Relay.start({
     config,
     defaultMetrics: false,
+    ...(o.log ? { log: o.log } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.random ? { random: o.random } : {}),
   });
