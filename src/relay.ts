@@ -2,7 +2,7 @@
  * The composition root: builds the bus, the simulators, the upstream supervisor, the hub and the
  * downstream server from a frozen config, and tears them down in the order a drain needs.
  */
-import { guardedSystemClock, type Clock } from './clock.ts';
+import { guardedSystemClock, type Clock, type Timer } from './clock.ts';
 import { errorReporter, type ErrorReport } from './contain.ts';
 import type { Bus, BusState } from './bus/bus.ts';
 import { MemoryBus } from './bus/memory.ts';
@@ -38,6 +38,9 @@ export interface RelayOptions {
 }
 
 const BUS_STATES: readonly BusState[] = ['connecting', 'connected', 'reconnecting', 'draining', 'closed'];
+
+/** Of a stop's grace, the part kept for links, bus, port and simulators after the sessions' drain. */
+const STOP_RESERVE_MS = 1000;
 
 export class Relay {
   readonly config: BridgeConfig;
@@ -217,18 +220,51 @@ export class Relay {
   /**
    * Graceful stop: /readyz 503, refuse new upgrades, close dashboards with 1001, close upstream
    * links, drain the bus, close the port and the simulators. Idempotent.
+   *
+   * `graceMs` bounds the whole stop on the relay's clock: the sessions get the grace less a
+   * reserve for the steps after them, and any step still running at the deadline is abandoned
+   * (logged), so the caller can exit on time whatever a peer does.
    */
   stop(graceMs = this.config.http.shutdownGraceMs): Promise<void> {
     this.#stopped ??= (async () => {
+      const deadline = this.clock.now() + graceMs;
       this.#draining = true;
       this.log.info('relay draining', { sessions: this.server.sessionCount });
-      await this.server.drain(graceMs);
-      await this.supervisor.stop();
-      await this.bus.drain().catch((err) => this.log.warn('bus drain failed', { err: err as Error }));
-      await this.server.close();
-      await Promise.all([...this.simulators.values()].map((s) => s.close()));
+      const sessionsMs = Math.max(0, graceMs - Math.min(STOP_RESERVE_MS, Math.floor(graceMs / 5)));
+      await this.#step('sessions', () => this.server.drain(sessionsMs), deadline);
+      await this.#step('links', () => this.supervisor.stop(), deadline);
+      await this.#step('bus', () => this.bus.drain(), deadline);
+      await this.#step('port', () => this.server.close(), deadline);
+      await this.#step('simulators', () => Promise.all([...this.simulators.values()].map((s) => s.close())), deadline);
       this.log.info('relay stopped');
     })();
     return this.#stopped;
+  }
+
+  /**
+   * Runs one shutdown step, waiting for it at most until `deadline` (relay clock). A step is
+   * always started, even past the deadline: its synchronous part (terminating sockets, closing the
+   * listener) is what makes the exit clean; only the waiting is cut short.
+   */
+  async #step(step: string, run: () => Promise<unknown>, deadline: number): Promise<void> {
+    let work: Promise<unknown>;
+    try {
+      work = run();
+    } catch (err) {
+      work = Promise.reject(err);
+    }
+    const finished = work.then(
+      () => true,
+      (err: unknown) => {
+        this.log.warn('shutdown step failed', { step, err: err as Error });
+        return true;
+      },
+    );
+    const left = deadline - this.clock.now();
+    let timer: Timer | null = null;
+    const late = left <= 0 ? Promise.resolve(false) : new Promise<boolean>((resolve) => (timer = this.clock.setTimeout(() => resolve(false), left)));
+    const done = await Promise.race([finished, late]);
+    (timer as Timer | null)?.cancel();
+    if (!done) this.log.warn('shutdown step abandoned at the grace deadline', { step });
   }
 }

@@ -127,6 +127,8 @@ export function rawToText(data: RawData): string {
 export class HostShared {
   readonly sockets: Set<WebSocket>;
   readonly opts: SocketObserver;
+  /** Callers of {@link WebHost.idle}, resolved when the last socket closes. */
+  idleWaiters: (() => void)[] = [];
 
   constructor(sockets: Set<WebSocket>, opts: SocketObserver) {
     this.sockets = sockets;
@@ -157,6 +159,7 @@ export function onSocketClose(this: WebSocket, code: number, reason: Buffer): vo
   const host = ws.host;
   host?.sockets.delete(ws);
   host?.opts.admission?.released(ws.address);
+  if (host && host.sockets.size === 0 && host.idleWaiters.length > 0) for (const resolve of host.idleWaiters.splice(0)) resolve();
   const hooks = ws.hooks;
   ws.hooks = null;
   try {

@@ -7,7 +7,7 @@ import type { ListenerRole, ProtocolAdapter } from '../contracts.ts';
 import type { ListenerConfig } from '../config/schema.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Log } from '../contracts.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock, Timer } from '../clock.ts';
 import type { ErrorReport } from '../contain.ts';
 import { closeFrame } from '../errors.ts';
 import { OPEN_ADMISSION, type AdmissionControl } from './admission.ts';
@@ -122,15 +122,19 @@ export class DownstreamServer {
   }
 
   /**
-   * Drain: refuse new upgrades (503), close every session with 1001, wait until they are gone or
-   * `graceMs` passed (then terminate the rest).
+   * Drain: refuse new upgrades (503), close every session with 1001, and wait until every socket
+   * is gone or `graceMs` passed on the relay's clock; then terminate the rest.
    */
   async drain(graceMs: number): Promise<void> {
     const shutdown = closeFrame('BRIDGE_ERR_SHUTDOWN');
     this.host.refuseUpgrades({ status: 503, json: { error: shutdown.reason } });
     for (const s of this.#sessions) s.close('BRIDGE_ERR_SHUTDOWN');
-    const deadline = Date.now() + graceMs;
-    while (this.#sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    let timer: Timer | null = null;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = this.#opts.clock.setTimeout(resolve, graceMs);
+    });
+    await Promise.race([this.host.idle(), graceOver]);
+    (timer as Timer | null)?.cancel();
     for (const s of this.#sessions) s.terminate();
   }
 

@@ -174,6 +174,12 @@ export class WebHost {
     return this.#sockets.values();
   }
 
+  /** Resolves once no WebSocket is open (at once when none is). */
+  idle(): Promise<void> {
+    if (this.#sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#shared.idleWaiters.push(resolve));
+  }
+
   async listen(host: string, port: number): Promise<{ port: number; url: string }> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
