@@ -10,10 +10,11 @@ import type { HandlerSite, Metrics } from './metrics.ts';
 export type ErrorReport = (where: HandlerSite, err: unknown) => void;
 
 /**
- * Long runs of token characters (JWTs, API keys, tickets, session ids) in an error message are
- * cut out: a message may quote its input, and the input may be a credential.
+ * Long runs of token characters (each part of a JWT, API keys, tickets, session ids) in an error
+ * message are cut out: a message may quote its input, and the input may be a credential. `/` and
+ * `.` end a run, so file paths and host names in a message stay readable.
  */
-const SECRET_LIKE = /[A-Za-z0-9+/_=.-]{24,}/g;
+const SECRET_LIKE = /[A-Za-z0-9+_=-]{24,}/g;
 
 /** What of an error may be logged: its class, its code, and its message with credentials cut out. */
 export function describeError(err: unknown): { name: string; code?: string; message: string } {

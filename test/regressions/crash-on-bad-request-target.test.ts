@@ -14,7 +14,9 @@ import { startHarness, type Harness } from '../helpers/relay-harness.ts';
 import { rawRequest, upgradeHeaders } from '../helpers/raw-http.ts';
 import { WebHost } from '../../src/downstream/web-host.ts';
 import { guardedSystemClock } from '../../src/clock.ts';
-import { installProcessGuards } from '../../src/contain.ts';
+import { errorReporter, installProcessGuards } from '../../src/contain.ts';
+import { createLog } from '../../src/log.ts';
+import { Metrics } from '../../src/metrics.ts';
 import { settle } from '../../src/clock.ts';
 
 const TARGETS = ['//', '///', '//[', '//a:b@'];
@@ -131,6 +133,22 @@ describe('errors escaping a handler are contained', () => {
     proc.emit('unhandledRejection', new Error('late rejection'), Promise.resolve());
     proc.emit('uncaughtException', new Error('stray throw'));
     assert.deepEqual(seen, ['process', 'process']);
+  });
+
+  test('the log line of a contained error names it without the credential its message quoted', async () => {
+    const lines: string[] = [];
+    const metrics = new Metrics({ defaultMetrics: false });
+    const report = errorReporter(createLog('debug', {}, (l) => lines.push(l)), metrics);
+    const jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzZXJ2ZXJfdXVpZCI6IngiLCJleHAiOjF9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbi1oZXJl';
+    report('frame', Object.assign(new Error(`bad token ${jwt} for ptlc_abcdefghijklmnopqrstuvwxyz in /etc/bridge/config.json`), { code: 'E_TEST' }));
+    assert.equal(lines.length, 1);
+    const line = JSON.parse(lines[0]!);
+    assert.equal(line.where, 'frame');
+    assert.equal(line.error.code, 'E_TEST');
+    for (const part of jwt.split('.')) assert.ok(!lines[0]!.includes(part), 'no part of the JWT');
+    assert.ok(!lines[0]!.includes('ptlc_abcdefghijklmnopqrstuvwxyz'), 'no API key');
+    assert.match(line.error.message, /\/etc\/bridge\/config\.json/, 'a path stays readable');
+    assert.match(await metrics.registry.metrics(), /bridge_handler_errors_total\{where="frame"\} 1/);
   });
 
   test('on the relay, a contained error is counted in bridge_handler_errors_total', async () => {
