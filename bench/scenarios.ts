@@ -90,8 +90,17 @@ function relayConfig(simUrl: string, bus: Record<string, unknown>): Record<strin
     listeners: [
       { name: 'wings', dialect: 'wings', upstreams: ['sim'], jwtSecret: 'bench-relay-signing-secret', allowedOrigins: ['*'], tokenTtlSeconds: 86_400 },
     ],
-    // A short first backoff only matters while the simulator is still starting.
-    limits: { writeQueueBytes: WRITE_QUEUE_BYTES, backoffInitialMs: 100, backoffMaxMs: 1000 },
+    // A short first backoff only matters while the simulator is still starting. Every bench
+    // client connects from 127.0.0.1 in one burst: the per-address admission limits, made for
+    // the open internet, are lifted so the bench measures the data path, not admission.
+    limits: {
+      writeQueueBytes: WRITE_QUEUE_BYTES,
+      backoffInitialMs: 100,
+      backoffMaxMs: 1000,
+      maxConnections: 100_000,
+      maxConnectionsPerAddress: 100_000,
+      connectRatePerAddress: { burst: 100_000, refillMs: 1 },
+    },
     log: { level: 'info' },
   };
 }

@@ -30,6 +30,7 @@ export type {
   SimulatorContext,
   SimulatorEndpoint,
   Telemetry,
+  TokenPolicy,
   UpgradeRequest,
   UpgradeVerdict,
   UpstreamContext,

@@ -212,6 +212,14 @@ export interface HttpRoute {
   method: 'GET' | 'POST';
   /** Path pattern with `:param` segments. */
   path: string;
+  /**
+   * The route checks a credential (a token or ticket endpoint). The core then counts its 401 and
+   * 403 answers as failed authentications of the caller's address, and answers 429 without
+   * running `handle` while that address has failed too often (`limits.authFailuresPerAddress`).
+   */
+  credential?: boolean;
+  /** Answered whatever the Host header says (probes: /healthz, /readyz, /metrics); core routes only. */
+  anyHost?: boolean;
   handle(req: HttpRequest): Promise<HttpResponse> | HttpResponse;
 }
 
@@ -294,6 +302,20 @@ export interface ListenerContext<C> {
   last(subject: string): Promise<BridgeEvent | undefined>;
   /** The public base URL of the relay for this request (config http.publicUrl, else Host header). */
   publicUrl(req: HttpRequest): string;
+  /**
+   * What a token the relay verifies itself may claim about time (config `limits.clockSkewSeconds`
+   * and `limits.maxTokenLifetimeSeconds`): pass it to `verifyJwt`. A listener that accepts the
+   * relay's own tokens must not accept one issued in the future or living longer than this.
+   */
+  readonly tokenPolicy: TokenPolicy;
+}
+
+/** Bounds on a token's time claims (see {@link ListenerContext.tokenPolicy}). */
+export interface TokenPolicy {
+  /** How far ahead of the relay's clock `iat` may be. */
+  readonly clockSkewSeconds: number;
+  /** Largest `exp - iat` accepted. */
+  readonly maxLifetimeSeconds: number;
 }
 
 export interface ListenerRole {

@@ -2,12 +2,17 @@
  * CLI.
  *   bridge [--config FILE]          run the relay (FILE, else $BRIDGE_CONFIG, else ./bridge.config.json)
  *   bridge check [--config FILE]    validate the config: print every error with its path, exit 1 if any
- * SIGTERM/SIGINT drain the relay (see Relay.stop); a second signal exits at once.
+ * SIGTERM/SIGINT drain the relay (see Relay.stop) within http.shutdownGraceMs; a second signal
+ * exits at once. An error nothing caught is logged and counted, and the relay keeps serving.
  */
 import { resolve } from 'node:path';
 import { ConfigError, loadConfigFile } from './config/load.ts';
+import { installProcessGuards } from './contain.ts';
 import { ADAPTERS } from './registry.ts';
 import { Relay } from './relay.ts';
+
+/** Of the grace, what is left for the process to exit after the relay stopped. */
+const EXIT_MARGIN_MS = 200;
 
 function parseArgs(argv: string[]): { command: 'run' | 'check' | 'help'; config: string } {
   let command: 'run' | 'check' | 'help' = 'run';
@@ -47,14 +52,18 @@ async function main(): Promise<void> {
     return;
   }
   const relay = await Relay.start({ config });
+  installProcessGuards(process, relay.report);
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) process.exit(130);
     signalled = true;
     relay.log.info('signal received, draining', { signal });
-    const hard = setTimeout(() => process.exit(1), config.http.shutdownGraceMs + 5000);
+    // The grace is the bound on the whole exit: the relay stops a little inside it (each of its
+    // steps is abandoned at its deadline), and should anything still hang, this ends the process.
+    const grace = config.http.shutdownGraceMs;
+    const hard = setTimeout(() => process.exit(1), grace);
     hard.unref();
-    relay.stop().then(
+    relay.stop(grace - Math.min(EXIT_MARGIN_MS, Math.floor(grace / 10))).then(
       () => process.exit(0),
       (err) => {
         relay.log.error('drain failed', { err: err as Error });

@@ -126,6 +126,12 @@ export class Metrics {
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
+  readonly requestsRefused = new Counter({
+    name: 'bridge_http_refused_total',
+    help: 'Requests and upgrades the port refused before any route or listener ran (bad target or Host, draining, unknown path, a limit), by error code.',
+    labelNames: ['kind', 'code'] as const,
+    registers: [this.registry],
+  });
   readonly busState = new Gauge({
     name: 'bridge_bus_state',
     help: 'Bus connection state (1 for the current state).',

@@ -2,13 +2,16 @@
  * The composition root: builds the bus, the simulators, the upstream supervisor, the hub and the
  * downstream server from a frozen config, and tears them down in the order a drain needs.
  */
-import { systemClock, type Clock } from './clock.ts';
+import { guardedSystemClock, type Clock, type Timer } from './clock.ts';
+import { errorReporter, type ErrorReport } from './contain.ts';
 import type { Bus, BusState } from './bus/bus.ts';
 import { MemoryBus } from './bus/memory.ts';
 import { NatsBus } from './bus/nats.ts';
 import type { BridgeConfig, ListenerConfig } from './config/schema.ts';
 import type { HttpRequest, ListenerContext, Log, ProtocolAdapter, Simulator } from './contracts.ts';
 import { clientDirectory } from './auth/clients.ts';
+import { AddressAdmission } from './downstream/admission.ts';
+import { ClientAddresses, HostPolicy } from './downstream/edge.ts';
 import { Hub } from './downstream/hub.ts';
 import { DownstreamServer } from './downstream/server.ts';
 import { createLog, type LogLevel } from './log.ts';
@@ -21,7 +24,10 @@ import { InterestTable } from './upstream/interest.ts';
 
 export interface RelayOptions {
   config: BridgeConfig;
-  /** Time for heartbeats, token expiry and backoff (tests pass a ManualClock). */
+  /**
+   * Time for heartbeats, token expiry, backoff, limits and the shutdown deadline (tests pass a
+   * ManualClock). Default: the system clock, with throwing timer callbacks contained.
+   */
   clock?: Clock;
   log?: Log;
   /** Jitter source for backoff. */
@@ -32,6 +38,9 @@ export interface RelayOptions {
 }
 
 const BUS_STATES: readonly BusState[] = ['connecting', 'connected', 'reconnecting', 'draining', 'closed'];
+
+/** Of a stop's grace, the part kept for links, bus, port and simulators after the sessions' drain. */
+const STOP_RESERVE_MS = 1000;
 
 export class Relay {
   readonly config: BridgeConfig;
@@ -45,6 +54,8 @@ export class Relay {
   readonly interest = new InterestTable();
   readonly clock: Clock;
   readonly log: Log;
+  /** Logs and counts an error contained anywhere in this relay (`bridge_handler_errors_total`). */
+  readonly report: ErrorReport;
   readonly #adapters: readonly ProtocolAdapter[];
   #url = '';
   #port = 0;
@@ -58,10 +69,11 @@ export class Relay {
   private constructor(opts: RelayOptions) {
     const { config } = opts;
     this.config = config;
-    this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? createLog(config.log.level as LogLevel, { node: config.node.id });
     this.#adapters = opts.adapters ?? ADAPTERS;
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
+    this.report = errorReporter(this.log, this.metrics);
+    this.clock = opts.clock ?? guardedSystemClock((err) => this.report('timer', err));
     this.subjects = new Subjects(config.bus.prefix);
     this.bus = Relay.#makeBus(config, this.log, this.clock, this.metrics);
     this.metrics.setBusState(this.bus.kind, this.bus.state, BUS_STATES);
@@ -90,6 +102,11 @@ export class Relay {
       metrics: this.metrics,
       log: this.log,
       interest: this.interest,
+      clock: this.clock,
+      admission: new AddressAdmission(config.limits, this.clock),
+      hosts: new HostPolicy(config.http.allowedHosts),
+      addresses: new ClientAddresses(config.http.trustedProxies),
+      report: this.report,
       readiness: () => this.#readiness(),
     });
   }
@@ -166,6 +183,9 @@ export class Relay {
     this.#linksWanted = true;
     this.#startLinks();
     this.log.info('relay listening', { url: this.#url, port: this.#port, bus: this.bus.kind });
+    if (!config.http.publicUrl && !config.http.allowedHosts) {
+      this.log.warn('the token and ticket endpoints trust the Host header: set http.publicUrl (or http.allowedHosts) so a client cannot choose the issuer and socket URL of its token');
+    }
     if (this.bus.state !== 'connected') {
       this.log.warn('bus not connected yet; upstream links start once it is', { kind: this.bus.kind, error: this.bus.lastError });
     }
@@ -199,6 +219,7 @@ export class Relay {
       request: (cmd) => this.bus.request(this.subjects.command(cmd.upstream, cmd.resource, cmd.id), cmd, config.limits.commandTimeoutMs),
       history: (subject, limit) => this.bus.history(subject, limit),
       last: (subject) => this.bus.last(subject),
+      tokenPolicy: { clockSkewSeconds: config.limits.clockSkewSeconds, maxLifetimeSeconds: config.limits.maxTokenLifetimeSeconds },
       publicUrl: (req: HttpRequest) => {
         if (config.http.publicUrl) return config.http.publicUrl.replace(/\/$/, '');
         const proto = req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
@@ -233,18 +254,51 @@ export class Relay {
   /**
    * Graceful stop: /readyz 503, refuse new upgrades, close dashboards with 1001, close upstream
    * links, drain the bus, close the port and the simulators. Idempotent.
+   *
+   * `graceMs` bounds the whole stop on the relay's clock: the sessions get the grace less a
+   * reserve for the steps after them, and any step still running at the deadline is abandoned
+   * (logged), so the caller can exit on time whatever a peer does.
    */
   stop(graceMs = this.config.http.shutdownGraceMs): Promise<void> {
     this.#stopped ??= (async () => {
+      const deadline = this.clock.now() + graceMs;
       this.#draining = true;
       this.log.info('relay draining', { sessions: this.server.sessionCount });
-      await this.server.drain(graceMs);
-      await this.supervisor.stop();
-      await this.bus.drain().catch((err) => this.log.warn('bus drain failed', { err: err as Error }));
-      await this.server.close();
-      await Promise.all([...this.simulators.values()].map((s) => s.close()));
+      const sessionsMs = Math.max(0, graceMs - Math.min(STOP_RESERVE_MS, Math.floor(graceMs / 5)));
+      await this.#step('sessions', () => this.server.drain(sessionsMs), deadline);
+      await this.#step('links', () => this.supervisor.stop(), deadline);
+      await this.#step('bus', () => this.bus.drain(), deadline);
+      await this.#step('port', () => this.server.close(), deadline);
+      await this.#step('simulators', () => Promise.all([...this.simulators.values()].map((s) => s.close())), deadline);
       this.log.info('relay stopped');
     })();
     return this.#stopped;
+  }
+
+  /**
+   * Runs one shutdown step, waiting for it at most until `deadline` (relay clock). A step is
+   * always started, even past the deadline: its synchronous part (terminating sockets, closing the
+   * listener) is what makes the exit clean; only the waiting is cut short.
+   */
+  async #step(step: string, run: () => Promise<unknown>, deadline: number): Promise<void> {
+    let work: Promise<unknown>;
+    try {
+      work = run();
+    } catch (err) {
+      work = Promise.reject(err);
+    }
+    const finished = work.then(
+      () => true,
+      (err: unknown) => {
+        this.log.warn('shutdown step failed', { step, err: err as Error });
+        return true;
+      },
+    );
+    const left = deadline - this.clock.now();
+    let timer: Timer | null = null;
+    const late = left <= 0 ? Promise.resolve(false) : new Promise<boolean>((resolve) => (timer = this.clock.setTimeout(() => resolve(false), left)));
+    const done = await Promise.race([finished, late]);
+    (timer as Timer | null)?.cancel();
+    if (!done) this.log.warn('shutdown step abandoned at the grace deadline', { step });
   }
 }

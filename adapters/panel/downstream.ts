@@ -27,7 +27,7 @@ const V2: Admission = Object.freeze({ version: 'v2', client: null });
 
 export function createPanelListener(ctx: Ctx): ListenerRole {
   const { config } = ctx;
-  const store = new TicketStore(ctx.clock, { ttlSeconds: config.ticketTtlSeconds, reusable: config.reusableTickets });
+  const store = new TicketStore(ctx.clock, { ttlSeconds: config.ticketTtlSeconds, reusable: config.reusableTickets, maxPerClient: config.maxTicketsPerClient });
   const endpoint = ticketEndpointOf(config);
   // Resources are fixed once the relay has started; the map is built on first use, not at mount.
   let protocols: ReadonlyMap<string, string> | null = null;

@@ -31,6 +31,7 @@ export const PanelListenerOptions = Type.Object(
     ticketEndpoint: Type.Optional(Type.String({ pattern: '^(/.*)?$', description: 'Path of the ticket route (default: `path` with /server/events replaced by /account/ticket; "" disables it).' })),
     ticketTtlSeconds: Type.Integer({ minimum: 1, default: 60, description: 'Lifetime of a ticket (Semoxy: 7200).' }),
     reusableTickets: Type.Boolean({ default: false, description: 'Let a ticket open several sockets until it expires (Semoxy\'s behaviour); default single-use.' }),
+    maxTicketsPerClient: Type.Integer({ minimum: 1, default: 100, description: 'Tickets one API client holds at once; past it that client\'s oldest ticket is dropped (never another client\'s).' }),
     pingIntervalMs: Type.Integer({ minimum: 100, default: PROTOCOL_PING_MS, description: 'WebSocket ping period; a ping unanswered at the next one drops the connection.' }),
   },
   { additionalProperties: false },

@@ -21,6 +21,8 @@ export interface PanelListenerConfig {
   ticketEndpoint?: string;
   ticketTtlSeconds: number;
   reusableTickets: boolean;
+  /** Live tickets one API client may hold; past it, that client's oldest ticket is dropped. */
+  maxTicketsPerClient: number;
   pingIntervalMs: number;
 }
 
@@ -54,6 +56,7 @@ export function ticketRoute(ctx: ListenerContext<PanelListenerConfig>, store: Ti
   return {
     method: 'GET',
     path,
+    credential: true,
     handle(req: HttpRequest): HttpResponse {
       const key = bearerKey(req.headers.authorization);
       const client = key === null ? null : clients.authenticate(key);

@@ -7,7 +7,9 @@
  * logs); `reusable` and `ttlSeconds` restore the original behaviour. Only a SHA-256 digest of each
  * ticket is kept, so the store holds nothing a log or heap dump could replay. Time is the injected
  * clock's, so expiry is tested without sleeping. Memory is bounded: expired entries are swept as
- * new tickets are issued, and past `maxEntries` the oldest ticket is dropped.
+ * new tickets are issued, and each client holds at most `maxPerClient` tickets; past it that
+ * client's own oldest ticket goes. A global cap would let one client's minting evict every other
+ * client's tickets; per client, the bound is (configured clients) × `maxPerClient`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { ApiClient, Clock } from '../../src/adapter-kit.ts';
@@ -15,8 +17,8 @@ import type { ApiClient, Clock } from '../../src/adapter-kit.ts';
 export interface TicketStoreOptions {
   ttlSeconds: number;
   reusable: boolean;
-  /** Live tickets kept at most (oldest dropped first). */
-  maxEntries?: number;
+  /** Tickets one client holds at most (its oldest dropped first); default 100. */
+  maxPerClient?: number;
 }
 
 /** Why a ticket did not open a socket; each has its own Semoxy HTTP body. */
@@ -29,7 +31,7 @@ interface Entry {
   readonly expiresAt: number;
 }
 
-const DEFAULT_MAX_ENTRIES = 100_000;
+const DEFAULT_MAX_PER_CLIENT = 100;
 /**
  * How long an expired ticket is remembered, so that using it says "Ticket expired" rather than
  * "Invalid Ticket" (the difference tells a dashboard to fetch a new one rather than re-login).
@@ -44,15 +46,17 @@ export class TicketStore {
   readonly #clock: Clock;
   readonly #ttlMs: number;
   readonly #reusable: boolean;
-  readonly #max: number;
+  readonly #maxPerClient: number;
   /** Insertion order is expiry order (one TTL for all), which makes sweeping a walk from the front. */
   readonly #entries = new Map<string, Entry>();
+  /** Each client's ticket digests, oldest first. */
+  readonly #byClient = new Map<string, Set<string>>();
 
   constructor(clock: Clock, options: TicketStoreOptions) {
     this.#clock = clock;
     this.#ttlMs = options.ttlSeconds * 1000;
     this.#reusable = options.reusable;
-    this.#max = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    this.#maxPerClient = options.maxPerClient ?? DEFAULT_MAX_PER_CLIENT;
   }
 
   /** Tickets currently remembered (live or recently expired). */
@@ -64,8 +68,12 @@ export class TicketStore {
   issue(client: ApiClient): string {
     this.#sweep();
     const ticket = randomBytes(32).toString('base64url');
-    this.#entries.set(digest(ticket), { client, expiresAt: this.#clock.now() + this.#ttlMs });
-    while (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value as string);
+    const key = digest(ticket);
+    this.#entries.set(key, { client, expiresAt: this.#clock.now() + this.#ttlMs });
+    let own = this.#byClient.get(client.name);
+    if (!own) this.#byClient.set(client.name, (own = new Set()));
+    own.add(key);
+    while (own.size > this.#maxPerClient) this.#forget(own.values().next().value as string);
     return ticket;
   }
 
@@ -80,18 +88,27 @@ export class TicketStore {
     const entry = this.#entries.get(key);
     if (!entry) return { ok: false, reason: 'invalid' };
     if (this.#clock.now() >= entry.expiresAt) {
-      this.#entries.delete(key);
+      this.#forget(key);
       return { ok: false, reason: 'expired' };
     }
-    if (!this.#reusable) this.#entries.delete(key);
+    if (!this.#reusable) this.#forget(key);
     return { ok: true, client: entry.client };
+  }
+
+  #forget(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    this.#entries.delete(key);
+    const own = this.#byClient.get(entry.client.name);
+    own?.delete(key);
+    if (own?.size === 0) this.#byClient.delete(entry.client.name);
   }
 
   #sweep(): void {
     const horizon = this.#clock.now() - Math.min(this.#ttlMs, EXPIRED_MEMORY_MS);
     for (const [key, entry] of this.#entries) {
       if (entry.expiresAt > horizon) break;
-      this.#entries.delete(key);
+      this.#forget(key);
     }
   }
 }

@@ -248,7 +248,7 @@ class WingsSession implements SessionHooks {
       telemetry.authFailed('no_jwt');
       return this.#jwtError(JWT_ERRORS.notPresent);
     }
-    const check = await verifyJwt(config.jwtSecret, token, clock);
+    const check = await verifyJwt(config.jwtSecret, token, clock, this.#ctx.tokenPolicy);
     if (!check.ok) {
       telemetry.authFailed(check.error);
       // Wings reports an expired token by text, and anything it cannot verify as a generic error.

@@ -19,6 +19,7 @@ export function tokenRoute(ctx: ListenerContext<WingsListenerConfig>): HttpRoute
   return {
     method: 'GET',
     path: config.tokenEndpoint,
+    credential: true,
     async handle(req: HttpRequest): Promise<HttpResponse> {
       const key = bearerKey(req.headers.authorization);
       const client = key === null ? null : clients.authenticate(key);
@@ -44,7 +45,8 @@ export function tokenRoute(ctx: ListenerContext<WingsListenerConfig>): HttpRoute
           jti: randomUUID(),
           iat: now,
           nbf: now - 300,
-          exp: now + config.tokenTtlSeconds,
+          // Never longer than the listener accepts (limits.maxTokenLifetimeSeconds).
+          exp: now + Math.min(config.tokenTtlSeconds, ctx.tokenPolicy.maxLifetimeSeconds),
           server_uuid: server.id,
           permissions: [...new Set([...permissions, PERMISSIONS.connect])],
           user_uuid: client.name,

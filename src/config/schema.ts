@@ -45,8 +45,8 @@ export const HttpSection = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'The one port for every listener, /metrics, /healthz and /readyz (0 = any free port).' }),
     publicUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'Base URL clients reach the relay at (used in token responses); default: from the Host header.' })),
     shutdownGraceMs: Type.Integer({ minimum: 0, default: 10000, description: 'Hard bound on the whole SIGTERM drain: the process has exited when it is over.' }),
-    allowedHosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host headers the token and ticket endpoints accept when `publicUrl` is not set (host or host:port); others get 421. Unset: any Host is used, and a warning is logged at start.' })),
-    trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Peer addresses of reverse proxies whose X-Forwarded-For names the client address (for the per-address limits).' }),
+    allowedHosts: Type.Optional(Type.Array(Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_][A-Za-z0-9_.-]*)(:[0-9]{1,5})?$' }), { description: 'Host headers the relay serves (`host` matches any port, `host:port` only that one); a request or upgrade with another Host gets 421, a malformed Host 400; /healthz, /readyz and /metrics answer any Host. Unset: any well-formed Host, and without `publicUrl` the token and ticket endpoints build their URLs from it (a warning is logged at start).' })),
+    trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Reverse proxies (addresses or CIDR blocks, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client address for the per-address limits: the last hop that is not a trusted proxy counts.' }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -7,7 +7,11 @@ import type { ListenerRole, ProtocolAdapter } from '../contracts.ts';
 import type { ListenerConfig } from '../config/schema.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Log } from '../contracts.ts';
+import type { Clock, Timer } from '../clock.ts';
+import type { ErrorReport } from '../contain.ts';
 import { closeFrame } from '../errors.ts';
+import { OPEN_ADMISSION, type AdmissionControl } from './admission.ts';
+import type { ClientAddresses, HostPolicy } from './edge.ts';
 import type { Hub } from './hub.ts';
 import { Session, SessionShared } from './session.ts';
 import { WebHost } from './web-host.ts';
@@ -20,6 +24,16 @@ export interface ServerOptions {
   metrics: Metrics;
   log: Log;
   interest: InterestTable;
+  /** Time for the drain wait (the relay's clock; tests drive it). */
+  clock: Clock;
+  /** Connection limits of the port; default: everything admitted. */
+  admission?: AdmissionControl;
+  /** `http.allowedHosts` (absent: any Host). */
+  hosts?: HostPolicy;
+  /** `http.trustedProxies` (absent: the TCP peer is the client). */
+  addresses?: ClientAddresses;
+  /** Where contained handler errors are logged and counted. */
+  report: ErrorReport;
   /** Readiness and its detail for /readyz. */
   readiness(): { ready: boolean; detail: Record<string, unknown> };
 }
@@ -28,20 +42,30 @@ export class DownstreamServer {
   readonly host: WebHost;
   readonly #opts: ServerOptions;
   readonly #sessions = new Set<Session>();
+  readonly admission: AdmissionControl;
 
   constructor(opts: ServerOptions) {
     this.#opts = opts;
+    this.admission = opts.admission ?? OPEN_ADMISSION;
+    const { metrics } = opts;
     this.host = new WebHost({
       maxPayloadBytes: opts.maxPayloadBytes,
+      admission: this.admission,
+      ...(opts.hosts ? { hosts: opts.hosts } : {}),
+      ...(opts.addresses ? { addresses: opts.addresses } : {}),
       onProtocolError: (err) => {
         const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_large' : 'bad_frame';
-        opts.metrics.eventsDropped.inc({ dialect: 'ws', direction: 'downstream', reason });
+        metrics.eventsDropped.inc({ dialect: 'ws', direction: 'downstream', reason });
       },
+      onRefused: (kind, code) => metrics.requestsRefused.inc({ kind, code }),
+      onLimit: (limit) => metrics.limitHits.inc({ limit }),
+      onHandlerError: opts.report,
     });
-    this.host.route({ method: 'GET', path: '/healthz', handle: () => ({ status: 200, json: { status: 'ok' } }) });
+    this.host.route({ method: 'GET', path: '/healthz', anyHost: true, handle: () => ({ status: 200, json: { status: 'ok' } }) });
     this.host.route({
       method: 'GET',
       path: '/readyz',
+      anyHost: true,
       handle: () => {
         const r = opts.readiness();
         return { status: r.ready ? 200 : 503, json: { ready: r.ready, ...r.detail } };
@@ -50,6 +74,7 @@ export class DownstreamServer {
     this.host.route({
       method: 'GET',
       path: '/metrics',
+      anyHost: true,
       handle: async () => ({
         status: 200,
         text: await opts.metrics.registry.metrics(),
@@ -66,7 +91,7 @@ export class DownstreamServer {
   mount(listener: ListenerConfig, adapter: ProtocolAdapter, role: ListenerRole): void {
     const { metrics, hub, writeQueueBytes, interest, log } = this.#opts;
     const dialect = adapter.protocol;
-    const shared = new SessionShared({ dialect, encode: adapter.encode, writeQueueBytes, hub, metrics, interest, log, sessions: this.#sessions });
+    const shared = new SessionShared({ dialect, encode: adapter.encode, writeQueueBytes, hub, metrics, interest, log, sessions: this.#sessions, admission: this.admission });
     for (const route of role.routes) this.host.route(route);
     this.host.endpoint({
       path: listener.path,
@@ -97,15 +122,19 @@ export class DownstreamServer {
   }
 
   /**
-   * Drain: refuse new upgrades (503), close every session with 1001, wait until they are gone or
-   * `graceMs` passed (then terminate the rest).
+   * Drain: refuse new upgrades (503), close every session with 1001, and wait until every socket
+   * is gone or `graceMs` passed on the relay's clock; then terminate the rest.
    */
   async drain(graceMs: number): Promise<void> {
     const shutdown = closeFrame('BRIDGE_ERR_SHUTDOWN');
     this.host.refuseUpgrades({ status: 503, json: { error: shutdown.reason } });
     for (const s of this.#sessions) s.close('BRIDGE_ERR_SHUTDOWN');
-    const deadline = Date.now() + graceMs;
-    while (this.#sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    let timer: Timer | null = null;
+    const graceOver = new Promise<void>((resolve) => {
+      timer = this.#opts.clock.setTimeout(resolve, graceMs);
+    });
+    await Promise.race([this.host.idle(), graceOver]);
+    (timer as Timer | null)?.cancel();
     for (const s of this.#sessions) s.terminate();
   }
 

@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics.ts';
 import type { ConnectionHooks, HostConnection } from './web-host.ts';
 import type { Hub, HubMember } from './hub.ts';
 import type { InterestTable } from '../upstream/interest.ts';
+import { OPEN_ADMISSION, type AdmissionControl } from './admission.ts';
 import { framedOnce, scheduleFlush, textFrame, writeBatch, type Flushable } from './write-path.ts';
 
 /** How long a slow consumer gets to read its backlog and the close frame before it is cut off. */
@@ -35,8 +36,10 @@ export class SessionShared {
   readonly sessions: Set<Session>;
   /** This dialect's delivery count (a plain number; metrics folds it in at scrape time). */
   readonly delivered: { n: number };
+  /** The port's admission control: failed authentications on a socket count against its address. */
+  readonly admission: AdmissionControl;
 
-  constructor(o: { dialect: string; encode: EventEncoder; writeQueueBytes: number; hub: Hub; metrics: Metrics; interest: InterestTable; log: Log; sessions: Set<Session> }) {
+  constructor(o: { dialect: string; encode: EventEncoder; writeQueueBytes: number; hub: Hub; metrics: Metrics; interest: InterestTable; log: Log; sessions: Set<Session>; admission?: AdmissionControl }) {
     this.dialect = o.dialect;
     this.encode = o.encode;
     this.writeQueueBytes = o.writeQueueBytes;
@@ -47,6 +50,7 @@ export class SessionShared {
     this.log = o.log;
     this.sessions = o.sessions;
     this.delivered = o.metrics.deliveries(o.dialect);
+    this.admission = o.admission ?? OPEN_ADMISSION;
   }
 }
 

@@ -1,87 +1,32 @@
 /**
  * One HTTP server with WebSocket upgrades routed by path: the relay's single port, and the
  * simulators' servers. Routing, the pre-upgrade decision (refusals are written as plain HTTP
- * responses before any WebSocket exists) and socket bookkeeping live here; what a route or a
- * socket means is the caller's business.
+ * responses before any WebSocket exists: bad target or Host, drain, admission, the endpoint's own
+ * `authorize`) and socket bookkeeping live here; what a route or a socket means is the caller's
+ * business. No handler's rejection leaves this file: it is reported and answered with 500.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { HttpRequest, HttpResponse, HttpRoute, UpgradeVerdict } from '../contracts.ts';
+import { ERRORS, type BridgeErrorCode } from '../errors.ts';
+import { LIMIT_KEYS } from './admission.ts';
+import { errorResponse, parseTarget, plainAddress, type ClientAddresses, type HostPolicy } from './edge.ts';
+import {
+  HostedSocket,
+  HostShared,
+  WsConnection,
+  onSocketClose,
+  onSocketError,
+  onSocketMessage,
+  onSocketPong,
+  type ConnectionHooks,
+  type HostConnection,
+  type SocketObserver,
+} from './hosted-socket.ts';
 
-/** The socket handed to an endpoint's `open`. `raw` is for the core's write path only. */
-export interface HostConnection {
-  readonly remoteAddress: string;
-  /** Bytes queued in user space and not yet handed to the kernel. */
-  readonly bufferedAmount: number;
-  send(data: string | Buffer): void;
-  close(code: number, reason: string): void;
-  terminate(): void;
-  ping(): void;
-  readonly raw: WebSocket;
-  /** The TCP socket under the WebSocket, for the core's batched write path. */
-  readonly netSocket: Socket;
-}
-
-/**
- * The server's socket class: one set of listeners serves every socket (`this` is the socket), and
- * the socket carries its hooks and its host in two declared fields, so a connection costs no
- * closures and no out-of-object property storage.
- */
-class HostedSocket extends WebSocket {
-  hooks: ConnectionHooks | null = null;
-  host: HostShared | null = null;
-}
-
-/**
- * A class rather than an object of closures: one of these lives as long as each socket, and a
- * closure per method per socket is memory that grows with the connection count.
- */
-class WsConnection implements HostConnection {
-  readonly raw: WebSocket;
-
-  constructor(ws: WebSocket) {
-    this.raw = ws;
-  }
-
-  /** Read when asked: Node caches the peer address on the socket the first time it is read. */
-  get remoteAddress(): string {
-    return this.netSocket.remoteAddress ?? '';
-  }
-
-  get netSocket(): Socket {
-    // ws keeps the upgraded socket here; it is set before the 'connection' callback runs.
-    return (this.raw as unknown as { _socket: Socket })._socket;
-  }
-
-  get bufferedAmount(): number {
-    return this.raw.bufferedAmount;
-  }
-
-  send(data: string | Buffer): void {
-    if (this.raw.readyState === this.raw.OPEN) this.raw.send(data, { binary: false });
-  }
-
-  close(code: number, reason: string): void {
-    this.raw.close(code, reason);
-  }
-
-  terminate(): void {
-    this.raw.terminate();
-  }
-
-  ping(): void {
-    if (this.raw.readyState === this.raw.OPEN) this.raw.ping();
-  }
-}
-
-export interface ConnectionHooks {
-  onMessage(text: string): void;
-  onPong?(): void;
-  onClose(code: number, reason: string): void;
-}
+export type { ConnectionHooks, HostConnection, HostSite } from './hosted-socket.ts';
 
 export interface SocketEndpoint {
   /** Path pattern with `:param` segments. */
@@ -90,12 +35,17 @@ export interface SocketEndpoint {
   open(conn: HostConnection, req: HttpRequest, state: unknown): ConnectionHooks;
 }
 
-export interface WebHostOptions {
+/** The host's options; `admission`, `onProtocolError` and `onHandlerError` come from {@link SocketObserver}. */
+export interface WebHostOptions extends SocketObserver {
   maxPayloadBytes: number;
-  /** Called when an upgrade is refused before any endpoint ran (unknown path, draining). */
-  onRefused?(status: number, path: string): void;
-  /** Called for a frame the socket layer rejected (too large, bad UTF-8, protocol error). */
-  onProtocolError?(err: Error & { code?: string }): void;
+  /** `http.allowedHosts`; absent: any Host (malformed ones included). */
+  hosts?: HostPolicy;
+  /** How the client address is found (`http.trustedProxies`); absent: the TCP peer. */
+  addresses?: ClientAddresses;
+  /** A request or upgrade the host refused itself (bad target or Host, draining, unknown path, a limit). */
+  onRefused?(kind: 'request' | 'upgrade', code: BridgeErrorCode): void;
+  /** An admission limit refused something; `limit` is its config key under `limits`. */
+  onLimit?(limit: string): void;
 }
 
 interface Compiled<T> {
@@ -136,8 +86,7 @@ function match<T>(table: Compiled<T>[], path: string): { value: T; params: Recor
   return null;
 }
 
-function toRequest(req: IncomingMessage, params: Record<string, string>, url: URL): HttpRequest {
-  const socket = req.socket;
+function toRequest(req: IncomingMessage, params: Record<string, string>, url: URL, address: () => string): HttpRequest {
   return {
     method: req.method ?? 'GET',
     path: url.pathname,
@@ -146,9 +95,14 @@ function toRequest(req: IncomingMessage, params: Record<string, string>, url: UR
     headers: req.headers as Record<string, string | undefined>,
     // Lazy: reading it makes Node keep the peer address on the socket for the socket's lifetime.
     get remoteAddress() {
-      return socket.remoteAddress ?? '';
+      return address();
     },
   };
+}
+
+/** Whole seconds for a Retry-After header (at least 1). */
+function seconds(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)));
 }
 
 function body(res: HttpResponse): { contentType: string; payload: string } {
@@ -168,12 +122,6 @@ function refuseUpgrade(socket: Duplex, res: HttpResponse): void {
   );
 }
 
-function rawToText(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
-}
-
 export class WebHost {
   readonly #opts: WebHostOptions;
   readonly #routes: Compiled<HttpRoute>[] = [];
@@ -186,7 +134,7 @@ export class WebHost {
 
   constructor(opts: WebHostOptions) {
     this.#opts = opts;
-    this.#shared = { sockets: this.#sockets, opts };
+    this.#shared = new HostShared(this.#sockets, opts);
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: opts.maxPayloadBytes,
@@ -194,8 +142,13 @@ export class WebHost {
       clientTracking: false,
       WebSocket: HostedSocket,
     });
-    this.#server = createServer((req, res) => void this.#onRequest(req, res));
-    this.#server.on('upgrade', (req, socket, head) => void this.#onUpgrade(req, socket, head));
+    // Both handlers are async; their rejections end here, never in the event loop.
+    this.#server = createServer((req, res) => {
+      this.#onRequest(req, res).catch((err: unknown) => this.#requestFailed(res, err));
+    });
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.#onUpgrade(req, socket, head).catch((err: unknown) => this.#upgradeFailed(socket, err));
+    });
     this.#server.keepAliveTimeout = 5000;
   }
 
@@ -221,6 +174,12 @@ export class WebHost {
     return this.#sockets.values();
   }
 
+  /** Resolves once no WebSocket is open (at once when none is). */
+  idle(): Promise<void> {
+    if (this.#sockets.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#shared.idleWaiters.push(resolve));
+  }
+
   async listen(host: string, port: number): Promise<{ port: number; url: string }> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
@@ -242,91 +201,151 @@ export class WebHost {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
+  /** The client address of a request: the peer, or the client a trusted proxy names. */
+  #address(req: IncomingMessage): string {
+    const peer = req.socket.remoteAddress ?? '';
+    return this.#opts.addresses ? this.#opts.addresses.resolve(peer, req.headers['x-forwarded-for']) : plainAddress(peer);
+  }
+
+  /** A refusal the host makes itself: counted, and answered with its row. */
+  #refusal(kind: 'request' | 'upgrade', code: BridgeErrorCode, headers?: Record<string, string>): HttpResponse {
+    this.#opts.onRefused?.(kind, code);
+    return errorResponse(code, headers);
+  }
+
+  /** null when the Host header may be served; else the answer (400 malformed, 421 not listed). */
+  #checkHost(kind: 'request' | 'upgrade', req: IncomingMessage): HttpResponse | null {
+    const verdict = this.#opts.hosts?.check(req.headers.host) ?? 'ok';
+    if (verdict === 'ok') return null;
+    return this.#refusal(kind, verdict === 'malformed' ? 'BRIDGE_ERR_BAD_REQUEST' : 'BRIDGE_ERR_HOST_NOT_ALLOWED');
+  }
+
+  /** An admission refusal of `address`, with Retry-After where the limit refills. */
+  #limited(kind: 'request' | 'upgrade', code: BridgeErrorCode, address: string): HttpResponse {
+    const limit = LIMIT_KEYS[code];
+    if (limit) this.#opts.onLimit?.(limit);
+    const wait = code === 'BRIDGE_ERR_AUTH_FAILURES' || code === 'BRIDGE_ERR_RATE_LIMITED' ? this.#opts.admission?.retryAfterMs?.(address, code) : undefined;
+    return this.#refusal(kind, code, wait === undefined ? undefined : { 'retry-after': seconds(wait) });
+  }
+
   async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://relay');
-    const hit = match(this.#routes, url.pathname);
-    let out: HttpResponse;
-    if (!hit) out = { status: 404, json: { error: 'not found' } };
-    else if (hit.value.method !== req.method && !(req.method === 'HEAD' && hit.value.method === 'GET')) {
-      out = { status: 405, json: { error: 'method not allowed' }, headers: { allow: hit.value.method } };
-    } else {
-      try {
-        out = await hit.value.handle(toRequest(req, hit.params, url));
-      } catch {
-        out = { status: 500, json: { error: 'internal error' } };
-      }
-    }
+    const out = await this.#answer(req);
     const { contentType, payload } = body(out);
     res.writeHead(out.status, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload), ...out.headers });
     res.end(req.method === 'HEAD' ? undefined : payload);
   }
 
+  async #answer(req: IncomingMessage): Promise<HttpResponse> {
+    const url = parseTarget(req.url);
+    if (!url) return this.#refusal('request', 'BRIDGE_ERR_BAD_REQUEST');
+    const hit = match(this.#routes, url.pathname);
+    // Probes (/healthz, /readyz, /metrics) answer any Host: a kubelet sends the pod's address.
+    if (!hit?.value.anyHost) {
+      const wrongHost = this.#checkHost('request', req);
+      if (wrongHost) return wrongHost;
+    }
+    if (!hit) {
+      this.#opts.onRefused?.('request', 'BRIDGE_ERR_NOT_FOUND');
+      return { status: 404, json: { error: 'not found' } };
+    }
+    const route = hit.value;
+    if (route.method !== req.method && !(req.method === 'HEAD' && route.method === 'GET')) {
+      return { status: 405, json: { error: 'method not allowed' }, headers: { allow: route.method } };
+    }
+    let address: string | undefined;
+    const addressOf = () => (address ??= this.#address(req));
+    const admission = this.#opts.admission;
+    if (route.credential && admission?.blocked(addressOf())) return this.#limited('request', 'BRIDGE_ERR_AUTH_FAILURES', addressOf());
+    const out = await route.handle(toRequest(req, hit.params, url, addressOf));
+    if (route.credential && (out.status === 401 || out.status === 403)) admission?.authFailed(addressOf());
+    return out;
+  }
+
+  #requestFailed(res: ServerResponse, err: unknown): void {
+    this.#shared.report('request', err);
+    try {
+      if (res.headersSent) return void res.destroy();
+      const { payload } = body(errorResponse('BRIDGE_ERR_INTERNAL'));
+      res.writeHead(500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+      res.end(payload);
+    } catch {
+      res.destroy();
+    }
+  }
+
   async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', destroyOnError);
-    const url = new URL(req.url ?? '/', 'http://relay');
+    const url = parseTarget(req.url);
+    if (!url) return refuseUpgrade(socket, this.#refusal('upgrade', 'BRIDGE_ERR_BAD_REQUEST'));
+    const wrongHost = this.#checkHost('upgrade', req);
+    if (wrongHost) return refuseUpgrade(socket, wrongHost);
     if (this.#refusing) {
-      this.#opts.onRefused?.(this.#refusing.status, url.pathname);
+      this.#opts.onRefused?.('upgrade', 'BRIDGE_ERR_SHUTDOWN');
       return refuseUpgrade(socket, this.#refusing);
     }
     const hit = match(this.#endpoints, url.pathname);
     if (!hit) {
-      this.#opts.onRefused?.(404, url.pathname);
+      this.#opts.onRefused?.('upgrade', 'BRIDGE_ERR_NOT_FOUND');
       return refuseUpgrade(socket, { status: 404, json: { error: 'not found' } });
     }
-    const request = toRequest(req, hit.params, url);
-    let verdict: UpgradeVerdict;
+    const address = this.#address(req);
+    const admission = this.#opts.admission;
+    const refused = admission?.admit(address) ?? null;
+    if (refused) return refuseUpgrade(socket, this.#limited('upgrade', refused, address));
+    // From here the address holds one admitted slot: handed to the socket, or released below.
+    let phase: 'deciding' | 'attached' | 'released' = 'deciding';
     try {
-      verdict = await hit.value.authorize(request);
-    } catch {
-      verdict = { accept: false, status: 500, json: { error: 'internal error' }, reason: 'auth' };
+      const request = toRequest(req, hit.params, url, () => address);
+      const verdict = await hit.value.authorize(request);
+      if (!verdict.accept) {
+        if (verdict.reason === 'auth') admission?.authFailed(address);
+        const res: HttpResponse = { status: verdict.status };
+        if (verdict.json !== undefined) res.json = verdict.json;
+        if (verdict.text !== undefined) res.text = verdict.text;
+        return refuseUpgrade(socket, res);
+      }
+      if (this.#refusing || socket.destroyed) return refuseUpgrade(socket, this.#refusing ?? { status: 503 });
+      // Without verifyClient ws completes the upgrade synchronously or not at all (a bad
+      // Sec-WebSocket-Key is answered 400 by ws itself); a late callback would find the slot gone.
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        if (phase === 'released') return ws.terminate();
+        phase = 'attached';
+        this.#attach(ws as HostedSocket, hit.value, request, verdict.state, address);
+      });
+    } finally {
+      if (phase === 'deciding') {
+        phase = 'released';
+        admission?.released(address);
+      }
     }
-    if (!verdict.accept) {
-      const res: HttpResponse = { status: verdict.status };
-      if (verdict.json !== undefined) res.json = verdict.json;
-      if (verdict.text !== undefined) res.text = verdict.text;
-      return refuseUpgrade(socket, res);
-    }
-    if (this.#refusing || socket.destroyed) return refuseUpgrade(socket, this.#refusing ?? { status: 503 });
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#attach(ws, hit.value, request, verdict.accept ? verdict.state : undefined));
   }
 
-  #attach(ws: WebSocket, endpoint: SocketEndpoint, req: HttpRequest, state: unknown): void {
+  #upgradeFailed(socket: Duplex, err: unknown): void {
+    this.#shared.report('upgrade', err);
+    try {
+      if (!socket.destroyed) refuseUpgrade(socket, errorResponse('BRIDGE_ERR_INTERNAL'));
+    } catch {
+      socket.destroy();
+    }
+  }
+
+  #attach(ws: HostedSocket, endpoint: SocketEndpoint, req: HttpRequest, state: unknown, address: string): void {
     this.#sockets.add(ws);
-    const attached = ws as HostedSocket;
-    attached.host = this.#shared;
+    ws.host = this.#shared;
+    ws.address = address;
     ws.on('error', onSocketError);
     ws.on('close', onSocketClose);
     ws.on('message', onSocketMessage);
     ws.on('pong', onSocketPong);
-    attached.hooks = endpoint.open(new WsConnection(ws), req, state);
+    try {
+      ws.hooks = endpoint.open(new WsConnection(ws), req, state);
+    } catch (err) {
+      this.#shared.report('upgrade', err);
+      ws.close(ERRORS.BRIDGE_ERR_INTERNAL.close);
+    }
   }
 }
 
-/** What the shared listeners need of the host: one object per host, not per socket. */
-interface HostShared {
-  readonly sockets: Set<WebSocket>;
-  readonly opts: WebHostOptions;
-}
-
-function onSocketError(this: WebSocket, err: Error & { code?: string }): void {
-  (this as HostedSocket).host?.opts.onProtocolError?.(err);
-}
-
-function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
-  const ws = this as HostedSocket;
-  ws.host?.sockets.delete(ws);
-  const hooks = ws.hooks;
-  ws.hooks = null;
-  hooks?.onClose(code, reason.toString('utf8'));
-}
-
-function onSocketMessage(this: WebSocket, data: RawData): void {
-  (this as HostedSocket).hooks?.onMessage(rawToText(data));
-}
-
-function onSocketPong(this: WebSocket): void {
-  (this as HostedSocket).hooks?.onPong?.();
-}
 
 /** Until the upgrade completes the raw socket has no other error listener. */
 function destroyOnError(this: Duplex): void {

@@ -19,8 +19,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function start112(clock: ManualClock): Promise<Harness> {
-  h = await startHarness({ clock, listener: { profile: '1.12' } });
+async function start112(clock: ManualClock, limits?: Record<string, unknown>): Promise<Harness> {
+  h = await startHarness({ clock, listener: { profile: '1.12' }, ...(limits ? { limits } : {}) });
   await linksReady(h);
   return h;
 }
@@ -101,7 +101,9 @@ describe('wings listener profile 1.12', () => {
 
   test('at most 30 authenticated sockets per server: the 31st upgrade gets HTTP 400', async () => {
     const clock = new ManualClock();
-    await start112(clock);
+    // 31 upgrades in one instant of the manual clock: the relay's own per-address connect rate
+    // (burst 30) would answer the 31st before the Wings cap is reached.
+    await start112(clock, { connectRatePerAddress: { burst: 40, refillMs: 100 } });
     for (let i = 0; i < 30; i++) clients.push(await authed(h!, S1));
     await assert.rejects(WingsClient.connect(h!.socketUrl(S1)), (err: { status?: number }) => err.status === 400);
     clients.pop()!.close();

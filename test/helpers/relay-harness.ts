@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../src/clock.ts';
+import type { Log } from '../../src/contracts.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { ADAPTERS } from '../../src/registry.ts';
 import { Relay } from '../../src/relay.ts';
@@ -27,6 +28,10 @@ export interface HarnessOptions {
   listener?: Record<string, unknown>;
   upstream?: Record<string, unknown>;
   limits?: Record<string, unknown>;
+  /** The relay's log (default: silent unless TEST_LOG). */
+  log?: Log;
+  /** Merged into the `http` section (e.g. allowedHosts, trustedProxies). */
+  http?: Record<string, unknown>;
   prefix?: string;
 }
 
@@ -45,7 +50,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const config = validateConfig(
     {
       node: { id: 'test-node' },
-      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
+      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000, ...o.http },
       bus: o.bus === 'nats'
         ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' }
         : { kind: 'memory', prefix },
@@ -76,6 +81,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const relay = await Relay.start({
     config,
     defaultMetrics: false,
+    ...(o.log ? { log: o.log } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.random ? { random: o.random } : {}),
   });

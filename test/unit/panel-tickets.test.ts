@@ -50,7 +50,7 @@ test('reusable tickets open any number of sockets until they expire', async () =
   assert.deepEqual(store.redeem(t), { ok: false, reason: 'expired' });
 });
 
-test('memory is bounded: long-expired tickets are swept on issue, and past maxEntries the oldest goes', async () => {
+test('memory is bounded: long-expired tickets are swept on issue, and past maxPerClient the oldest ticket of that client goes', async () => {
   const clock = new ManualClock();
   const store = new TicketStore(clock, { ttlSeconds: 60, reusable: true });
   for (let i = 0; i < 10; i++) store.issue(ALICE);
@@ -62,9 +62,10 @@ test('memory is bounded: long-expired tickets are swept on issue, and past maxEn
   assert.equal(store.size, 2, 'the first ten were swept');
   assert.equal(store.redeem(recent).ok, false);
 
-  const small = new TicketStore(clock, { ttlSeconds: 60, reusable: false, maxEntries: 3 });
-  const first = small.issue(ALICE);
-  for (let i = 0; i < 4; i++) small.issue(BOB);
-  assert.equal(small.size, 3);
-  assert.deepEqual(small.redeem(first), { ok: false, reason: 'invalid' });
+  const small = new TicketStore(clock, { ttlSeconds: 60, reusable: false, maxPerClient: 3 });
+  const alices = small.issue(ALICE);
+  const bobs = Array.from({ length: 5 }, () => small.issue(BOB));
+  assert.equal(small.size, 4, 'alice 1 + bob 3');
+  assert.deepEqual(small.redeem(alices), { ok: true, client: ALICE });
+  assert.deepEqual(bobs.map((t) => small.redeem(t).ok), [false, false, true, true, true]);
 });
