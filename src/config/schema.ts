@@ -35,6 +35,7 @@ export function Rate(burst: number, refillMs: number, description: string) {
 export const NodeSection = Type.Object(
   {
     id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'This node\'s id (default: the host name).' })),
+    workers: Type.Integer({ minimum: 1, maximum: 256, default: 1, description: 'Relay processes serving the one port (node:cluster): past 1, a primary process runs the simulators and forks this many workers, each a cluster node with id `<id>-w<i>` (i from 1). Needs `bus.kind` "nats". The `--workers N` flag overrides it.' }),
   },
   { additionalProperties: false, default: {} },
 );
