@@ -2,6 +2,13 @@
  * Every metric of the relay, on one prom-client Registry per relay instance (so several relays,
  * e.g. cluster nodes in one test process, never share counters). Labels are low-cardinality only:
  * protocol/dialect, upstream name, direction, state, reason — never ids, keys or tokens.
+ *
+ * Under `--workers N` a scrape answers for every worker process (src/process/cluster-metrics.ts):
+ * each metric is merged by its prom-client `aggregator`. Counters, the histogram and the gauges that
+ * count things (connections, links, queued bytes, bus states) are summed, which is what they mean
+ * for the whole relay; prom-client's own process metrics carry theirs (start time omitted, event
+ * loop lag averaged, version taken once). A new per-process gauge that does not add up across
+ * processes must say how to merge (`aggregator: 'max'`, `'omit'`, …).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DropReason, Telemetry } from './contracts.ts';
@@ -134,10 +141,19 @@ export class Metrics {
   });
   readonly busState = new Gauge({
     name: 'bridge_bus_state',
-    help: 'Bus connection state (1 for the current state).',
+    help: 'Bus connection state: 1 for the current state (under --workers, how many workers are in it).',
     labelNames: ['kind', 'state'] as const,
+    // Summed over workers: {state="connected"} counts the connected ones, and an alert on any other
+    // state being > 0 fires for one worker off the bus as it does for a single process.
+    aggregator: 'sum',
     registers: [this.registry],
   });
+
+  /**
+   * The text /metrics answers: this registry's, unless a `--workers` worker has pointed it at the
+   * primary's aggregation of every worker.
+   */
+  exposition: () => Promise<string> = () => this.registry.metrics();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'bridge_' });

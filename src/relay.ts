@@ -8,7 +8,7 @@ import type { Bus, BusState } from './bus/bus.ts';
 import { MemoryBus } from './bus/memory.ts';
 import { NatsBus } from './bus/nats.ts';
 import type { BridgeConfig, ListenerConfig } from './config/schema.ts';
-import type { HttpRequest, ListenerContext, Log, ProtocolAdapter, Simulator } from './contracts.ts';
+import type { HttpRequest, ListenerContext, Log, ProtocolAdapter, Simulator, SimulatorEndpoint } from './contracts.ts';
 import { clientDirectory } from './auth/clients.ts';
 import { AddressAdmission } from './downstream/admission.ts';
 import { ClientAddresses, HostPolicy } from './downstream/edge.ts';
@@ -35,6 +35,11 @@ export interface RelayOptions {
   adapters?: readonly ProtocolAdapter[];
   /** Collect prom-client's default process metrics (off when many relays share a test process). */
   defaultMetrics?: boolean;
+  /**
+   * The configured simulators already run elsewhere (the primary of `--workers`): their endpoints
+   * by name. The relay then starts none, and its upstreams use these.
+   */
+  simulatorEndpoints?: ReadonlyMap<string, SimulatorEndpoint>;
 }
 
 const BUS_STATES: readonly BusState[] = ['connecting', 'connected', 'reconnecting', 'draining', 'closed'];
@@ -57,6 +62,7 @@ export class Relay {
   /** Logs and counts an error contained anywhere in this relay (`bridge_handler_errors_total`). */
   readonly report: ErrorReport;
   readonly #adapters: readonly ProtocolAdapter[];
+  readonly #simulatorEndpoints: ReadonlyMap<string, SimulatorEndpoint> | undefined;
   #url = '';
   #port = 0;
   #listening = false;
@@ -71,6 +77,7 @@ export class Relay {
     this.config = config;
     this.log = opts.log ?? createLog(config.log.level as LogLevel, { node: config.node.id });
     this.#adapters = opts.adapters ?? ADAPTERS;
+    this.#simulatorEndpoints = opts.simulatorEndpoints;
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
     this.report = errorReporter(this.log, this.metrics);
     this.clock = opts.clock ?? guardedSystemClock((err) => this.report('timer', err));
@@ -160,7 +167,7 @@ export class Relay {
   async #start(): Promise<void> {
     const { config } = this;
     await this.bus.start();
-    for (const sim of config.simulators) {
+    for (const sim of this.#simulatorEndpoints ? [] : config.simulators) {
       const adapter = adapterFor(this.#adapters, sim.protocol);
       const started = await adapter.startSimulator({ config: sim, clock: this.clock, log: this.log }, sim.host, sim.port);
       this.simulators.set(sim.name, started);
@@ -168,7 +175,8 @@ export class Relay {
     }
     for (const up of config.upstreams) {
       const adapter = adapterFor(this.#adapters, up.protocol);
-      this.supervisor.add(up, adapter, up.simulator ? this.simulators.get(up.simulator)?.endpoint : undefined);
+      const sim = up.simulator;
+      this.supervisor.add(up, adapter, sim ? (this.#simulatorEndpoints?.get(sim) ?? this.simulators.get(sim)?.endpoint) : undefined);
     }
     const clients = clientDirectory(config.clients);
     for (const listener of config.listeners) {

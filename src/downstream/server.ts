@@ -77,7 +77,7 @@ export class DownstreamServer {
       anyHost: true,
       handle: async () => ({
         status: 200,
-        text: await opts.metrics.registry.metrics(),
+        text: await opts.metrics.exposition(),
         headers: { 'content-type': opts.metrics.registry.contentType },
       }),
     });
