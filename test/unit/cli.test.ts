@@ -112,6 +112,40 @@ describe('bridge CLI', { concurrency: true }, () => {
     assert.match(r.stdout, /check/);
   });
 
+  test('--workers 2 with the memory bus is refused before anything starts: one line, exit 2', async () => {
+    const file = join(TMP, 'workers-memory.json');
+    // A port that would be in use twice if anything started: nothing may listen.
+    writeFileSync(file, JSON.stringify({ ...goodConfig(), http: { host: '127.0.0.1', port: 0 } }));
+    for (const args of [['--workers', '2'], ['--workers=2']]) {
+      const r = await bridge(['--config', file, ...args]);
+      assert.equal(r.code, 2, `exit ${r.code}, stderr:\n${r.stderr}`);
+      assert.equal(r.stderr, 'bridge: --workers 2 needs the NATS bus (bus.kind "nats"); with the in-process bus each worker would be an island\n');
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  test('node.workers 3 in the config with the memory bus is refused the same way, by check too; the flag wins', async () => {
+    const file = join(TMP, 'workers-config.json');
+    writeFileSync(file, JSON.stringify({ ...goodConfig(), node: { workers: 3 } }));
+    for (const args of [['--config', file], ['check', '--config', file]]) {
+      const r = await bridge(args);
+      assert.equal(r.code, 2, `exit ${r.code}, stderr:\n${r.stderr}`);
+      assert.equal(r.stderr, 'bridge: node.workers 3 needs the NATS bus (bus.kind "nats"); with the in-process bus each worker would be an island\n');
+    }
+    const one = await bridge(['check', '--config', file, '--workers', '1']);
+    assert.equal(one.code, 0, one.stderr);
+  });
+
+  test('--workers takes a whole number from 1 to 256', async () => {
+    const file = join(TMP, 'good-workers.json');
+    writeFileSync(file, JSON.stringify(goodConfig()));
+    for (const bad of ['0', '1.5']) {
+      const r = await bridge(['check', '--config', file, '--workers', bad]);
+      assert.equal(r.code, 2, `--workers ${JSON.stringify(bad)}: exit ${r.code}`);
+      assert.match(r.stderr, /^bridge: --workers needs a whole number from 1 to 256/);
+    }
+  });
+
   test('an unknown argument exits non-zero with a message', async () => {
     const r = await bridge(['--frobnicate']);
     assert.notEqual(r.code, 0);

@@ -1,0 +1,121 @@
+/**
+ * The primary of `--workers N` (node:cluster): it runs the configured simulators once, forks N
+ * workers that share the one port (each a relay and a cluster node on the NATS bus), restarts a
+ * worker that dies, aggregates /metrics for them, and on SIGTERM/SIGINT forwards the signal and
+ * exits once every worker has exited, within http.shutdownGraceMs as a single process does.
+ *
+ * It serves nothing itself and holds no upstream link: with the memory bus each worker would be an
+ * island (its own events, its own history, every link opened N times), so main.ts refuses that
+ * before anything starts.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { guardedSystemClock } from '../clock.ts';
+import type { BridgeConfig } from '../config/schema.ts';
+import { describeError, installProcessGuards, type ErrorReport } from '../contain.ts';
+import type { Log, Simulator, SimulatorEndpoint } from '../contracts.ts';
+import { createLog, type LogLevel } from '../log.ts';
+import { adapterFor, ADAPTERS } from '../registry.ts';
+import { MetricsAggregator } from './cluster-metrics.ts';
+import { relayGrace } from './drain-on-signal.ts';
+import { WorkerPool, type WorkerHandle } from './pool.ts';
+
+/** A node:cluster Worker as the pool's {@link WorkerHandle}. */
+function clusterWorker(w: Worker, log: Log): WorkerHandle {
+  // Without a listener, an IPC error on a worker that is going away would be thrown in the primary.
+  w.on('error', (err) => log.warn('worker IPC error', { pid: w.process.pid, err: describeError(err) }));
+  return {
+    get pid() {
+      return w.process.pid;
+    },
+    send(msg) {
+      if (!w.isConnected()) return false;
+      w.send(msg, undefined, () => {});
+      return true;
+    },
+    kill: (signal) => void w.process.kill(signal),
+    onMessage: (fn) => void w.on('message', fn),
+    onExit: (fn) => void w.once('exit', (code, signal) => fn(code, signal as NodeJS.Signals | null)),
+  };
+}
+
+async function startSimulators(config: BridgeConfig, log: Log, report: ErrorReport): Promise<Map<string, Simulator>> {
+  const clock = guardedSystemClock((err) => report('timer', err));
+  const started = new Map<string, Simulator>();
+  try {
+    for (const sim of config.simulators) {
+      const adapter = adapterFor(ADAPTERS, sim.protocol);
+      const s = await adapter.startSimulator({ config: sim, clock, log }, sim.host, sim.port);
+      started.set(sim.name, s);
+      log.info('simulator started', { name: sim.name, protocol: sim.protocol, url: s.endpoint.url });
+    }
+  } catch (err) {
+    await Promise.allSettled([...started.values()].map((s) => s.close()));
+    throw err;
+  }
+  return started;
+}
+
+/** Runs the primary until a signal (or a worker that cannot start) ends it; exits the process. */
+export async function runPrimary(config: BridgeConfig, count: number): Promise<void> {
+  const log = createLog(config.log.level as LogLevel, { node: config.node.id, role: 'primary' });
+  const report: ErrorReport = (where, err) => log.error('contained an error', { where, error: describeError(err) });
+  installProcessGuards(process, report);
+  const clock = guardedSystemClock((err) => report('timer', err));
+  const simulators = await startSimulators(config, log, report);
+  const endpoints: Record<string, SimulatorEndpoint> = {};
+  for (const [name, s] of simulators) endpoints[name] = s.endpoint;
+
+  let metrics: MetricsAggregator | null = null;
+  const pool = new WorkerPool({
+    count,
+    clock,
+    log,
+    fork: () => clusterWorker(cluster.fork(), log),
+    init: (index) => ({ type: 'bridge:init', index, config, simulators: endpoints }),
+    onMessage: (w, msg) => void metrics?.onMessage(w, msg),
+    onExit: (w) => metrics?.onExit(w),
+  });
+  metrics = new MetricsAggregator({ clock, log, workers: () => pool.ready() });
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals, failed: boolean) => {
+    stopping = true;
+    const grace = config.http.shutdownGraceMs;
+    // The hard bound, as in the single process: whatever still hangs, the primary is gone at the
+    // grace, and no worker outlives it.
+    const hard = setTimeout(() => {
+      pool.killAll();
+      process.exit(1);
+    }, grace);
+    hard.unref();
+    const deadline = Date.now() + grace;
+    // Each worker stops its relay within relayGrace(grace) and exits; the primary waits for them
+    // into half of the margin that leaves, and keeps the other half for its own exit.
+    const margin = grace - relayGrace(grace);
+    const { clean } = await pool.stop(signal, grace - margin / 2);
+    const closing = Promise.allSettled([...simulators.values()].map((s) => s.close()));
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
+    log.info('primary stopped', { clean });
+    process.exit(failed || !clean ? 1 : 0);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal: as in the single process, exit at once (and take the workers along).
+      pool.killAll();
+      process.exit(130);
+    }
+    log.info('signal received, stopping the workers', { signal });
+    void stop(signal, false);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    await pool.start();
+    log.info('workers ready', { workers: count });
+  } catch (err) {
+    if (stopping) return;
+    log.error('a worker could not start: stopping', { error: describeError(err) });
+    await stop('SIGTERM', true);
+  }
+}
