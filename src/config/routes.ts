@@ -6,9 +6,10 @@
  */
 import type { ProtocolAdapter } from '../contracts.ts';
 import type { ConfigIssue } from './load.ts';
+import { STATUS_ROUTES } from '../status/routes.ts';
 
-/** Routes the relay itself serves on the one port (src/downstream/server.ts). */
-export const CORE_ROUTES: readonly string[] = ['/healthz', '/readyz', '/metrics'];
+/** Routes the relay itself serves on the one port (src/downstream/server.ts, and the status page's). */
+export const CORE_ROUTES: readonly string[] = ['/healthz', '/readyz', '/metrics', ...STATUS_ROUTES];
 
 /** The shape a path pattern matches: `:param` segments are one wildcard, a trailing slash is optional. */
 export function routeShape(path: string): string {

@@ -15,6 +15,7 @@ import type { ClientAddresses, HostPolicy } from './edge.ts';
 import type { Hub } from './hub.ts';
 import { Session, SessionShared } from './session.ts';
 import { WebHost } from './web-host.ts';
+import { StatusPage } from '../status/routes.ts';
 import type { InterestTable } from '../upstream/interest.ts';
 
 export interface ServerOptions {
@@ -43,6 +44,7 @@ export class DownstreamServer {
   readonly #opts: ServerOptions;
   readonly #sessions = new Set<Session>();
   readonly admission: AdmissionControl;
+  readonly #status: StatusPage;
 
   constructor(opts: ServerOptions) {
     this.#opts = opts;
@@ -81,6 +83,8 @@ export class DownstreamServer {
         headers: { 'content-type': opts.metrics.registry.contentType },
       }),
     });
+    this.#status = new StatusPage({ metrics, clock: opts.clock, readiness: opts.readiness });
+    for (const route of this.#status.routes()) this.host.route(route);
     const sessions = this.#sessions;
     opts.metrics.queueProbe = function* () {
       for (const s of sessions) yield [s.dialect, s.queued] as const;
@@ -93,6 +97,7 @@ export class DownstreamServer {
     const dialect = adapter.protocol;
     const shared = new SessionShared({ dialect, encode: adapter.encode, writeQueueBytes, hub, metrics, interest, log, sessions: this.#sessions, admission: this.admission });
     for (const route of role.routes) this.host.route(route);
+    this.#status.listener(listener);
     this.host.endpoint({
       path: listener.path,
       authorize: async (req) => {
