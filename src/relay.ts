@@ -42,7 +42,7 @@ export class Relay {
   readonly supervisor: Supervisor;
   readonly server: DownstreamServer;
   readonly simulators = new Map<string, Simulator>();
-  readonly interest = new InterestTable();
+  readonly interest: InterestTable;
   readonly clock: Clock;
   readonly log: Log;
   readonly #adapters: readonly ProtocolAdapter[];
@@ -67,6 +67,7 @@ export class Relay {
       this.log.info('bus state', { kind: this.bus.kind, state: s });
     });
     this.hub = new Hub(this.bus, this.metrics);
+    this.interest = new InterestTable({ clock: this.clock, coalesceMs: config.limits.interestCoalesceMs });
     this.supervisor = new Supervisor({
       node: config.node.id,
       bus: this.bus,
@@ -86,6 +87,13 @@ export class Relay {
       metrics: this.metrics,
       log: this.log,
       interest: this.interest,
+      clock: this.clock,
+      limits: config.limits,
+      backend: {
+        request: (cmd) => this.bus.request(this.subjects.command(cmd.upstream, cmd.resource, cmd.id), cmd, config.limits.commandTimeoutMs),
+        history: (subject, limit) => this.bus.history(subject, limit),
+        last: (subject) => this.bus.last(subject),
+      },
       readiness: () => this.#readiness(),
     });
   }
@@ -172,9 +180,6 @@ export class Relay {
       clients,
       telemetry: this.metrics.telemetry(listener.dialect, 'downstream'),
       resources: () => this.supervisor.resources().filter((r) => served.has(r.upstream)),
-      request: (cmd) => this.bus.request(this.subjects.command(cmd.upstream, cmd.resource, cmd.id), cmd, config.limits.commandTimeoutMs),
-      history: (subject, limit) => this.bus.history(subject, limit),
-      last: (subject) => this.bus.last(subject),
       publicUrl: (req: HttpRequest) => {
         if (config.http.publicUrl) return config.http.publicUrl.replace(/\/$/, '');
         const proto = req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
