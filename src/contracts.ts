@@ -28,9 +28,19 @@ export type DropReason = 'unmapped' | 'bad_frame' | 'slow' | 'throttled' | 'unau
 
 /** Counters an adapter role may bump. The core pre-labels them with protocol/dialect and upstream. */
 export interface Telemetry {
+  /** A frame or event not handled or not delivered (`bridge_events_dropped_total`). */
   dropped(reason: DropReason, n?: number): void;
+  /**
+   * An authentication problem (`bridge_auth_failures_total`). A session that refuses a credential
+   * calls {@link SessionIO.authFailed} instead, which counts it and also enforces the limits.
+   */
   authFailed(reason: string): void;
+  /** A heartbeat obligation of the protocol was missed (`bridge_heartbeat_timeouts_total`). */
   heartbeatTimeout(): void;
+  /**
+   * A command's result (`bridge_commands_total`). Downstream, {@link SessionIO.request} counts what
+   * it sends; a listener counts only the commands it refuses itself (`denied`).
+   */
   command(result: 'ok' | 'denied' | 'error' | 'unavailable'): void;
 }
 
@@ -237,7 +247,9 @@ export type UpgradeVerdict =
  * socket is pinged and a dead one terminated; commands and history reads are rate-limited here.
  */
 export interface SessionIO {
+  /** Unique within this process (e.g. `s42`); never shown to clients. */
   readonly id: string;
+  /** The peer's address, for logs and admission control; never a metric label. */
   readonly remoteAddress: string;
   /**
    * Queues a text frame. Shared encoded frames (from `onEvent`) are passed as-is; the write queue
@@ -307,6 +319,8 @@ export interface SessionHooks {
    * One text frame from the client (binary frames are decoded as UTF-8). Return a promise when
    * the frame's work is asynchronous (a JWT check, a history read): the core hands over the next
    * frame only once it settled, so frames are handled in order and one at a time per session.
+   * Return nothing for work done at once: while a promise is pending, later frames wait in a queue
+   * of `limits.inboundQueueFrames`, and a socket that overflows it is closed (4109).
    * Should neither throw nor reject; if it does, the core counts and logs it and the session goes on.
    * Never called after the session closed: frames still waiting then are discarded.
    */
@@ -349,7 +363,11 @@ export interface ListenerContext<C> {
 export interface ListenerRole {
   /** Plain HTTP routes served on the relay's port besides the WebSocket path. */
   readonly routes: readonly HttpRoute[];
-  /** Decides an upgrade before it happens (origin, auth, resource). Never throws. */
+  /**
+   * Decides an upgrade before it happens (origin, auth, resource). Never throws. An accepted
+   * socket whose credential came with the upgrade (or whose dialect has none) says
+   * `authenticated: true`; any other must prove itself within the auth deadline.
+   */
   authorize(req: UpgradeRequest): Promise<UpgradeVerdict> | UpgradeVerdict;
   /** Opens a session after an accepted upgrade; `state` is the verdict's. */
   open(io: SessionIO, req: UpgradeRequest, state: unknown): SessionHooks;
