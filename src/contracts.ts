@@ -252,6 +252,11 @@ export interface SessionIO {
   /** The peer's address, for logs and admission control; never a metric label. */
   readonly remoteAddress: string;
   /**
+   * True once the session is closing or closed, whoever closed it (`onClose` may not have come
+   * yet). Work that resumes after an await checks it before it changes any state.
+   */
+  readonly closed: boolean;
+  /**
    * Queues a text frame. Shared encoded frames (from `onEvent`) are passed as-is; the write queue
    * is bounded and a session past its high-water mark is closed as a slow consumer.
    */

@@ -268,6 +268,8 @@ class WingsSession implements SessionHooks {
       return this.#io.authFailed('no_jwt');
     }
     const check = await verifyJwt(config.jwtSecret, token, clock);
+    // A socket that went while its token was checked must not join the server or the token watch.
+    if (this.#io.closed) return;
     if (!check.ok) {
       // Wings reports an expired token by text, and anything it cannot verify as a generic error.
       if (check.error === 'expired') this.#jwtError(JWT_ERRORS.expired);

@@ -112,6 +112,10 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     return this.#closing;
   }
 
+  get closed(): boolean {
+    return this.#closing;
+  }
+
   /**
    * Queues a text frame. A Buffer is an encoded payload (usually the hub's shared one, whose
    * WebSocket frame is built once for every session); a string is framed for this session only.

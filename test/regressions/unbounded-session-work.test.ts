@@ -48,9 +48,14 @@ test('16 000 bad auth frames, then close: the work done stays bounded by the que
   // Whatever was still running when the socket went has had ample time to finish.
   await sleep(300);
   const atClose = await authFailures(h.relay);
+  const cpu = process.cpuUsage();
   await sleep(700);
+  const spent = process.cpuUsage(cpu);
   const later = await authFailures(h.relay);
   assert.equal(later, atClose, 'no verification after the session closed');
+  // The relay runs in this process: once the socket is gone it is idle, not verifying tokens.
+  const busyMs = (spent.user + spent.system) / 1000;
+  assert.ok(busyMs < 350, `the process is idle after the close (${Math.round(busyMs)} ms of CPU in 700 ms)`);
   assert.ok(
     atClose <= inboundQueueFrames + authFailuresPerSocket,
     `at most a queue's worth of frames was verified (${atClose} > ${inboundQueueFrames + authFailuresPerSocket})`,
