@@ -6,7 +6,9 @@
  * Every entry of a queue has the same delay, so entries fall due in the order they were
  * (re)scheduled: a Map in insertion order is already the schedule, and the one timer is armed for
  * its head. Scheduling, cancelling and firing are O(1) per entry, and the deadline is exact
- * (not rounded to a sweep tick), so a ManualClock test sees it at the very millisecond.
+ * (not rounded to a sweep tick), so a ManualClock test sees it at the very millisecond. Times are
+ * kept relative to the queue's creation, so they stay small integers that the Map holds inline
+ * (a full timestamp would be a heap number per entry, in every idle session's keep-alive).
  */
 import type { Clock, Timer } from '../clock.ts';
 
@@ -14,17 +16,19 @@ export class DeadlineQueue<T> {
   readonly #clock: Clock;
   readonly #delayMs: number;
   /** What to do with an entry that fell due (it has left the queue; it may schedule itself again). */
-  readonly #fire: (item: T, now: number) => void;
-  /** item → when it falls due, in due order. */
+  readonly #fire: (item: T) => void;
+  /** item → when it falls due (ms after `#epoch`), in due order. */
   readonly #due = new Map<T, number>();
+  readonly #epoch: number;
   #timer: Timer | null = null;
   /** When the armed timer fires (meaningful while `#timer` is set). */
   #timerAt = 0;
 
-  constructor(clock: Clock, delayMs: number, fire: (item: T, now: number) => void) {
+  constructor(clock: Clock, delayMs: number, fire: (item: T) => void) {
     this.#clock = clock;
     this.#delayMs = delayMs;
     this.#fire = fire;
+    this.#epoch = clock.now();
   }
 
   get delayMs(): number {
@@ -42,7 +46,7 @@ export class DeadlineQueue<T> {
   /** (Re)schedules `item` one delay from now; a rescheduled item moves to the back. */
   schedule(item: T): void {
     this.#due.delete(item);
-    this.#due.set(item, this.#clock.now() + this.#delayMs);
+    this.#due.set(item, this.#now() + this.#delayMs);
     if (this.#timer === null) this.#arm();
   }
 
@@ -65,7 +69,11 @@ export class DeadlineQueue<T> {
     if (this.#timer !== null && this.#timerAt <= head.value) return;
     this.#timer?.cancel();
     this.#timerAt = head.value;
-    this.#timer = this.#clock.setTimeout(() => this.#tick(), Math.max(0, head.value - this.#clock.now()));
+    this.#timer = this.#clock.setTimeout(() => this.#tick(), Math.max(0, head.value - this.#now()));
+  }
+
+  #now(): number {
+    return this.#clock.now() - this.#epoch;
   }
 
   #disarm(): void {
@@ -75,12 +83,12 @@ export class DeadlineQueue<T> {
 
   #tick(): void {
     this.#timer = null;
-    const now = this.#clock.now();
+    const now = this.#now();
     // Entries rescheduled by `fire` go to the back with a later time, so the walk stops at them.
     for (const [item, at] of this.#due) {
       if (at > now) break;
       this.#due.delete(item);
-      this.#fire(item, now);
+      this.#fire(item);
     }
     this.#arm();
   }

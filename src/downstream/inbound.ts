@@ -1,7 +1,7 @@
 /**
- * A session's inbound state: the frames waiting for the adapter, and its rate budgets. Made on
- * the session's first frame and given back once it holds nothing a fresh one would not, so an
- * idle session carries none of it (issue 5: memory per idle connection is a benchmark target).
+ * A session's inbound state: the frames waiting for the adapter, and its rate budgets. Made when
+ * the session first spends a budget and given back once it holds nothing a fresh one would not,
+ * so an idle session carries none of it (issue 5: memory per idle connection is a benchmark target).
  */
 import { spend, type BucketSpec } from '../rate-limit.ts';
 
@@ -36,8 +36,8 @@ export class Inbound {
     return text;
   }
 
-  /** Holds nothing a fresh one would not: the session may drop it. */
-  atRest(now: number): boolean {
-    return !this.busy && this.queue === null && this.authFailures === 0 && this.frames <= now && this.commands <= now && this.reads <= now && this.interest <= now;
+  /** No frame at work or waiting, and every budget full again (`authFailures` aside). */
+  idle(now: number): boolean {
+    return !this.busy && this.queue === null && this.frames <= now && this.commands <= now && this.reads <= now && this.interest <= now;
   }
 }

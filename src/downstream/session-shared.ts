@@ -17,6 +17,8 @@ import type { Session } from './session.ts';
 
 /** A turn's batch is written early once it holds this much. */
 const FLUSH_EARLY_BYTES = 16 * 1024;
+/** How often a session that spent some budget looks whether its inbound state can go. */
+const REST_CHECK_MS = 1000;
 
 /** The `limits` a session enforces itself. */
 export type SessionLimits = Pick<LimitsConfig, 'inboundRate' | 'inboundQueueFrames' | 'commandRate' | 'historyRate' | 'interestRate' | 'authFailuresPerSocket'>;
@@ -38,6 +40,8 @@ export interface Deadlined {
   authExpired(): void;
   /** A ping interval passed: ping, or end a socket that did not answer the last ping. */
   pingDue(): void;
+  /** A while after it spent a budget: give back inbound state that holds nothing. */
+  restDue(): void;
 }
 
 export interface SessionSharedOptions {
@@ -82,6 +86,8 @@ export class SessionShared {
   readonly authDeadline: DeadlineQueue<Deadlined>;
   /** Every open session, by when it is pinged next. */
   readonly keepAlive: DeadlineQueue<Deadlined>;
+  /** Sessions that spent a budget lately, by when they look whether they are at rest again. */
+  readonly rest: DeadlineQueue<Deadlined>;
   /**
    * Rate state is kept as milliseconds since this listener started, so the numbers a session
    * holds stay small integers (a full-size timestamp per field would be a heap number each).
@@ -106,6 +112,7 @@ export class SessionShared {
     this.#epoch = o.clock.now();
     this.authDeadline = new DeadlineQueue(o.clock, o.authDeadlineMs, (s) => this.#guard(s, authExpired));
     this.keepAlive = new DeadlineQueue(o.clock, o.pingIntervalMs, (s) => this.#guard(s, pingDue));
+    this.rest = new DeadlineQueue(o.clock, REST_CHECK_MS, (s) => this.#guard(s, restDue));
   }
 
   /** Now, on this listener's rate clock (see `#epoch`). */
@@ -149,6 +156,10 @@ function authExpired(s: Deadlined): void {
 
 function pingDue(s: Deadlined): void {
   s.pingDue();
+}
+
+function restDue(s: Deadlined): void {
+  s.restDue();
 }
 
 /** An error's class and code, never its message (a parser's message can quote a token it choked on). */

@@ -13,8 +13,9 @@
  *
  * A relay holds many of these, so a session is kept small: what every session of a listener
  * shares lives once in {@link SessionShared}, the auth deadline and the keep-alive are entries in
- * the listener's deadline queues (no timer per session), the inbound state is created on the
- * first frame and given back once at rest, and nothing here is a closure per connection.
+ * the listener's deadline queues (no timer per session), the inbound state is created when the
+ * session first spends a budget and given back once at rest, and nothing here is a closure per
+ * connection.
  */
 import type { EventEncoder, InterestDeclaration, SessionHooks, SessionIO } from '../contracts.ts';
 import { closeFrame, ERRORS, type CloseErrorCode } from '../errors.ts';
@@ -189,6 +190,7 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     const shared = this.#shared;
     shared.authDeadline.cancel(this);
     shared.keepAlive.cancel(this);
+    shared.rest.cancel(this);
     this.unsubscribeAll();
   }
 
@@ -236,6 +238,8 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   /** Spends one of this session's `budget`; past it the drop is counted against `limit`. */
   #allow(budget: Budget, limit: RateLimit): boolean {
     const shared = this.#shared;
+    // A spent budget refills on the clock: a while later the session looks whether it is at rest.
+    if (!shared.rest.has(this)) shared.rest.schedule(this);
     if ((this.#in ??= new Inbound()).spend(budget, shared.limits[limit], shared.now())) return true;
     shared.throttled(limit);
     return false;
@@ -304,9 +308,17 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     }
     this.#awaitingPong = true;
     this.#conn.ping();
-    // Once a ping interval, a session gives back inbound state that holds nothing.
-    if (this.#in?.atRest(shared.now())) this.#in = null;
     shared.keepAlive.schedule(this);
+  }
+
+  restDue(): void {
+    const inb = this.#in;
+    if (this.#closing || inb === null) return;
+    const shared = this.#shared;
+    // Budgets still refilling (or a frame still at work): look again later.
+    if (!inb.idle(shared.now())) return shared.rest.schedule(this);
+    // Failed authentications count for the socket's whole life; otherwise nothing is lost.
+    if (inb.authFailures === 0) this.#in = null;
   }
 
   // ConnectionHooks: what the host reports about the socket.

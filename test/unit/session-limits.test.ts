@@ -174,6 +174,21 @@ describe('session', () => {
     assert.equal(h.seen.at(-1), 'later', 'refilled on the clock');
   });
 
+  test('a session that spent budgets is looked at again until they are full, then holds nothing', async () => {
+    const { session, shared, clock } = setup();
+    session.attach(hooks());
+    session.onMessage('a');
+    assert.equal(shared.rest.size, 1);
+    const cmd = { type: 'server.command', upstream: 'u', resource: 'server', id: 'x', data: {}, principal: { client: 'c', permissions: [] } } as BridgeCommand;
+    await session.request(cmd);
+    await session.request(cmd); // the command budget (2 per 1 s each) is now empty for 2 s
+    await clock.advance(1000);
+    assert.equal(shared.rest.size, 1, 'not at rest yet: looked at again');
+    await clock.advance(1000);
+    assert.equal(shared.rest.size, 0, 'at rest: off the queue');
+    assert.equal(clock.pending, 0, 'and no timer left for it');
+  });
+
   test('the auth deadline closes 4103 unless authenticated() came first', async () => {
     const a = setup();
     a.session.attach(hooks());
