@@ -146,7 +146,7 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     // The close frame waits behind the backlog the peer is not reading; do not hold the socket
     // (and its buffers) for ws's 30 s close timeout.
     const conn = this.#conn;
-    setTimeout(() => conn.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+    this.#shared.clock.setTimeout(() => conn.terminate(), SLOW_CLOSE_GRACE_MS);
   }
 
   /** Writes this turn's frames in one batch (called by the write path at the end of the turn). */
