@@ -15,6 +15,7 @@ export type {
   HttpResponse,
   HttpResult,
   HttpRoute,
+  InterestDeclaration,
   LinkHooks,
   LinkIO,
   LinkSpec,
@@ -63,6 +64,7 @@ export { signJwt, verifyJwt, peekJwt, type JwtClaims, type JwtCheck } from './au
 export { hasPermission } from './auth/permissions.ts';
 export { bearerKey } from './auth/clients.ts';
 export { TokenBucket, type BucketSpec } from './rate-limit.ts';
+export { keepLast, RECORD_LIMIT } from './records.ts';
 export { Secret as SecretSchema } from './config/schema.ts';
 export { WebHost, type HostConnection, type ConnectionHooks, type SocketEndpoint } from './downstream/web-host.ts';
 export { Type, type Static, type TSchema } from '@sinclair/typebox';

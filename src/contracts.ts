@@ -28,9 +28,19 @@ export type DropReason = 'unmapped' | 'bad_frame' | 'slow' | 'throttled' | 'unau
 
 /** Counters an adapter role may bump. The core pre-labels them with protocol/dialect and upstream. */
 export interface Telemetry {
+  /** A frame or event not handled or not delivered (`bridge_events_dropped_total`). */
   dropped(reason: DropReason, n?: number): void;
+  /**
+   * An authentication problem (`bridge_auth_failures_total`). A session that refuses a credential
+   * calls {@link SessionIO.authFailed} instead, which counts it and also enforces the limits.
+   */
   authFailed(reason: string): void;
+  /** A heartbeat obligation of the protocol was missed (`bridge_heartbeat_timeouts_total`). */
   heartbeatTimeout(): void;
+  /**
+   * A command's result (`bridge_commands_total`). Downstream, {@link SessionIO.request} counts what
+   * it sends; a listener counts only the commands it refuses itself (`denied`).
+   */
   command(result: 'ok' | 'denied' | 'error' | 'unavailable'): void;
 }
 
@@ -227,13 +237,38 @@ export interface HttpRoute {
 export type UpgradeRequest = HttpRequest;
 
 export type UpgradeVerdict =
-  | { accept: true; state?: unknown }
+  | {
+      accept: true;
+      /** Handed to {@link ListenerRole.open}. */
+      state?: unknown;
+      /**
+       * The socket is authenticated already (the upgrade carried the credential, or the dialect
+       * has none): the core arms no auth deadline for it. Otherwise the session must call
+       * {@link SessionIO.authenticated} before the listener's auth deadline, or it is closed 4103.
+       */
+      authenticated?: true;
+    }
   | { accept: false; status: number; json?: unknown; text?: string; reason: DropReason | 'auth' | 'origin' | 'not_found' | 'limit' };
 
-/** What a downstream session may do. Valid until its `onClose`. */
+/**
+ * What a downstream session may do. Valid until its `onClose`; after the session closed (whoever
+ * closed it) every member is a cheap no-op: nothing is sent, subscribed, read or requested.
+ *
+ * The core keeps, for every session of every listener, the duties no adapter may forget: frames
+ * are handed to `onMessage` one at a time, in order, within `limits.inboundRate` and
+ * `limits.inboundQueueFrames`; an unauthenticated socket is closed at the auth deadline; every
+ * socket is pinged and a dead one terminated; commands and history reads are rate-limited here.
+ */
 export interface SessionIO {
+  /** Unique within this process (e.g. `s42`); never shown to clients. */
   readonly id: string;
+  /** The peer's address, for logs and admission control; never a metric label. */
   readonly remoteAddress: string;
+  /**
+   * True once the session is closing or closed, whoever closed it (`onClose` may not have come
+   * yet). Work that resumes after an await checks it before it changes any state.
+   */
+  readonly closed: boolean;
   /**
    * Queues a text frame. Shared encoded frames (from `onEvent`) are passed as-is; the write queue
    * is bounded and a session past its high-water mark is closed as a slow consumer.
@@ -241,8 +276,6 @@ export interface SessionIO {
   send(frame: string | Buffer): void;
   /** Closes with a row of the error table (protocol-native codes are rows too); idempotent. */
   close(code: CloseErrorCode, detail?: string): void;
-  /** Sends a WebSocket ping; the pong arrives at `hooks.onPong`. */
-  ping(): void;
   /** Drops the connection without a close handshake. */
   terminate(): void;
   /** Subscribes this session to a subject pattern through the hub; events arrive at `onEvent`. */
@@ -250,11 +283,47 @@ export interface SessionIO {
   /** Removes every subscription of this session. */
   unsubscribeAll(): void;
   /**
-   * Declares which ids of `resource` this session wants from `upstream` (replacing its previous
-   * declaration), for upstreams that must be told what to send (Felix `20002`). The core keeps
-   * the union over sessions and hands it to the upstream's links; it is dropped when the session closes.
+   * Replaces what this session wants from upstreams that must be told what to send (Felix
+   * `20002`): each entry replaces the session's previous ids of that (upstream, resource). The
+   * core keeps the union over sessions and hands it to the upstream's links, coalesced (at most
+   * one update per `limits.interestCoalesceMs`, never within the calling turn); it is dropped
+   * when the session closes. One call is one change against `limits.interestRate`: false when
+   * the session is past it (nothing changed; the core counted the drop), true otherwise.
    */
-  declareInterest(upstream: string, resource: string, ids: readonly string[]): void;
+  declareInterest(declarations: readonly InterestDeclaration[]): boolean;
+  /**
+   * The session proved its credential (Wings `auth success`, panel v2 `AUTH_SUCCESS`): ends the
+   * auth deadline. Idempotent; sessions accepted with `authenticated: true` need not call it.
+   */
+  authenticated(): void;
+  /**
+   * A credential this session presented was refused (`reason` is a short label, never the
+   * credential). The core counts it (`bridge_auth_failures_total`), reports it to admission
+   * control for the remote address, and closes the socket (4115) after
+   * `limits.authFailuresPerSocket` failures. Send the protocol's own answer before calling it.
+   */
+  authFailed(reason: string): void;
+  /**
+   * Sends a command to the link owner, within `limits.commandRate` for this session. Never
+   * rejects. Past the rate nothing reaches the bus and the reply is
+   * `{ok: false, code: 'BRIDGE_ERR_RATE_LIMITED'}`. The core counts every result in
+   * `bridge_commands_total` (adapters count only the commands they refuse themselves: `denied`).
+   */
+  request(command: BridgeCommand): Promise<CommandReply>;
+  /**
+   * The last `limit` retained events of an exact subject, oldest first, within
+   * `limits.historyRate` for this session: null when past it (nothing was read; counted).
+   */
+  history(subject: string, limit: number): Promise<BridgeEvent[] | null>;
+  /** The last retained event of an exact subject (one key read; not charged to `historyRate`). */
+  last(subject: string): Promise<BridgeEvent | undefined>;
+}
+
+/** One entry of {@link SessionIO.declareInterest}: the ids of `resource` wanted from `upstream`. */
+export interface InterestDeclaration {
+  readonly upstream: string;
+  readonly resource: string;
+  readonly ids: readonly string[];
 }
 
 /** The adapter's state machine for one downstream session. */
@@ -264,13 +333,19 @@ export interface SessionHooks {
    * encodes each event once per (dialect, variant) and shares the bytes. Read at delivery time.
    */
   readonly variant: string;
-  /** One text frame from the client (binary frames are decoded as UTF-8). Never throws. */
-  onMessage(text: string): void;
+  /**
+   * One text frame from the client (binary frames are decoded as UTF-8). Return a promise when
+   * the frame's work is asynchronous (a JWT check, a history read): the core hands over the next
+   * frame only once it settled, so frames are handled in order and one at a time per session.
+   * Return nothing for work done at once: while a promise is pending, later frames wait in a queue
+   * of `limits.inboundQueueFrames`, and a socket that overflows it is closed (4109).
+   * Should neither throw nor reject; if it does, the core counts and logs it and the session goes on.
+   * Never called after the session closed: frames still waiting then are discarded.
+   */
+  onMessage(text: string): void | Promise<void>;
   /** An event on one of this session's subscriptions, with its shared encoded frame (null when
    *  the dialect cannot express it; the hub has counted that). Decide and `io.send(frame)`. */
   onEvent(event: BridgeEvent, frame: Buffer): void;
-  /** A WebSocket pong arrived. */
-  onPong?(): void;
   /** The socket closed, whoever closed it. Cancel timers. Called once. */
   onClose(code: number, reason: string): void;
 }
@@ -294,12 +369,6 @@ export interface ListenerContext<C> {
   readonly telemetry: Telemetry;
   /** The resources of the upstreams this listener serves (config `upstreams`). */
   resources(): readonly ResourceRef[];
-  /** Sends a command to the link owner; never rejects (see Bus.request). */
-  request(command: BridgeCommand): Promise<CommandReply>;
-  /** Last `limit` retained events of an exact subject, oldest first. */
-  history(subject: string, limit: number): Promise<BridgeEvent[]>;
-  /** Last retained event of an exact subject. */
-  last(subject: string): Promise<BridgeEvent | undefined>;
   /** The public base URL of the relay for this request (config http.publicUrl, else Host header). */
   publicUrl(req: HttpRequest): string;
   /**
@@ -318,10 +387,19 @@ export interface TokenPolicy {
   readonly maxLifetimeSeconds: number;
 }
 
+/**
+ * A dialect's server side. The core owns each session's auth deadline and keep-alive: a listener
+ * whose options declare `authDeadlineMs` or `pingIntervalMs` (the dialect's own figures) gets
+ * those, every other listener `limits.authDeadlineMs` / `limits.pingIntervalMs`.
+ */
 export interface ListenerRole {
   /** Plain HTTP routes served on the relay's port besides the WebSocket path. */
   readonly routes: readonly HttpRoute[];
-  /** Decides an upgrade before it happens (origin, auth, resource). Never throws. */
+  /**
+   * Decides an upgrade before it happens (origin, auth, resource). Never throws. An accepted
+   * socket whose credential came with the upgrade (or whose dialect has none) says
+   * `authenticated: true`; any other must prove itself within the auth deadline.
+   */
   authorize(req: UpgradeRequest): Promise<UpgradeVerdict> | UpgradeVerdict;
   /** Opens a session after an accepted upgrade; `state` is the verdict's. */
   open(io: SessionIO, req: UpgradeRequest, state: unknown): SessionHooks;

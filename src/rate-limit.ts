@@ -35,3 +35,16 @@ export class TokenBucket {
     return true;
   }
 }
+
+/**
+ * The same limit as a {@link TokenBucket}, kept in one number (GCRA, "virtual scheduling"), for
+ * state held per session: a bucket object per socket is memory that grows with the connection
+ * count. `tat` is when the bucket will be full again (0 for a full bucket, and any time ≤ `now`
+ * means full). Returns the new `tat` when one may pass at `now`, or -1 when the bucket is empty.
+ * Starting full, at most `burst + floor(elapsed / refillMs)` pass over any stretch of time.
+ */
+export function spend(tat: number, now: number, spec: BucketSpec): number {
+  const from = tat > now ? tat : now;
+  if (from - now > (spec.burst - 1) * spec.refillMs) return -1;
+  return from + spec.refillMs;
+}

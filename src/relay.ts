@@ -56,7 +56,7 @@ export class Relay {
   readonly supervisor: Supervisor;
   readonly server: DownstreamServer;
   readonly simulators = new Map<string, Simulator>();
-  readonly interest = new InterestTable();
+  readonly interest: InterestTable;
   readonly clock: Clock;
   readonly log: Log;
   /** Logs and counts an error contained anywhere in this relay (`bridge_handler_errors_total`). */
@@ -90,6 +90,7 @@ export class Relay {
       this.#startLinks();
     });
     this.hub = new Hub(this.bus, this.metrics);
+    this.interest = new InterestTable({ clock: this.clock, coalesceMs: config.limits.interestCoalesceMs });
     this.supervisor = new Supervisor({
       node: config.node.id,
       bus: this.bus,
@@ -114,6 +115,12 @@ export class Relay {
       hosts: new HostPolicy(config.http.allowedHosts),
       addresses: new ClientAddresses(config.http.trustedProxies),
       report: this.report,
+      limits: config.limits,
+      backend: {
+        request: (cmd) => this.bus.request(this.subjects.command(cmd.upstream, cmd.resource, cmd.id), cmd, config.limits.commandTimeoutMs),
+        history: (subject, limit) => this.bus.history(subject, limit),
+        last: (subject) => this.bus.last(subject),
+      },
       readiness: () => this.#readiness(),
     });
   }
@@ -224,9 +231,6 @@ export class Relay {
       clients,
       telemetry: this.metrics.telemetry(listener.dialect, 'downstream'),
       resources: () => this.supervisor.resources().filter((r) => served.has(r.upstream)),
-      request: (cmd) => this.bus.request(this.subjects.command(cmd.upstream, cmd.resource, cmd.id), cmd, config.limits.commandTimeoutMs),
-      history: (subject, limit) => this.bus.history(subject, limit),
-      last: (subject) => this.bus.last(subject),
       tokenPolicy: { clockSkewSeconds: config.limits.clockSkewSeconds, maxLifetimeSeconds: config.limits.maxTokenLifetimeSeconds },
       publicUrl: (req: HttpRequest) => {
         if (config.http.publicUrl) return config.http.publicUrl.replace(/\/$/, '');

@@ -7,8 +7,8 @@
  * (access.ts), and receives every matching event as the BridgeEvent JSON: the one encoding every
  * CloudEvents session shares, whatever protocol the event came from.
  *
- * Keep-alive: a WebSocket ping every `pingIntervalMs`; a client that has not answered the previous
- * ping by the next one is terminated and counted as a heartbeat timeout.
+ * Keep-alive (the core's): a WebSocket ping every `pingIntervalMs`; a client that has not answered
+ * the previous ping by the next one is terminated and counted as a heartbeat timeout.
  */
 import {
   bearerKey,
@@ -20,7 +20,6 @@ import {
   type ListenerRole,
   type SessionHooks,
   type SessionIO,
-  type Timer,
   type UpgradeRequest,
   type UpgradeVerdict,
 } from '../../src/adapter-kit.ts';
@@ -66,14 +65,11 @@ class CloudEventsSession implements SessionHooks {
   readonly #recent = new Set<string>();
   /** Permissions per `upstream \0 id`, for the receive gates; grants are frozen config, so this never goes stale. */
   readonly #perms = new Map<string, readonly string[] | null>();
-  #alive = true;
-  #ping: Timer | null;
 
   constructor(io: SessionIO, ctx: Ctx, client: ApiClient) {
     this.#io = io;
     this.#ctx = ctx;
     this.#client = client;
-    this.#ping = ctx.clock.setInterval(() => this.#heartbeat(), ctx.config.pingIntervalMs);
   }
 
   onMessage(text: string): void {
@@ -173,32 +169,11 @@ class CloudEventsSession implements SessionHooks {
     return perms;
   }
 
-  /** Pings, and terminates a client that did not answer the previous ping. */
-  #heartbeat(): void {
-    if (!this.#alive) {
-      this.#ctx.telemetry.heartbeatTimeout();
-      this.#stopPing();
-      return this.#io.terminate();
-    }
-    this.#alive = false;
-    this.#io.ping();
-  }
-
-  onPong(): void {
-    this.#alive = true;
-  }
-
   onClose(): void {
-    this.#stopPing();
     // The core has already removed every bus subscription of a closed session.
     this.#subs.clear();
     this.#patterns.clear();
     this.#recent.clear();
-  }
-
-  #stopPing(): void {
-    this.#ping?.cancel();
-    this.#ping = null;
   }
 }
 
@@ -211,7 +186,7 @@ export function createCloudEventsListener(ctx: Ctx): ListenerRole {
       const client = key === null ? null : ctx.clients.authenticate(key);
       // The core counts refusals with reason `auth` in bridge_auth_failures_total.
       if (!client) return { accept: false, status: 401, json: { error: 'unauthorized', code: 'BRIDGE_ERR_UNAUTHORIZED' }, reason: 'auth' };
-      return { accept: true, state: client };
+      return { accept: true, state: client, authenticated: true };
     },
     open(io, _req, state) {
       return new CloudEventsSession(io, ctx, state as ApiClient);

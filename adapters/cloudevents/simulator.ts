@@ -8,7 +8,7 @@
  * and pings every socket (`pingIntervalMs`, 0 disables), terminating one that missed a pong, so
  * the relay's upstream keep-alive is exercised too. All time comes from the injected clock.
  */
-import { Type, Value, WebHost, bearerKey, makeEvent } from '../../src/adapter-kit.ts';
+import { Type, Value, WebHost, bearerKey, keepLast, makeEvent } from '../../src/adapter-kit.ts';
 import type { BridgeEvent, HostConnection, HttpRequest, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer, UpgradeVerdict } from '../../src/adapter-kit.ts';
 import { decodeClient, encodeEvent, encodeServerMessage, errorFrame, type ClientMessage } from './codec.ts';
 import { eventSubject, parseSubject, subjectMatches } from './subject.ts';
@@ -46,7 +46,7 @@ class SimConnection {
 export class CloudEventsSimulator implements Simulator {
   /** Base URL; the socket is `ws://…/cloudevents`, the key `credentials.apiKey`. */
   readonly endpoint: SimulatorEndpoint;
-  /** Every valid client message, in arrival order. */
+  /** The last RECORD_LIMIT valid client messages, in arrival order. */
   readonly received: ClientMessage[] = [];
   /** Pongs received (the relay keeping its keep-alive duty). */
   pongs = 0;
@@ -147,7 +147,7 @@ export class CloudEventsSimulator implements Simulator {
     if (message === null) return c.conn.send(errorFrame(REPLY_ERRORS.badFrame, 'expected {"op":"subscribe"|"unsubscribe","subject"}'));
     const check = parseSubject(message.subject);
     if (!check.ok) return c.conn.send(errorFrame(REPLY_ERRORS.badFrame, `invalid subject: ${check.reason}`, message.subject));
-    this.received.push(message);
+    keepLast(this.received, message);
     if (message.op === CLIENT_OPS.subscribe) c.subjects.add(message.subject);
     else c.subjects.delete(message.subject);
     const op = message.op === CLIENT_OPS.subscribe ? SERVER_OPS.subscribed : SERVER_OPS.unsubscribed;

@@ -4,11 +4,12 @@
  * The upgrade needs `Authorization: <relay API key>` (raw, exactly as Felix) of a client granted
  * one of the listener's upstreams; anything else is HTTP 403 before the upgrade. A session then:
  * `20002 {users, guilds}` replaces what it listens to (subscriptions per id, and declared interest,
- * so the upstream link asks Felix for the union); `20001` is answered at once with `10001` built
- * from the last `bot.health`; the relay pings every interval and terminates a socket that did not
- * pong since the previous tick. Everything else is ignored, as Felix does, and counted.
+ * so the upstream link asks Felix for the union; a 20002 past `limits.interestRate` is ignored and
+ * counted); `20001` is answered at once with `10001` built from the last `bot.health`. The core
+ * pings every `pingIntervalMs` and terminates a socket that did not pong since the previous ping,
+ * as Felix does. Everything else is ignored, as Felix does, and counted.
  */
-import type { ApiClient, BridgeEvent, ListenerContext, ListenerRole, SessionHooks, SessionIO, Timer } from '../../src/adapter-kit.ts';
+import type { ApiClient, BridgeEvent, InterestDeclaration, ListenerContext, ListenerRole, SessionHooks, SessionIO } from '../../src/adapter-kit.ts';
 import type { UpgradeRequest, UpgradeVerdict } from '../../src/adapter-kit.ts';
 import { decodeFrame, encode, listenersFromData, zeroAckFrame } from './codec.ts';
 import type { ListenersWire } from './schema.ts';
@@ -47,39 +48,20 @@ class FelixSession implements SessionHooks {
   readonly #admitted: Admitted;
   /** subject → its unsubscribe, for the ids this session listens to now. */
   readonly #subs = new Map<string, () => void>();
-  #ping: Timer | null;
-  /** Set by a pong, cleared by each ping: a tick that finds it clear ends the session. */
-  #alive = true;
 
   constructor(io: SessionIO, ctx: Ctx, admitted: Admitted) {
     this.#io = io;
     this.#ctx = ctx;
     this.#admitted = admitted;
-    this.#ping = ctx.clock.setInterval(() => this.#tick(), ctx.config.pingIntervalMs);
   }
 
-  #tick(): void {
-    if (!this.#alive) {
-      this.#ctx.telemetry.heartbeatTimeout();
-      this.#stopPing();
-      this.#io.terminate();
-      return;
-    }
-    this.#alive = false;
-    this.#io.ping();
-  }
-
-  onPong(): void {
-    this.#alive = true;
-  }
-
-  onMessage(text: string): void {
+  onMessage(text: string): void | Promise<void> {
     const packet = decodeFrame(text);
     if (!packet) return this.#ctx.telemetry.dropped('bad_frame');
     switch (packet.code) {
       case CLIENT_CODES.heartbeat:
-        void this.#ack();
-        return;
+        // Returned, so the core holds this socket's next frame until the answer is out.
+        return this.#ack();
       case CLIENT_CODES.listenersUpdate: {
         const lists = listenersFromData(packet.data);
         // Felix applies a 20002 only when both lists are arrays; anything else changes nothing.
@@ -97,23 +79,24 @@ class FelixSession implements SessionHooks {
     const { clients, subjects } = this.#ctx;
     const { client, upstreams } = this.#admitted;
     const wanted = new Set<string>();
-    const declared: [string, string, string[]][] = [];
+    const declared: InterestDeclaration[] = [];
     for (const upstream of upstreams) {
       for (const kind of KINDS) {
         // A grant limited to some resources covers those ids only; others are neither sent nor asked for.
         const ids = kind.pick(lists).filter((id) => clients.permissionsFor(client, upstream, id) !== null);
         for (const id of ids) wanted.add(subjects.event(upstream, kind.type, id));
-        declared.push([upstream, kind.resource, ids]);
+        declared.push({ upstream, resource: kind.resource, ids });
       }
     }
+    // One 20002 is one interest change; past the session's rate it changes nothing (counted by the core).
+    // The upstream hears of it after this turn, so the subscriptions below are in place first.
+    if (!this.#io.declareInterest(declared)) return;
     for (const [subject, off] of this.#subs) {
       if (wanted.has(subject)) continue;
       off();
       this.#subs.delete(subject);
     }
     for (const subject of wanted) if (!this.#subs.has(subject)) this.#subs.set(subject, this.#io.subscribe(subject));
-    // Declared only now: the upstream may ask Felix at once, and the first update must find us subscribed.
-    for (const [upstream, resource, ids] of declared) this.#io.declareInterest(upstream, resource, ids);
   }
 
   /** Answers `20001` with the last `bot.health` of the first granted upstream that has one. */
@@ -122,7 +105,7 @@ class FelixSession implements SessionHooks {
     let frame: string | null = null;
     try {
       for (const upstream of this.#admitted.upstreams) {
-        const last = await this.#ctx.last(subjects.event(upstream, EVENT_TYPES.health, BOT_ID));
+        const last = await this.#io.last(subjects.event(upstream, EVENT_TYPES.health, BOT_ID));
         frame = last ? encode(last, this.variant) : null;
         if (frame !== null) break;
       }
@@ -138,13 +121,7 @@ class FelixSession implements SessionHooks {
   }
 
   onClose(): void {
-    this.#stopPing();
     this.#subs.clear();
-  }
-
-  #stopPing(): void {
-    this.#ping?.cancel();
-    this.#ping = null;
   }
 }
 
@@ -161,7 +138,7 @@ export function createFelixListener(ctx: Ctx): ListenerRole {
       const upstreams = config.upstreams.filter((u) => client.grants.some((g) => g.upstream === '*' || g.upstream === u));
       // A key without a grant here is refused like a wrong one (the core counts `auth` refusals).
       if (upstreams.length === 0) return forbidden;
-      return { accept: true, state: { client, upstreams } satisfies Admitted };
+      return { accept: true, state: { client, upstreams } satisfies Admitted, authenticated: true };
     },
     open(io, _req, state) {
       return new FelixSession(io, ctx, state as Admitted);

@@ -8,7 +8,7 @@
  * Per-socket protocol lives in {@link FelixSimSocket}; this file is the config, the demo data,
  * the broadcast of updates and the test controls.
  */
-import { Type, Value, WebHost } from '../../src/adapter-kit.ts';
+import { Type, Value, WebHost, keepLast } from '../../src/adapter-kit.ts';
 import type { Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer, UpgradeVerdict, HttpRequest } from '../../src/adapter-kit.ts';
 import { encodeFrame, formatMemoryMb } from './codec.ts';
 import type { HeartbeatAckWire } from './schema.ts';
@@ -55,7 +55,7 @@ const ANY_PATH = ['/', '/:a', '/:a/:b', '/:a/:b/:c', '/:a/:b/:c/:d'];
 export class FelixSimulator implements Simulator {
   /** Base URL; connect to it with ws:// (any path). `credentials.token` is the first token. */
   readonly endpoint: SimulatorEndpoint;
-  /** Every decoded frame any client sent, in arrival order. */
+  /** The last RECORD_LIMIT decoded frames any client sent, in arrival order (bounded: the demo runs for weeks). */
   readonly received: FelixReceivedFrame[] = [];
 
   readonly #ctx: SimulatorContext<FelixSimulatorConfig>;
@@ -94,7 +94,7 @@ export class FelixSimulator implements Simulator {
         open: (conn) => {
           const socket = new FelixSimSocket(sim.#nextSocket++, conn, {
             ackFrame: () => sim.#ackFrame(),
-            record: (id, code, data) => sim.received.push({ socket: id, code, data }),
+            record: (id, code, data) => keepLast(sim.received, { socket: id, code, data }),
           });
           sim.#sockets.add(socket);
           return {

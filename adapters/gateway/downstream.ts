@@ -10,7 +10,7 @@
  * On open: `hello {heartbeatInterval}` at once (double-wrapped for `anonroom-latest`
  * dashboards), then a server `e:1` every interval; a session from which no `e:1` arrived since
  * the previous tick is closed **4001**. A client `e:1` at any time counts as alive, `e:2` gets no
- * answer. Unlike the real server, bad input never crashes anything: non-JSON closes **1007**, JSON
+ * answer. (Besides, the core pings every socket each `limits.pingIntervalMs`, as for every dialect.) Unlike the real server, bad input never crashes anything: non-JSON closes **1007**, JSON
  * that is not a packet or carries an `e` a client may not send closes **1003**, each counted.
  */
 import type { BridgeEvent, ListenerContext, ListenerRole, ResourceRef, SessionHooks, SessionIO, Timer, UpgradeRequest, UpgradeVerdict } from '../../src/adapter-kit.ts';
@@ -130,12 +130,14 @@ export function createGatewayListener(ctx: Ctx): ListenerRole {
   return {
     routes: [],
     authorize(req: UpgradeRequest): UpgradeVerdict {
-      return { accept: true, state: admit(ctx, req) };
+      // No credential follows the upgrade (the room is the credential): no auth deadline.
+      return { accept: true, state: admit(ctx, req), authenticated: true };
     },
     open(io, _req, state) {
       const admission = state as Admission;
       if ('refusal' in admission) {
-        ctx.telemetry.authFailed(admission.refusal);
+        // A room id is what a stranger would guess: admission control hears of each miss.
+        io.authFailed(admission.refusal);
         io.close('BRIDGE_ERR_NOT_FOUND', admission.refusal === 'unknown_room' ? 'room not bridged' : 'roomId and participantId are required');
         return refusedSession(variant);
       }

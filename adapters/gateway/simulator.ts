@@ -8,7 +8,7 @@
  * Payloads are written here from the protocol text, not through the codec's event encoder, so the
  * end-to-end tests check the relay against an independent rendering of the wire.
  */
-import { Type, Value, WebHost } from '../../src/adapter-kit.ts';
+import { Type, Value, WebHost, keepLast } from '../../src/adapter-kit.ts';
 import type { HostConnection, HttpRequest, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer } from '../../src/adapter-kit.ts';
 import { encodeFrame, isLatest } from './codec.ts';
 import { SimSocket, type ReceivedPacket } from './simulator-session.ts';
@@ -85,7 +85,7 @@ const CHATTER: readonly string[] = ['hi all', 'anyone up for a round?', 'brb', '
 export class GatewaySimulator implements Simulator {
   /** Base URL; the gateway is at `<url>/gateway`. Credentials: `<room>/<participant>` → secret. */
   readonly endpoint: SimulatorEndpoint;
-  /** Every packet any client sent, in arrival order. */
+  /** The last RECORD_LIMIT packets any client sent, in arrival order. */
   readonly received: ReceivedPacket[] = [];
   /** Frames that were not packets (the real server would have crashed on them). */
   badFrames = 0;
@@ -243,7 +243,7 @@ export class GatewaySimulator implements Simulator {
       clock: this.#ctx.clock,
       profile: this.profile,
       heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
-      record: (packet) => this.received.push(packet),
+      record: (packet) => keepLast(this.received, packet),
       badFrame: () => void (this.badFrames += 1),
     });
     room.sockets.add(socket);

@@ -45,7 +45,8 @@ export function createPanelListener(ctx: Ctx): ListenerRole {
       if (config.version === 'v2' || (config.version === 'both' && ticket === null)) return { accept: true, state: V2 };
       const redeemed = store.redeem(ticket);
       if (!redeemed.ok) return { accept: false, status: 401, json: ticketRefusalBody(redeemed.reason), reason: 'auth' };
-      return { accept: true, state: { version: 'v1', client: redeemed.client } satisfies Admission };
+      // The ticket was the credential: a v1 socket is authenticated at the upgrade.
+      return { accept: true, state: { version: 'v1', client: redeemed.client } satisfies Admission, authenticated: true };
     },
     open(io, _req, state) {
       const admission = state as Admission;

@@ -12,9 +12,10 @@
  * Both versions see only the servers the client's grants allow, from every upstream the listener
  * serves (so a Semoxy dashboard can watch a Wings server), plus those upstreams' meta messages.
  * Semoxy's socket library pings every 20 s; a ping still unanswered at the next one ends the
- * connection (as the library's ping timeout does), since only a dead peer fails to pong.
+ * connection (as the library's ping timeout does). The core keeps that duty with the listener's
+ * `pingIntervalMs`, and closes a v2 socket that has not authenticated by `limits.authDeadlineMs`.
  */
-import { eventUpstream, type ApiClient, type BridgeEvent, type ListenerContext, type SessionHooks, type SessionIO, type Timer } from '../../src/adapter-kit.ts';
+import { eventUpstream, type ApiClient, type BridgeEvent, type ListenerContext, type SessionHooks, type SessionIO } from '../../src/adapter-kit.ts';
 import { UPSTREAM_ID, decodeFrame, encodeFrame, intentAllows, intentFamilyOf, type PanelVersion } from './codec.ts';
 import { AuthenticateCheck, IntentCheck } from './schema.ts';
 import type { PanelListenerConfig } from './ticket-endpoint.ts';
@@ -39,8 +40,6 @@ export class PanelSession implements SessionHooks {
   readonly #deps: SessionDeps;
   readonly #intents = new Set<string>();
   #client: ApiClient | null = null;
-  #ping: Timer | null;
-  #awaitingPong = false;
 
   /** `client` is set for v1 (the ticket named it); a v2 session waits for AUTHENTICATE. */
   constructor(io: SessionIO, deps: SessionDeps, version: PanelVersion, client: ApiClient | null) {
@@ -48,7 +47,6 @@ export class PanelSession implements SessionHooks {
     this.#deps = deps;
     this.variant = version;
     if (client) this.#join(client);
-    this.#ping = deps.ctx.clock.setInterval(() => this.#tick(), deps.ctx.config.pingIntervalMs);
   }
 
   onMessage(text: string): void {
@@ -87,12 +85,10 @@ export class PanelSession implements SessionHooks {
   #authenticate(data: unknown): void {
     if (!AuthenticateCheck.Check(data)) return this.#malformed();
     const client = this.#deps.ctx.clients.authenticate(data.sessionId);
-    if (!client) {
-      this.#deps.ctx.telemetry.authFailed('invalid_session');
-      return this.#refuse(MESSAGES.invalidSession);
-    }
+    if (!client) return this.#refuse(MESSAGES.invalidSession, 'invalid_session');
     // Join before answering, so nothing published after AUTH_SUCCESS is missed.
     if (client !== this.#client) this.#join(client);
+    this.#io.authenticated();
     this.#send(SERVER_ACTIONS.authSuccess, {});
   }
 
@@ -121,24 +117,7 @@ export class PanelSession implements SessionHooks {
     this.#io.send(frame);
   }
 
-  onPong(): void {
-    this.#awaitingPong = false;
-  }
-
-  onClose(): void {
-    this.#ping?.cancel();
-    this.#ping = null;
-  }
-
-  #tick(): void {
-    if (this.#awaitingPong) {
-      this.#deps.ctx.telemetry.heartbeatTimeout();
-      this.#ping?.cancel();
-      return this.#io.terminate();
-    }
-    this.#awaitingPong = true;
-    this.#io.ping();
-  }
+  onClose(): void {}
 
   #send(action: string, data: unknown): void {
     this.#io.send(encodeFrame({ action, data }));
@@ -151,8 +130,10 @@ export class PanelSession implements SessionHooks {
     this.#io.close('BRIDGE_ERR_BAD_FRAME', MESSAGES.malformed);
   }
 
-  #refuse(message: string): void {
+  /** AUTH_ERROR and close, as Semoxy; `failure` names a refused credential (the core counts it per socket and address). */
+  #refuse(message: string, failure?: string): void {
     this.#send(SERVER_ACTIONS.authError, { message });
+    if (failure !== undefined) this.#io.authFailed(failure);
     this.#io.close('BRIDGE_ERR_UNAUTHORIZED', message);
   }
 }

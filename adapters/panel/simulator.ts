@@ -8,7 +8,7 @@
  * original's: reusable, 7200 s by default. Times come from the injected clock.
  */
 import { randomBytes } from 'node:crypto';
-import { Type, Value, WebHost } from '../../src/adapter-kit.ts';
+import { Type, Value, WebHost, keepLast } from '../../src/adapter-kit.ts';
 import type { HttpRequest, HttpResponse, Simulator, SimulatorContext, SimulatorEndpoint, Static, UpgradeVerdict } from '../../src/adapter-kit.ts';
 import { encodeFrame, type PanelPacket, type PanelVersion } from './codec.ts';
 import { SimServer } from './simulator-server.ts';
@@ -61,7 +61,7 @@ export interface ReceivedPacket {
 export class PanelSimulator implements Simulator {
   /** Base URL; `credentials.session` is a session the simulator accepts. */
   readonly endpoint: SimulatorEndpoint;
-  /** Every frame any client sent, in arrival order. */
+  /** The last RECORD_LIMIT frames any client sent, in arrival order. */
   readonly received: ReceivedPacket[] = [];
   /** How many tickets `/account/ticket` issued. */
   ticketsIssued = 0;
@@ -104,7 +104,7 @@ export class PanelSimulator implements Simulator {
           clock: ctx.clock,
           pingIntervalMs: config.pingIntervalMs,
           lookup: (id) => sim.#lookup(id),
-          record: (version, raw, packet) => sim.received.push({ version, raw, action: packet?.action ?? null, data: packet?.data }),
+          record: (version, raw, packet) => keepLast(sim.received, { version, raw, action: packet?.action ?? null, data: packet?.data }),
           pong: () => (sim.pongsReceived += 1),
         });
         sim.#sessions.add(session);
@@ -261,7 +261,11 @@ export class PanelSimulator implements Simulator {
     const m = /^(?:Bearer|Token)\s+(.+)$/i.exec((req.headers.authorization ?? '').trim());
     if (!m || this.#lookup(m[1]!) !== 'valid') return { status: 401, json: HTTP_ERRORS.notLoggedIn };
     const token = randomBytes(24).toString('base64url');
-    this.#tickets.set(token, { session: m[1]!, expiresAt: this.#ctx.clock.now() + this.#config.ticketTtlSeconds * 1000 });
+    const now = this.#ctx.clock.now();
+    // Tickets are reusable until they expire, so nothing else removes them: drop the expired ones
+    // here, or a demo link that reconnects for weeks would grow this map with every attempt.
+    for (const [t, e] of this.#tickets) if (now >= e.expiresAt) this.#tickets.delete(t);
+    this.#tickets.set(token, { session: m[1]!, expiresAt: now + this.#config.ticketTtlSeconds * 1000 });
     this.ticketsIssued += 1;
     return { status: 200, json: { success: TICKET_CREATED, data: { token } } };
   }

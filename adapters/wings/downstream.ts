@@ -7,6 +7,11 @@
  * server's events. Every check interval the token is looked at: ≤ 60 s left → `token expiring`;
  * expired → `token expired` each interval, the socket stays open, and every outbound event and
  * inbound non-auth message is answered with the exp `jwt error` (REAL-BEHAVIOUR.md).
+ *
+ * In both profiles the core closes a socket not authenticated within `authDeadlineMs` (4103, as
+ * Wings 1.12), pings every socket, closes one after `limits.authFailuresPerSocket` refused tokens,
+ * and limits commands and `send logs` per session; a refused one is answered as Wings 1.12 does,
+ * with one `throttled` naming the event per episode. Profile 1.12 adds Wings' own per-event limits.
  */
 import {
   hasPermission,
@@ -19,6 +24,7 @@ import {
   type SessionIO,
   type Timer,
   type Clock,
+  type CommandReply,
   type UpgradeRequest,
   type UpgradeVerdict,
 } from '../../src/adapter-kit.ts';
@@ -26,7 +32,7 @@ import { formatFrame, packetToCommand, parseFrame, statsToWire, variantFor } fro
 import { MAX_FRAME_BYTES, MAX_SOCKETS_PER_SERVER, WingsLimiter } from './limits.ts';
 import { findServer, type WingsListenerConfig } from './servers.ts';
 import { tokenRoute } from './token-endpoint.ts';
-import { GENERIC_DAEMON_ERROR, HTTP_ERRORS, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
+import { CLIENT_EVENTS, GENERIC_DAEMON_ERROR, HTTP_ERRORS, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
 
 type Ctx = ListenerContext<WingsListenerConfig>;
 
@@ -141,17 +147,19 @@ class WingsSession implements SessionHooks {
   readonly #ctx: Ctx;
   readonly #server: ResourceRef;
   readonly #shared: Shared;
-  /** Wings 1.12 behaviour: rate limits, frame cap, auth deadline, scope check. */
+  /** Wings 1.12 behaviour: rate limits, frame cap, scope check. */
   readonly #limiter: WingsLimiter | null;
-  #deadline: Timer | null = null;
   #permissions: readonly string[] | null = null;
   #client = '';
   /** Token expiry, seconds since the epoch (the claim as it came). */
   #exp = 0;
   #expired = false;
-  /** Serializes frame handling (a JWT check is async and frames must keep their order); null when idle. */
-  #queue: Promise<void> | null = null;
-  #queued = 0;
+  /** A `throttled` was sent for the current episode of refused commands (one per episode, as Wings 1.12). */
+  #commandsThrottled = false;
+  /** Replies of commands still in flight, answered in sending order (null when none). */
+  #replies: Promise<void> | null = null;
+  /** `send logs` is refused and passed in order (it holds the next frame): a flag is enough. */
+  #logsThrottled = false;
 
   constructor(io: SessionIO, ctx: Ctx, server: ResourceRef, shared: Shared) {
     this.#io = io;
@@ -159,13 +167,6 @@ class WingsSession implements SessionHooks {
     this.#server = server;
     this.#shared = shared;
     this.#limiter = ctx.config.profile === '1.12' ? new WingsLimiter(ctx.clock) : null;
-    if (this.#limiter) {
-      this.#deadline = ctx.clock.setTimeout(() => {
-        if (this.#permissions) return;
-        ctx.telemetry.authFailed('auth_timeout');
-        io.close('BRIDGE_ERR_AUTH_TIMEOUT');
-      }, ctx.config.authDeadlineMs);
-    }
   }
 
   #send(event: string, args?: readonly string[]): void {
@@ -180,20 +181,12 @@ class WingsSession implements SessionHooks {
     return this.#ctx.subjects.event(this.#server.upstream, type, this.#server.id);
   }
 
-  onMessage(text: string): void {
-    this.#queued += 1;
-    this.#queue = (this.#queue ?? Promise.resolve())
-      .then(() => this.#handle(text))
-      .catch((err) => {
-        this.#ctx.log.error('wings session failed on a frame', { err: err as Error });
-      })
-      .finally(() => {
-        // An idle session holds no promise.
-        if ((this.#queued -= 1) === 0) this.#queue = null;
-      });
-  }
-
-  async #handle(text: string): Promise<void> {
+  /**
+   * A promise only for frames whose work is asynchronous (a JWT check, a bus read): the core then
+   * holds the next frame until it settled. Everything else is handled at once, so a burst of
+   * commands or bad frames never waits in the inbound queue.
+   */
+  onMessage(text: string): void | Promise<void> {
     if (this.#limiter && Buffer.byteLength(text) > MAX_FRAME_BYTES) return this.#ctx.telemetry.dropped('too_large');
     const packet = parseFrame(text);
     if (!packet) return this.#ctx.telemetry.dropped('bad_frame');
@@ -217,18 +210,25 @@ class WingsSession implements SessionHooks {
         return this.#sendStats();
       case 'server.command':
         if (!hasPermission(this.#permissions, PERMISSIONS.console)) return this.#ctx.telemetry.command('denied');
-        return this.#forward(command.type, command.data);
+        return this.#forward(packet.event, command.type, command.data);
       case 'server.power': {
         const action = (command.data as { action: string }).action;
         const needed = POWER_PERMISSION[action];
         if (!needed || !hasPermission(this.#permissions, needed)) return this.#ctx.telemetry.command('denied');
-        return this.#forward(command.type, command.data);
+        return this.#forward(packet.event, command.type, command.data);
       }
     }
   }
 
-  async #forward(type: 'server.command' | 'server.power', data: unknown): Promise<void> {
-    const reply = await this.#ctx.request({
+  /**
+   * Sends a command upstream through the core, which keeps the command rate and counts the result.
+   * The next frame does not wait for the reply (Wings answers a command only when it fails), so a
+   * burst of commands never piles up in the inbound queue; the requests leave in frame order, and
+   * the replies are taken in that order too (a refusal comes back before an earlier command's
+   * reply), so an episode of refusals is exactly a run with no command passed in between.
+   */
+  #forward(event: string, type: 'server.command' | 'server.power', data: unknown): void {
+    const reply = this.#io.request({
       type,
       upstream: this.#server.upstream,
       resource: this.#server.resource,
@@ -236,43 +236,64 @@ class WingsSession implements SessionHooks {
       data,
       principal: { client: this.#client, permissions: this.#permissions ?? [] },
     });
-    if (reply.ok) return this.#ctx.telemetry.command('ok');
-    this.#ctx.telemetry.command(reply.code === 'BRIDGE_ERR_UPSTREAM_UNAVAILABLE' ? 'unavailable' : 'error');
+    const answered = (this.#replies ?? Promise.resolve())
+      .then(() => reply)
+      .then((r) => this.#answer(event, r))
+      .catch((err: unknown) => {
+        this.#ctx.log.error('wings command reply failed', { error: err instanceof Error ? err.name : typeof err });
+      })
+      .finally(() => {
+        // An idle session holds no promise.
+        if (this.#replies === answered) this.#replies = null;
+      });
+    this.#replies = answered;
+  }
+
+  #answer(event: string, reply: CommandReply): void {
+    if (!reply.ok && reply.code === 'BRIDGE_ERR_RATE_LIMITED') {
+      if (this.#commandsThrottled) return;
+      this.#commandsThrottled = true;
+      return this.#send(SERVER_EVENTS.throttled, [event]);
+    }
+    this.#commandsThrottled = false;
+    if (reply.ok) return;
     const showReal = this.#permissions !== null && hasPermission(this.#permissions, PERMISSIONS.errors);
     this.#send(SERVER_EVENTS.daemonError, [showReal ? reply.message : GENERIC_DAEMON_ERROR]);
   }
 
   async #auth(token: string): Promise<void> {
-    const { config, clock, telemetry } = this.#ctx;
+    const { config, clock } = this.#ctx;
     if (token === '') {
-      telemetry.authFailed('no_jwt');
-      return this.#jwtError(JWT_ERRORS.notPresent);
+      this.#jwtError(JWT_ERRORS.notPresent);
+      return this.#io.authFailed('no_jwt');
     }
     const check = await verifyJwt(config.jwtSecret, token, clock, this.#ctx.tokenPolicy);
+    // A socket that went while its token was checked must not join the server or the token watch.
+    if (this.#io.closed) return;
     if (!check.ok) {
-      telemetry.authFailed(check.error);
       // Wings reports an expired token by text, and anything it cannot verify as a generic error.
-      if (check.error === 'expired') return this.#jwtError(JWT_ERRORS.expired);
-      return this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
+      if (check.error === 'expired') this.#jwtError(JWT_ERRORS.expired);
+      else this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
+      return this.#io.authFailed(check.error);
     }
     const claims = check.claims;
     const permissions = Array.isArray(claims.permissions) ? claims.permissions.filter((p): p is string => typeof p === 'string') : [];
     if (typeof claims.iat !== 'number' || typeof claims.exp !== 'number') {
-      telemetry.authFailed('malformed');
-      return this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
+      this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
+      return this.#io.authFailed('malformed');
     }
     if (!hasPermission(permissions, PERMISSIONS.connect)) {
-      telemetry.authFailed('missing_connect');
-      return this.#jwtError(JWT_ERRORS.missingConnect);
+      this.#jwtError(JWT_ERRORS.missingConnect);
+      return this.#io.authFailed('missing_connect');
     }
     if (claims.server_uuid !== this.#server.id) {
-      telemetry.authFailed('uuid_mismatch');
-      return this.#jwtError(JWT_ERRORS.uuidMismatch);
+      this.#jwtError(JWT_ERRORS.uuidMismatch);
+      return this.#io.authFailed('uuid_mismatch');
     }
     if (this.#limiter && !hasWebsocketScope(claims.scope)) {
       // Wings 1.12 reports a token without the websocket scope as a generic error.
-      telemetry.authFailed('scope');
-      return this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
+      this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
+      return this.#io.authFailed('scope');
     }
     const first = this.#permissions === null;
     this.#permissions = this.#shared.permissionSets.intern(permissions);
@@ -287,17 +308,16 @@ class WingsSession implements SessionHooks {
       this.#io.subscribe(subjects.resourceEvents(this.#server.upstream, this.#server.resource, this.#server.id));
       this.#io.subscribe(subjects.event(this.#server.upstream, 'upstream.message', '_'));
       this.#shared.sockets.add(this.#server, 1);
-      this.#deadline?.cancel();
-      this.#deadline = null;
+      this.#io.authenticated();
     }
     this.#send(SERVER_EVENTS.authSuccess);
     if (!first) return;
     this.#shared.tokens.add(this);
-    const status = await this.#ctx.last(this.#subject('server.status'));
+    const status = await this.#io.last(this.#subject('server.status'));
     const state = (status?.data as { state?: string } | undefined)?.state ?? 'offline';
     this.#send(SERVER_EVENTS.status, [state]);
     if (state === 'offline') {
-      const stats = await this.#ctx.last(this.#subject('server.stats'));
+      const stats = await this.#io.last(this.#subject('server.stats'));
       this.#send(SERVER_EVENTS.stats, [statsToWire((stats?.data as typeof ZERO_STATS | undefined) ?? ZERO_STATS)]);
     }
   }
@@ -314,14 +334,21 @@ class WingsSession implements SessionHooks {
   }
 
   async #sendLogs(): Promise<void> {
-    const status = await this.#ctx.last(this.#subject('server.status'));
+    // The history is read first: past the session's history rate nothing touches the bus.
+    const lines = await this.#io.history(this.#subject('server.console'), this.#ctx.config.consoleLines);
+    if (lines === null) {
+      if (this.#logsThrottled) return;
+      this.#logsThrottled = true;
+      return this.#send(SERVER_EVENTS.throttled, [CLIENT_EVENTS.sendLogs]);
+    }
+    this.#logsThrottled = false;
+    const status = await this.#io.last(this.#subject('server.status'));
     if ((status?.data as { state?: string } | undefined)?.state === 'offline' || !status) return;
-    const lines = await this.#ctx.history(this.#subject('server.console'), this.#ctx.config.consoleLines);
     for (const e of lines) this.#send(SERVER_EVENTS.consoleOutput, [(e.data as { line: string }).line]);
   }
 
   async #sendStats(): Promise<void> {
-    const stats = await this.#ctx.last(this.#subject('server.stats'));
+    const stats = await this.#io.last(this.#subject('server.stats'));
     if (stats) this.#send(SERVER_EVENTS.stats, [statsToWire(stats.data as typeof ZERO_STATS)]);
   }
 
@@ -334,7 +361,6 @@ class WingsSession implements SessionHooks {
 
   onClose(): void {
     this.#shared.tokens.remove(this);
-    this.#deadline?.cancel();
     if (this.#permissions) this.#shared.sockets.add(this.#server, -1);
   }
 }

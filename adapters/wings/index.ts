@@ -28,8 +28,8 @@ export const WingsListenerOptions = Type.Object(
     tokenCheckIntervalMs: Type.Integer({ minimum: 1, default: 30000, description: 'How often each session\'s token is checked (token expiring / token expired).' }),
     expiringWindowSeconds: Type.Integer({ minimum: 1, default: 60, description: '`token expiring` is sent when this little time is left.' }),
     consoleLines: Type.Integer({ minimum: 1, maximum: 10000, default: 150, description: 'Lines `send logs` returns.' }),
-    profile: Type.Union([Type.Literal('1.11'), Type.Literal('1.12')], { default: '1.11', description: 'Wings version the listener behaves as: 1.12 adds the scope check, 30 sockets per server, the auth deadline, 32 KiB frames and rate limits with `throttled`.' }),
-    authDeadlineMs: Type.Integer({ minimum: 1, default: 30000, description: 'Profile 1.12: a socket not authenticated within this time is closed (4103).' }),
+    profile: Type.Union([Type.Literal('1.11'), Type.Literal('1.12')], { default: '1.11', description: 'Wings version the listener behaves as: 1.12 adds the scope check, 30 sockets per server, 32 KiB frames and Wings\' per-event rate limits with `throttled`.' }),
+    authDeadlineMs: Type.Integer({ minimum: 1, default: 30000, description: 'A socket not authenticated within this time is closed (4103), in both profiles (Wings 1.12 allows 30 s).' }),
   },
   { additionalProperties: false },
 );

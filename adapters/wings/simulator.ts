@@ -8,7 +8,7 @@
  * is the config, the HTTP side and the test controls.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { SERVER_STATES, Type, Value, WebHost, hasPermission, signJwt } from '../../src/adapter-kit.ts';
+import { SERVER_STATES, Type, Value, WebHost, hasPermission, keepLast, signJwt } from '../../src/adapter-kit.ts';
 import type { HttpRequest, HttpResponse, ServerState, Simulator, SimulatorContext, SimulatorEndpoint, Static, UpgradeVerdict } from '../../src/adapter-kit.ts';
 import { SimServer } from './simulator-server.ts';
 import { SimSession } from './simulator-session.ts';
@@ -79,7 +79,7 @@ function panelError(status: number, code: string, detail: string): HttpResponse 
 export class WingsSimulator implements Simulator {
   /** Panel base URL; the daemon listens on the same origin. */
   readonly endpoint: SimulatorEndpoint;
-  /** Every valid frame any client sent, in arrival order. */
+  /** The last RECORD_LIMIT valid frames any client sent, in arrival order. */
   readonly received: ReceivedFrame[] = [];
   /** How many tokens the panel endpoint has issued. */
   tokensIssued = 0;
@@ -136,7 +136,7 @@ export class WingsSimulator implements Simulator {
           clock: ctx.clock,
           nodeToken: config.nodeToken,
           tokenCheckIntervalMs: config.tokenCheckIntervalMs,
-          record: (event, args) => sim.received.push({ uuid, event, args }),
+          record: (event, args) => keepLast(sim.received, { uuid, event, args }),
         });
         const set = sim.#sessions.get(uuid)!;
         set.add(session);

@@ -4,7 +4,7 @@
  * before `handleUpgrade` (auth, origin, resource), so a refused client never costs a WebSocket.
  */
 import type { ListenerRole, ProtocolAdapter } from '../contracts.ts';
-import type { ListenerConfig } from '../config/schema.ts';
+import type { LimitsConfig, ListenerConfig } from '../config/schema.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Log } from '../contracts.ts';
 import type { Clock, Timer } from '../clock.ts';
@@ -13,10 +13,17 @@ import { closeFrame } from '../errors.ts';
 import { OPEN_ADMISSION, type AdmissionControl } from './admission.ts';
 import type { ClientAddresses, HostPolicy } from './edge.ts';
 import type { Hub } from './hub.ts';
-import { Session, SessionShared } from './session.ts';
+import { Session } from './session.ts';
+import { SessionShared, type SessionBackend } from './session-shared.ts';
 import { WebHost } from './web-host.ts';
 import { StatusPage } from '../status/routes.ts';
 import type { InterestTable } from '../upstream/interest.ts';
+
+/** An accepted upgrade as the host carries it from `authorize` to `open`. */
+interface Admitted {
+  readonly state: unknown;
+  readonly authenticated: boolean;
+}
 
 export interface ServerOptions {
   maxPayloadBytes: number;
@@ -35,6 +42,9 @@ export interface ServerOptions {
   addresses?: ClientAddresses;
   /** Where contained handler errors are logged and counted. */
   report: ErrorReport;
+  limits: LimitsConfig;
+  /** Where sessions' commands and history reads go. */
+  backend: SessionBackend;
   /** Readiness and its detail for /readyz. */
   readiness(): { ready: boolean; detail: Record<string, unknown> };
 }
@@ -93,9 +103,26 @@ export class DownstreamServer {
 
   /** Mounts one listener: its HTTP routes and its WebSocket path. */
   mount(listener: ListenerConfig, adapter: ProtocolAdapter, role: ListenerRole): void {
-    const { metrics, hub, writeQueueBytes, interest, log } = this.#opts;
+    const { metrics, hub, writeQueueBytes, interest, log, clock, limits, backend } = this.#opts;
     const dialect = adapter.protocol;
-    const shared = new SessionShared({ dialect, encode: adapter.encode, writeQueueBytes, hub, metrics, interest, log, sessions: this.#sessions, admission: this.admission });
+    // A dialect with its own auth deadline or ping period (a listener option) keeps it.
+    const own = listener as { authDeadlineMs?: unknown; pingIntervalMs?: unknown };
+    const shared = new SessionShared({
+      dialect,
+      encode: adapter.encode,
+      writeQueueBytes,
+      hub,
+      metrics,
+      interest,
+      log,
+      sessions: this.#sessions,
+      admission: this.admission,
+      clock,
+      limits,
+      backend,
+      authDeadlineMs: typeof own.authDeadlineMs === 'number' ? own.authDeadlineMs : limits.authDeadlineMs,
+      pingIntervalMs: typeof own.pingIntervalMs === 'number' ? own.pingIntervalMs : limits.pingIntervalMs,
+    });
     for (const route of role.routes) this.host.route(route);
     this.#status.listener(listener);
     this.host.endpoint({
@@ -105,13 +132,18 @@ export class DownstreamServer {
         if (!verdict.accept && (verdict.reason === 'auth' || verdict.reason === 'origin')) {
           metrics.authFailures.inc({ dialect, direction: 'downstream', reason: verdict.reason });
         }
-        return verdict;
+        if (!verdict.accept) return verdict;
+        // The host hands `state` to `open`; whether to arm the auth deadline travels with it.
+        const admitted: Admitted = { state: verdict.state, authenticated: verdict.authenticated === true };
+        return { accept: true, state: admitted };
       },
       open: (conn, req, state) => {
+        const admitted = state as Admitted;
         const session = new Session(conn, shared);
         this.#sessions.add(session);
         metrics.downstreamConnections.inc({ dialect });
-        session.attach(role.open(session, req, state));
+        session.enrol(admitted.authenticated);
+        session.attach(role.open(session, req, admitted.state));
         // The session is the socket's hooks itself: nothing else is allocated per connection.
         return session;
       },

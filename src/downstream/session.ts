@@ -1,62 +1,48 @@
 /**
  * One dashboard connection as an adapter sees it: the SessionIO slice over a host connection,
- * with a bounded write queue. The queue is the socket's own buffer (bytes the kernel has not
- * taken) plus this turn's batch; a session whose backlog passes the high-water mark is closed as
- * a slow consumer, so one stuck dashboard can never grow the relay's memory or delay the others.
+ * with a bounded write queue, bounded inbound work and the duties no adapter may forget.
+ *
+ * Out: the queue is the socket's own buffer (bytes the kernel has not taken) plus this turn's
+ * batch; a session whose backlog passes the high-water mark is closed as a slow consumer, so one
+ * stuck dashboard can never grow the relay's memory or delay the others.
+ *
+ * In: frames reach the adapter one at a time and in order (a frame whose work is asynchronous
+ * holds the next until it settled), within `limits.inboundRate`, with at most
+ * `limits.inboundQueueFrames` waiting (past it the socket is closed 4109). Once the session is
+ * closed, waiting frames are discarded and nothing more is handed over, read, sent or requested.
  *
  * A relay holds many of these, so a session is kept small: what every session of a listener
- * shares lives once in {@link SessionShared}, and nothing here is a closure per connection.
+ * shares lives once in {@link SessionShared}, the auth deadline and the keep-alive are entries in
+ * the listener's deadline queues (no timer per session), the inbound state is created when the
+ * session first spends a budget and given back once at rest, and nothing here is a closure per
+ * connection.
  */
-import type { EventEncoder, Log, SessionHooks, SessionIO } from '../contracts.ts';
-import { closeFrame, type CloseErrorCode } from '../errors.ts';
-import type { Metrics } from '../metrics.ts';
+import type { EventEncoder, InterestDeclaration, SessionHooks, SessionIO } from '../contracts.ts';
+import { closeFrame, ERRORS, type CloseErrorCode } from '../errors.ts';
+import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
 import type { ConnectionHooks, HostConnection } from './web-host.ts';
-import type { Hub, HubMember } from './hub.ts';
-import type { InterestTable } from '../upstream/interest.ts';
-import { OPEN_ADMISSION, type AdmissionControl } from './admission.ts';
+import type { HubMember } from './hub.ts';
+import { Inbound, type Budget } from './inbound.ts';
+import type { Deadlined, SessionShared } from './session-shared.ts';
 import { framedOnce, scheduleFlush, textFrame, writeBatch, type Flushable } from './write-path.ts';
+
+export { SessionShared } from './session-shared.ts';
 
 /** How long a slow consumer gets to read its backlog and the close frame before it is cut off. */
 const SLOW_CLOSE_GRACE_MS = 5000;
-/** A turn's batch is written early once it holds this much. */
-const FLUSH_EARLY_BYTES = 16 * 1024;
+/** Past this many patterns a session keeps them in a Set (a Felix session may listen to 1 000 ids). */
+const PATTERN_ARRAY_MAX = 8;
 
-/** What every session of one listener shares (built once per listener). */
-export class SessionShared {
-  readonly dialect: string;
-  readonly encode: EventEncoder;
-  readonly writeQueueBytes: number;
-  /** A turn's batch is written as soon as it holds this many bytes. */
-  readonly flushAt: number;
-  readonly hub: Hub;
-  readonly metrics: Metrics;
-  readonly interest: InterestTable;
-  readonly log: Log;
-  /** Open sessions (all listeners share one set: the queue probe and the drain walk it). */
-  readonly sessions: Set<Session>;
-  /** This dialect's delivery count (a plain number; metrics folds it in at scrape time). */
-  readonly delivered: { n: number };
-  /** The port's admission control: failed authentications on a socket count against its address. */
-  readonly admission: AdmissionControl;
+/** The limits that are rates (`{burst, refillMs}`). */
+type RateLimit = 'inboundRate' | 'commandRate' | 'historyRate' | 'interestRate';
 
-  constructor(o: { dialect: string; encode: EventEncoder; writeQueueBytes: number; hub: Hub; metrics: Metrics; interest: InterestTable; log: Log; sessions: Set<Session>; admission?: AdmissionControl }) {
-    this.dialect = o.dialect;
-    this.encode = o.encode;
-    this.writeQueueBytes = o.writeQueueBytes;
-    this.flushAt = Math.min(FLUSH_EARLY_BYTES, Math.floor(o.writeQueueBytes / 4));
-    this.hub = o.hub;
-    this.metrics = o.metrics;
-    this.interest = o.interest;
-    this.log = o.log;
-    this.sessions = o.sessions;
-    this.delivered = o.metrics.deliveries(o.dialect);
-    this.admission = o.admission ?? OPEN_ADMISSION;
-  }
-}
+const RATE_LIMITED: CommandReply = Object.freeze({ ok: false, code: 'BRIDGE_ERR_RATE_LIMITED', message: ERRORS.BRIDGE_ERR_RATE_LIMITED.reason });
+/** A command asked for after the session closed: nothing was sent. */
+const CLOSED: CommandReply = Object.freeze({ ok: false, code: 'BRIDGE_ERR_NORMAL', message: 'session closed' });
 
 let sessions = 0;
 
-export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks {
+export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks, Deadlined {
   readonly #n = (sessions += 1);
   readonly #conn: HostConnection;
   readonly #shared: SessionShared;
@@ -65,9 +51,12 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
    * back to no-ops once the socket closed. A plain field, as the hub reads it per delivery.
    */
   hooks: SessionHooks = NO_HOOKS;
-  /** Hub patterns this session is in (a session has one or two). */
-  #patterns: string[] | null = null;
+  /** Hub patterns this session is in: a session has one or two, a Felix session maybe 1 000. */
+  #patterns: string[] | Set<string> | null = null;
   #closing = false;
+  /** A ping is out and no pong has come back since. */
+  #awaitingPong = false;
+  #in: Inbound | null = null;
   /**
    * Complete frames waiting for this turn's batched write: null when there are none, the frame
    * itself when there is one (the common case at moderate rates: no array per turn), else a list.
@@ -100,6 +89,17 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     return this.#conn.remoteAddress;
   }
 
+  /**
+   * Enrols the session in its listener's keep-alive and, unless the upgrade already proved a
+   * credential, its auth deadline. Called before the adapter opens the session, so an adapter
+   * that authenticates at once (or closes at once) finds itself enrolled.
+   */
+  enrol(authenticated: boolean): void {
+    const shared = this.#shared;
+    if (!authenticated) shared.authDeadline.schedule(this);
+    shared.keepAlive.schedule(this);
+  }
+
   attach(hooks: SessionHooks): void {
     this.hooks = hooks;
   }
@@ -110,6 +110,10 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   }
 
   get closing(): boolean {
+    return this.#closing;
+  }
+
+  get closed(): boolean {
     return this.#closing;
   }
 
@@ -142,7 +146,7 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     // The close frame waits behind the backlog the peer is not reading; do not hold the socket
     // (and its buffers) for ws's 30 s close timeout.
     const conn = this.#conn;
-    setTimeout(() => conn.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+    this.#shared.clock.setTimeout(() => conn.terminate(), SLOW_CLOSE_GRACE_MS);
   }
 
   /** Writes this turn's frames in one batch (called by the write path at the end of the turn). */
@@ -166,42 +170,54 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
 
   close(code: CloseErrorCode, detail?: string): void {
     if (this.#closing) return;
-    this.#closing = true;
-    this.unsubscribeAll();
+    this.#stop();
     // Queued frames go first, so the close frame follows everything sent before it.
     this.flush();
     const f = closeFrame(code, detail);
     this.#conn.close(f.code, f.reason);
   }
 
-  ping(): void {
-    this.#conn.ping();
-  }
-
   terminate(): void {
-    this.#closing = true;
+    this.#stop();
     this.#drop();
-    this.unsubscribeAll();
     this.#conn.terminate();
   }
 
+  /** From now on the session does no work: no frames handed over, no deadlines, no subscriptions. */
+  #stop(): void {
+    this.#closing = true;
+    if (this.#in) this.#in.queue = null;
+    const shared = this.#shared;
+    shared.authDeadline.cancel(this);
+    shared.keepAlive.cancel(this);
+    shared.rest.cancel(this);
+    this.unsubscribeAll();
+  }
+
   subscribe(pattern: string): () => void {
-    if (this.#closing) return () => {};
+    if (this.#closing) return noop;
     const patterns = this.#patterns;
-    if (!patterns?.includes(pattern)) {
-      // The hub's copy of the pattern: sessions that share a pattern share one string. Arrays are
-      // built at their exact size (push would reserve room for 16 more, in every session).
+    const has = patterns === null ? false : Array.isArray(patterns) ? patterns.includes(pattern) : patterns.has(pattern);
+    if (!has) {
+      // The hub's copy of the pattern: sessions that share a pattern share one string. Small lists
+      // are arrays built at their exact size (push would reserve room for 16 more, in every session).
       const held = this.#shared.hub.subscribe(pattern, this);
-      this.#patterns = patterns ? patterns.concat(held) : [held];
+      if (patterns === null) this.#patterns = [held];
+      else if (!Array.isArray(patterns)) patterns.add(held);
+      else if (patterns.length < PATTERN_ARRAY_MAX) this.#patterns = patterns.concat(held);
+      else this.#patterns = new Set(patterns).add(held);
     }
     return () => this.#unsubscribe(pattern);
   }
 
   #unsubscribe(pattern: string): void {
     const patterns = this.#patterns;
-    const i = patterns ? patterns.indexOf(pattern) : -1;
-    if (i < 0) return;
-    this.#patterns = patterns!.filter((_, j) => j !== i);
+    if (patterns === null) return;
+    if (Array.isArray(patterns)) {
+      const i = patterns.indexOf(pattern);
+      if (i < 0) return;
+      this.#patterns = patterns.length === 1 ? null : patterns.filter((_, j) => j !== i);
+    } else if (!patterns.delete(pattern)) return;
     this.#shared.hub.unsubscribe(pattern, this);
   }
 
@@ -212,8 +228,59 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     for (const p of patterns) this.#shared.hub.unsubscribe(p, this);
   }
 
-  declareInterest(upstream: string, resource: string, ids: readonly string[]): void {
-    if (!this.#closing) this.#shared.interest.declare(this.id, upstream, resource, ids);
+  declareInterest(declarations: readonly InterestDeclaration[]): boolean {
+    if (this.#closing || !this.#allow('interest', 'interestRate')) return false;
+    const shared = this.#shared;
+    for (const d of declarations) shared.interest.declare(this.id, d.upstream, d.resource, d.ids);
+    return true;
+  }
+
+  /** Spends one of this session's `budget`; past it the drop is counted against `limit`. */
+  #allow(budget: Budget, limit: RateLimit): boolean {
+    const shared = this.#shared;
+    // A spent budget refills on the clock: a while later the session looks whether it is at rest.
+    if (!shared.rest.has(this)) shared.rest.schedule(this);
+    if ((this.#in ??= new Inbound()).spend(budget, shared.limits[limit], shared.now())) return true;
+    shared.throttled(limit);
+    return false;
+  }
+
+  authenticated(): void {
+    this.#shared.authDeadline.cancel(this);
+  }
+
+  authFailed(reason: string): void {
+    const shared = this.#shared;
+    shared.authFailed(reason);
+    shared.admission.authFailed(this.remoteAddress);
+    if (this.#closing) return;
+    const inb = (this.#in ??= new Inbound());
+    inb.authFailures += 1;
+    if (inb.authFailures < shared.limits.authFailuresPerSocket) return;
+    shared.limitHit('authFailuresPerSocket');
+    this.close('BRIDGE_ERR_AUTH_FAILURES', `${inb.authFailures} on this socket`);
+  }
+
+  async request(command: BridgeCommand): Promise<CommandReply> {
+    if (this.#closing) return CLOSED;
+    const { metrics, dialect, backend } = this.#shared;
+    if (!this.#allow('commands', 'commandRate')) {
+      metrics.commands.inc({ dialect, result: 'throttled' });
+      return RATE_LIMITED;
+    }
+    const reply = await backend.request(command);
+    metrics.commands.inc({ dialect, result: reply.ok ? 'ok' : reply.code === 'BRIDGE_ERR_UPSTREAM_UNAVAILABLE' ? 'unavailable' : 'error' });
+    return reply;
+  }
+
+  async history(subject: string, limit: number): Promise<BridgeEvent[] | null> {
+    if (this.#closing || !this.#allow('reads', 'historyRate')) return null;
+    return this.#shared.backend.history(subject, limit);
+  }
+
+  async last(subject: string): Promise<BridgeEvent | undefined> {
+    if (this.#closing) return undefined;
+    return this.#shared.backend.last(subject);
   }
 
   #drop(): void {
@@ -222,21 +289,84 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     this.flushQueued = false;
   }
 
+  // Deadlined: what the listener's deadline queues call.
+
+  authExpired(): void {
+    if (this.#closing) return;
+    const shared = this.#shared;
+    shared.authFailed('auth_timeout');
+    shared.limitHit('authDeadlineMs');
+    this.close('BRIDGE_ERR_AUTH_TIMEOUT', `not authenticated within ${shared.authDeadline.delayMs} ms`);
+  }
+
+  pingDue(): void {
+    if (this.#closing) return;
+    const shared = this.#shared;
+    if (this.#awaitingPong) {
+      shared.metrics.heartbeatTimeouts.inc({ dialect: shared.dialect, direction: 'downstream' });
+      return this.terminate();
+    }
+    this.#awaitingPong = true;
+    this.#conn.ping();
+    shared.keepAlive.schedule(this);
+  }
+
+  restDue(): void {
+    const inb = this.#in;
+    if (this.#closing || inb === null) return;
+    const shared = this.#shared;
+    // Budgets still refilling (or a frame still at work): look again later.
+    if (!inb.idle(shared.now())) return shared.rest.schedule(this);
+    // Failed authentications count for the socket's whole life; otherwise nothing is lost.
+    if (inb.authFailures === 0) this.#in = null;
+  }
+
   // ConnectionHooks: what the host reports about the socket.
 
   onMessage(text: string): void {
-    try {
-      this.hooks.onMessage(text);
-    } catch (err) {
-      // Adapters promise not to throw; if one does, the session survives and it is counted.
-      const { metrics, dialect, log } = this.#shared;
-      metrics.eventsDropped.inc({ dialect, direction: 'downstream', reason: 'bad_frame' });
-      log.error('session hook threw', { dialect, err: err as Error });
+    if (this.#closing || !this.#allow('frames', 'inboundRate')) return;
+    const inb = this.#in!;
+    if (!inb.busy) return this.#handle(text, inb);
+    const { limits } = this.#shared;
+    if ((inb.queue ??= []).length < limits.inboundQueueFrames) {
+      inb.queue.push(text);
+      return;
+    }
+    this.#shared.limitHit('inboundQueueFrames');
+    this.close('BRIDGE_ERR_INBOUND_OVERFLOW', `more than ${limits.inboundQueueFrames} frames waiting`);
+  }
+
+  /** Hands `text`, then whatever waits behind it, to the adapter until a frame's work is asynchronous. */
+  #handle(text: string | undefined, inb: Inbound): void {
+    while (text !== undefined && !this.#closing) {
+      let result: void | Promise<void> = undefined;
+      try {
+        result = this.hooks.onMessage(text);
+      } catch (err) {
+        this.#shared.handlerError(err);
+      }
+      if (result !== undefined && typeof result.then === 'function') {
+        inb.busy = true;
+        result.then(
+          () => this.#settled(inb),
+          (err: unknown) => {
+            this.#shared.handlerError(err);
+            this.#settled(inb);
+          },
+        );
+        return;
+      }
+      text = inb.next();
     }
   }
 
+  #settled(inb: Inbound): void {
+    inb.busy = false;
+    this.#handle(inb.next(), inb);
+  }
+
   onPong(): void {
-    this.hooks.onPong?.();
+    this.#awaitingPong = false;
   }
 
   /** The socket is gone. */
@@ -244,15 +374,16 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     const shared = this.#shared;
     shared.sessions.delete(this);
     shared.metrics.downstreamConnections.dec({ dialect: shared.dialect });
-    this.#closing = true;
+    this.#stop();
     this.#drop();
-    this.unsubscribeAll();
     shared.interest.drop(this.id);
     const hooks = this.hooks;
     this.hooks = NO_HOOKS;
     hooks.onClose(code, reason);
   }
 }
+
+function noop(): void {}
 
 /** A session's hooks before the adapter attached its own, and after the socket closed. */
 const NO_HOOKS: SessionHooks = {

@@ -3,64 +3,146 @@
  * `20002` users/guilds). Each session declares ids per (upstream, resource); the table keeps the
  * union and tells listeners of an upstream when its union changes. A closed session's
  * declarations are dropped. (This node only; cross-node interest is the cluster's work.)
+ *
+ * Cost: a dashboard may list 1 000 ids and change its list many times a second, so the union is
+ * kept as a reference count per id, updated by the difference between a session's old and new
+ * ids (no union rebuilt, nothing sorted per change). Listeners hear of changes coalesced: never
+ * within the turn that made them (so a session's own subscriptions come first), and at most once
+ * per `coalesceMs` window per upstream, with the union as it stands at the end of the window.
  */
+import type { Clock, Timer } from '../clock.ts';
+
 export type Interest = ReadonlyMap<string, ReadonlySet<string>>;
 
-export class InterestTable {
-  /** upstream → session → resource → ids */
-  readonly #declared = new Map<string, Map<string, Map<string, ReadonlySet<string>>>>();
-  readonly #listeners = new Map<string, Set<(interest: Interest) => void>>();
+export interface InterestOptions {
+  /** Drives the coalescing window. */
+  clock: Clock;
+  /** Changes within this window reach listeners as one update (0: once per turn). */
+  coalesceMs: number;
+}
 
-  /** Replaces what `session` wants of `resource` on `upstream`. */
+const NONE: ReadonlySet<string> = new Set();
+
+/** One upstream's interest. */
+class UpstreamInterest {
+  /** session → resource → the ids it declared */
+  readonly declared = new Map<string, Map<string, ReadonlySet<string>>>();
+  /** resource → id → how many sessions want it (the union is the keys) */
+  readonly counts = new Map<string, Map<string, number>>();
+  readonly listeners = new Set<(interest: Interest) => void>();
+  /** Bumped on every change of the union; `told` is the version listeners last heard. */
+  version = 0;
+  told = 0;
+  /** Open while a window after the last update runs; changes meanwhile wait for its end. */
+  window: Timer | null = null;
+  /** An update is queued for the end of this turn. */
+  queued = false;
+}
+
+export class InterestTable {
+  readonly #upstreams = new Map<string, UpstreamInterest>();
+  readonly #clock: Clock | null;
+  readonly #coalesceMs: number;
+
+  /** Without options, listeners are told once per turn (unit tests of parts that do not coalesce). */
+  constructor(o?: InterestOptions) {
+    this.#clock = o?.clock ?? null;
+    this.#coalesceMs = o?.coalesceMs ?? 0;
+  }
+
+  /** Replaces what `session` wants of `resource` on `upstream`. O(old ids + new ids). */
   declare(session: string, upstream: string, resource: string, ids: readonly string[]): void {
-    let sessions = this.#declared.get(upstream);
-    if (!sessions) this.#declared.set(upstream, (sessions = new Map()));
-    let mine = sessions.get(session);
-    if (!mine) sessions.set(session, (mine = new Map()));
-    const before = this.#key(upstream);
-    mine.set(resource, new Set(ids));
-    this.#changed(upstream, before);
+    const u = this.#of(upstream);
+    let mine = u.declared.get(session);
+    if (!mine) u.declared.set(session, (mine = new Map()));
+    let counts = u.counts.get(resource);
+    if (!counts) u.counts.set(resource, (counts = new Map()));
+    const before = mine.get(resource) ?? NONE;
+    const next = new Set(ids);
+    let changed = false;
+    for (const id of next) if (!before.has(id) && add(counts, id)) changed = true;
+    for (const id of before) if (!next.has(id) && remove(counts, id)) changed = true;
+    mine.set(resource, next);
+    if (changed) this.#changed(u);
   }
 
   /** Forgets everything `session` declared. */
   drop(session: string): void {
-    for (const [upstream, sessions] of this.#declared) {
-      if (!sessions.has(session)) continue;
-      const before = this.#key(upstream);
-      sessions.delete(session);
-      this.#changed(upstream, before);
+    for (const u of this.#upstreams.values()) {
+      const mine = u.declared.get(session);
+      if (!mine) continue;
+      u.declared.delete(session);
+      let changed = false;
+      for (const [resource, ids] of mine) {
+        const counts = u.counts.get(resource)!;
+        for (const id of ids) if (remove(counts, id)) changed = true;
+      }
+      if (changed) this.#changed(u);
     }
   }
 
-  /** The union of every session's declarations for `upstream`. */
+  /** The union of every session's declarations for `upstream` (a snapshot). */
   union(upstream: string): Interest {
+    const u = this.#upstreams.get(upstream);
+    return u ? this.#unionOf(u) : new Map();
+  }
+
+  /** Calls `listener` with the new union whenever the union of `upstream` changed (coalesced). */
+  onChange(upstream: string, listener: (interest: Interest) => void): () => void {
+    const u = this.#of(upstream);
+    u.listeners.add(listener);
+    return () => u.listeners.delete(listener);
+  }
+
+  #of(upstream: string): UpstreamInterest {
+    let u = this.#upstreams.get(upstream);
+    if (!u) this.#upstreams.set(upstream, (u = new UpstreamInterest()));
+    return u;
+  }
+
+  #changed(u: UpstreamInterest): void {
+    u.version += 1;
+    if (u.window !== null || u.queued) return;
+    u.queued = true;
+    queueMicrotask(() => {
+      u.queued = false;
+      this.#tell(u);
+    });
+  }
+
+  #tell(u: UpstreamInterest): void {
+    if (u.version === u.told) return;
+    u.told = u.version;
+    let union: Interest | null = null;
+    for (const listener of u.listeners) listener((union ??= this.#unionOf(u)));
+    if (this.#clock === null || this.#coalesceMs <= 0) return;
+    u.window = this.#clock.setTimeout(() => {
+      u.window = null;
+      this.#tell(u);
+    }, this.#coalesceMs);
+  }
+
+  #unionOf(u: UpstreamInterest): Interest {
     const out = new Map<string, Set<string>>();
-    for (const byResource of this.#declared.get(upstream)?.values() ?? []) {
-      for (const [resource, ids] of byResource) {
-        let set = out.get(resource);
-        if (!set) out.set(resource, (set = new Set()));
-        for (const id of ids) set.add(id);
-      }
-    }
+    for (const [resource, counts] of u.counts) out.set(resource, new Set(counts.keys()));
     return out;
   }
+}
 
-  /** Calls `listener` with the new union whenever the union of `upstream` changes. */
-  onChange(upstream: string, listener: (interest: Interest) => void): () => void {
-    let set = this.#listeners.get(upstream);
-    if (!set) this.#listeners.set(upstream, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
-  }
+/** Counts one more session wanting `id`; true when it joined the union. */
+function add(counts: Map<string, number>, id: string): boolean {
+  const n = counts.get(id) ?? 0;
+  counts.set(id, n + 1);
+  return n === 0;
+}
 
-  #key(upstream: string): string {
-    const u = this.union(upstream);
-    return [...u.keys()].sort().map((r) => `${r}:${[...u.get(r)!].sort().join(',')}`).join(';');
+/** Counts one session fewer wanting `id`; true when it left the union. */
+function remove(counts: Map<string, number>, id: string): boolean {
+  const n = counts.get(id) ?? 0;
+  if (n <= 1) {
+    counts.delete(id);
+    return n === 1;
   }
-
-  #changed(upstream: string, before: string): void {
-    if (this.#key(upstream) === before) return;
-    const union = this.union(upstream);
-    for (const l of this.#listeners.get(upstream) ?? []) l(union);
-  }
+  counts.set(id, n - 1);
+  return false;
 }

@@ -73,7 +73,7 @@ describe('felix upstream link lifecycle', () => {
     const sent = listenUpdates(h.sim).length;
     const c = await open();
     c.listen([], ['g1']); // already configured: the union does not change
-    await c.roundTrip();
+    await h.interestSettled(c);
     c.listen([], ['g7']);
     await waitFor(() => listenUpdates(h.sim).length === sent + 1, 'one 20002 for g7');
     assert.deepEqual(listenUpdates(h.sim).at(-1), { users: [], guilds: ['g1', 'g7'] });

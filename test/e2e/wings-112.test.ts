@@ -1,7 +1,9 @@
 /**
  * The Wings listener's `1.12` profile (REAL-BEHAVIOUR.md, "Limits in Wings ≥ 1.12"): scope check,
  * 30 authenticated sockets per server, 30 s auth deadline, 32 KiB frames, rate limits with
- * `throttled` — and the `1.11` profile without them. Manual clock throughout.
+ * `throttled` — and the `1.11` profile without Wings' own per-event limits. (The auth deadline,
+ * the keep-alive and the core's command and history limits apply to both profiles since issue 9:
+ * see test/regressions.) Manual clock throughout.
  */
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -114,7 +116,7 @@ describe('wings listener profile 1.12', () => {
 });
 
 describe('wings listener profile 1.11', () => {
-  test('no rate limits: twelve quick requests are all answered', async () => {
+  test('no per-event rate limits: twelve quick send stats are all answered', async () => {
     const clock = new ManualClock();
     h = await startHarness({ clock });
     await linksReady(h);

@@ -46,6 +46,11 @@ export interface FelixHarness {
   linkState(upstream?: string): string | undefined;
   /** The relay's /metrics text. */
   metrics(): Promise<string>;
+  /**
+   * Lets interest changes through: each client's frames so far are handled (a round trip), then
+   * the clock passes one coalescing window, so a change made within the last one reaches Felix.
+   */
+  interestSettled(...clients: FelixClient[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -82,6 +87,10 @@ export async function startFelixRelay(o: FelixHarnessOptions): Promise<FelixHarn
     connect: (key = DASH_KEY, options = {}) => FelixClient.connect(url, key, options),
     linkState: (upstream = 'felix') => relay.supervisor.link(upstream, 'bot', '_')?.state,
     metrics: async () => (await fetch(`${relay.url}/metrics`)).text(),
+    async interestSettled(...clients) {
+      for (const c of clients) await c.roundTrip();
+      await o.clock.advance(relay.config.limits.interestCoalesceMs);
+    },
     async stop() {
       await relay.stop(500);
       if (o.bus !== 'nats') return;

@@ -101,11 +101,16 @@ export function runFelixE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
       const b = await open();
       a.listen(['ua'], ['ga']);
       b.listen(['ub'], ['gb']);
+      // Interest reaches Felix coalesced: at most one 20002 per window, so the test lets windows pass.
+      await h.interestSettled(a, b);
       await waitFor(() => has(lastListen()?.guilds, 'ga', 'gb', 'g2') && has(lastListen()?.users, 'ua', 'ub'), 'a 20002 with both dashboards\' ids and g2');
       b.close();
+      await b.closedWithin();
+      await h.interestSettled(a);
       await waitFor(() => lacks(lastListen()?.guilds, 'gb') && lacks(lastListen()?.users, 'ub'), 'a 20002 without the closed dashboard\'s ids');
       assert.ok(has(lastListen()?.guilds, 'ga', 'g2') && has(lastListen()?.users, 'ua'), 'the others stay');
       a.listen([], []);
+      await h.interestSettled(a);
       await waitFor(() => lacks(lastListen()?.guilds, 'ga') && lacks(lastListen()?.users, 'ua'), 'a 20002 without the shrunk dashboard\'s ids');
       assert.ok(has(lastListen()?.guilds, 'g2'), 'configured guilds are always asked for');
       assert.deepEqual(h.sim.listening().guilds, [...new Set(lastListen()!.guilds)].sort(), 'Felix applied the last list');
@@ -115,12 +120,15 @@ export function runFelixE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
       const limited = await open(LIMITED_KEY);
       const full = await open(DASH_KEY);
       full.listen([], ['g9']);
+      await h.interestSettled(full);
       await waitFor(() => has(h.sim.listening().guilds, 'g9'), 'g9 asked for by the full dashboard');
       full.listen([], []);
       limited.listen(['u1', 'u9'], ['g1', 'g9', 'g8']);
+      await h.interestSettled(full, limited);
       await waitFor(() => has(lastListen()?.guilds, 'g1') && lacks(lastListen()?.guilds, 'g9'), 'g1 without g9');
       assert.ok(lacks(lastListen()?.guilds, 'g8') && lacks(lastListen()?.users, 'u9'), 'ungranted ids are not asked for');
       full.listen([], ['g9']);
+      await h.interestSettled(full);
       await waitFor(() => has(h.sim.listening().guilds, 'g9'), 'g9 asked for again');
       h.sim.updateGuild('g9', { secret: true });
       h.sim.updateGuild('g1', { visible: true });

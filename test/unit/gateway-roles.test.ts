@@ -222,6 +222,8 @@ function session(query: string, config: Partial<GatewayListenerConfig> = {}): Fa
     remoteAddress: '127.0.0.1',
     send: (frame: string | Buffer) => void f.sent.push(String(frame)),
     close: (code: BridgeErrorCode, detail?: string) => void f.closes.push({ code, detail }),
+    // The core counts a refused credential (and tells admission control); here, the telemetry fake does.
+    authFailed: (reason: string) => telemetry.authFailed(reason),
     subscribe: (pattern: string) => {
       f.subscriptions.push(pattern);
       return () => {};
