@@ -1,8 +1,12 @@
 /**
  * CloudEvents, downstream role: the relay's own dialect for new clients.
  *
- * `GET <path>` (default /cloudevents) with `Authorization: Bearer <API key>` → upgrade; a missing
- * or unknown key is HTTP 401 before any WebSocket exists (keys never travel in query strings).
+ * `GET <path>` (default /cloudevents) with `Authorization: Bearer <API key>` → upgrade; a wrong
+ * key is HTTP 401 before any WebSocket exists (keys never travel in query strings). Browsers cannot
+ * set headers on a WebSocket, so an upgrade without the header is accepted unauthenticated and
+ * the key comes in a frame, `{"op":"auth","key":"…"}`, answered `{"op":"authenticated"}` or an
+ * UNAUTHORIZED error; until then every other frame is refused, and the core closes a socket still
+ * unauthenticated at the auth deadline (4103) or after too many wrong keys (4115).
  * The client then subscribes to subjects in bus form (subject.ts), each checked against its grants
  * (access.ts), and receives every matching event as the BridgeEvent JSON: the one encoding every
  * CloudEvents session shares, whatever protocol the event came from.
@@ -46,14 +50,16 @@ type Ctx = ListenerContext<CloudEventsListenerConfig>;
  */
 const RECENT_IDS = 256;
 
-const BAD_MESSAGE = 'expected {"op":"subscribe"|"unsubscribe","subject":"<upstream>.<resource>.<id>.<event…>"}';
+const BAD_MESSAGE = 'expected {"op":"subscribe"|"unsubscribe","subject":"<upstream>.<resource>.<id>.<event…>"} or {"op":"auth","key":"<client key>"}';
+const AUTH_FIRST = 'authenticate first: {"op":"auth","key":"<client key>"}, or Authorization: Bearer on the upgrade';
 
 class CloudEventsSession implements SessionHooks {
   /** One encoding for every session: the hub encodes each event once for the whole dialect. */
   readonly variant = '';
   readonly #io: SessionIO;
   readonly #ctx: Ctx;
-  readonly #client: ApiClient;
+  /** Null until the socket authenticated (with the upgrade's header, or an `auth` frame). */
+  #client: ApiClient | null;
   /** Client subject → its bus patterns (several when an upstream wildcard was expanded). */
   readonly #subs = new Map<string, readonly string[]>();
   /**
@@ -66,7 +72,7 @@ class CloudEventsSession implements SessionHooks {
   /** Permissions per `upstream \0 id`, for the receive gates; grants are frozen config, so this never goes stale. */
   readonly #perms = new Map<string, readonly string[] | null>();
 
-  constructor(io: SessionIO, ctx: Ctx, client: ApiClient) {
+  constructor(io: SessionIO, ctx: Ctx, client: ApiClient | null) {
     this.#io = io;
     this.#ctx = ctx;
     this.#client = client;
@@ -78,11 +84,33 @@ class CloudEventsSession implements SessionHooks {
       this.#ctx.telemetry.dropped('bad_frame');
       return this.#io.send(errorFrame(REPLY_ERRORS.badFrame, BAD_MESSAGE));
     }
-    if (message.op === CLIENT_OPS.subscribe) this.#subscribe(message.subject);
+    if (message.op === CLIENT_OPS.auth) return this.#auth(message.key);
+    const client = this.#client;
+    if (client === null) {
+      this.#ctx.telemetry.dropped('unauthorized');
+      return this.#io.send(errorFrame(REPLY_ERRORS.unauthorized, AUTH_FIRST, echo(message.subject)));
+    }
+    if (message.op === CLIENT_OPS.subscribe) this.#subscribe(client, message.subject);
     else this.#unsubscribe(message.subject);
   }
 
-  #subscribe(subject: string): void {
+  /** The key of an `auth` frame. Never logged, never echoed; a wrong one counts against the socket and the address. */
+  #auth(key: string): void {
+    if (this.#client !== null) {
+      this.#ctx.telemetry.dropped('bad_frame');
+      return this.#io.send(errorFrame(REPLY_ERRORS.badFrame, 'already authenticated'));
+    }
+    const client = this.#ctx.clients.authenticate(key);
+    if (client === null) {
+      this.#io.send(errorFrame(REPLY_ERRORS.unauthorized, 'the key is not known'));
+      return this.#io.authFailed('auth');
+    }
+    this.#client = client;
+    this.#io.authenticated();
+    this.#io.send(encodeServerMessage({ op: SERVER_OPS.authenticated }));
+  }
+
+  #subscribe(client: ApiClient, subject: string): void {
     const check = parseSubject(subject);
     if (!check.ok) return this.#badSubject(subject, check.reason);
     // Subscribing twice is answered like the first time and costs nothing.
@@ -92,7 +120,7 @@ class CloudEventsSession implements SessionHooks {
       telemetry.dropped('throttled');
       return this.#io.send(errorFrame(REPLY_ERRORS.tooMany, `subscription limit reached (${config.maxSubscriptions})`, subject));
     }
-    const access = authorizeSubject(check.parsed, this.#client, clients, config.upstreams, subjects.prefix);
+    const access = authorizeSubject(check.parsed, client, clients, config.upstreams, subjects.prefix);
     if (!access.ok) {
       if (access.code === REPLY_ERRORS.forbidden) telemetry.authFailed('forbidden_subject');
       return this.#io.send(errorFrame(access.code, access.message, subject));
@@ -129,9 +157,7 @@ class CloudEventsSession implements SessionHooks {
 
   #badSubject(subject: string, reason: string): void {
     this.#ctx.telemetry.dropped('bad_frame');
-    // An oversized subject is not echoed back: the client has it, and it would only fill the queue.
-    const echo = subject.length <= SUBJECT_LIMITS.maxLength ? subject : undefined;
-    this.#io.send(errorFrame(REPLY_ERRORS.badFrame, `invalid subject: ${reason}`, echo));
+    this.#io.send(errorFrame(REPLY_ERRORS.badFrame, `invalid subject: ${reason}`, echo(subject)));
   }
 
   #ack(op: typeof SERVER_OPS.subscribed | typeof SERVER_OPS.unsubscribed, subject: string): void {
@@ -161,7 +187,8 @@ class CloudEventsSession implements SessionHooks {
     const key = `${upstream}\u0000${event.subject}`;
     let perms = this.#perms.get(key);
     if (perms === undefined) {
-      perms = this.#ctx.clients.permissionsFor(this.#client, upstream, event.subject);
+      // Events arrive only on subscriptions, which only an authenticated session holds.
+      perms = this.#client === null ? null : this.#ctx.clients.permissionsFor(this.#client, upstream, event.subject);
       // Bounded like the dedupe window: a `>` subscriber may see many ids.
       if (this.#perms.size >= RECENT_IDS) this.#perms.clear();
       this.#perms.set(key, perms);
@@ -177,11 +204,18 @@ class CloudEventsSession implements SessionHooks {
   }
 }
 
-/** Creates the listener role: Bearer key at the upgrade, then one session per socket. */
+/** An oversized subject is not echoed back: the client has it, and it would only fill the queue. */
+function echo(subject: string): string | undefined {
+  return subject.length <= SUBJECT_LIMITS.maxLength ? subject : undefined;
+}
+
+/** Creates the listener role: Bearer key at the upgrade (or in the first frame), then one session per socket. */
 export function createCloudEventsListener(ctx: Ctx): ListenerRole {
   return {
     routes: [],
     authorize(req: UpgradeRequest): UpgradeVerdict {
+      // No header at all: a browser; the key comes in a frame, under the core's auth deadline.
+      if (req.headers.authorization === undefined) return { accept: true, state: null };
       const key = bearerKey(req.headers.authorization);
       const client = key === null ? null : ctx.clients.authenticate(key);
       // The core counts refusals with reason `auth` in bridge_auth_failures_total.
@@ -189,7 +223,7 @@ export function createCloudEventsListener(ctx: Ctx): ListenerRole {
       return { accept: true, state: client, authenticated: true };
     },
     open(io, _req, state) {
-      return new CloudEventsSession(io, ctx, state as ApiClient);
+      return new CloudEventsSession(io, ctx, (state as ApiClient | null) ?? null);
     },
   };
 }

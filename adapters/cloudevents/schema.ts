@@ -11,13 +11,26 @@ import { BridgeEventSchema, Type, TypeCompiler, type Static } from '../../src/ad
 import { CLIENT_OPS, SERVER_OPS } from './vocabulary.ts';
 
 /** `{"op":"subscribe"|"unsubscribe","subject":"<upstream>.<resource>.<id>.<event…>"}` */
-export const ClientMessageSchema = Type.Object(
+export const SubscriptionMessageSchema = Type.Object(
   {
     op: Type.Union([Type.Literal(CLIENT_OPS.subscribe), Type.Literal(CLIENT_OPS.unsubscribe)]),
     subject: Type.String(),
   },
   { additionalProperties: false },
 );
+export type SubscriptionMessage = Static<typeof SubscriptionMessageSchema>;
+
+/** `{"op":"auth","key":"<client key>"}`: the key in the first frame instead of the upgrade's header. */
+export const AuthMessageSchema = Type.Object(
+  {
+    op: Type.Literal(CLIENT_OPS.auth),
+    key: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type AuthMessage = Static<typeof AuthMessageSchema>;
+
+export const ClientMessageSchema = Type.Union([SubscriptionMessageSchema, AuthMessageSchema]);
 export type ClientMessage = Static<typeof ClientMessageSchema>;
 
 /** `{"op":"subscribed"|"unsubscribed","subject"}` */
@@ -28,6 +41,9 @@ const AckSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** `{"op":"authenticated"}`: the answer to a good `auth` frame. */
+const AuthenticatedSchema = Type.Object({ op: Type.Literal(SERVER_OPS.authenticated) }, { additionalProperties: false });
 
 /** `{"op":"error","code":"BRIDGE_ERR_…","message","subject"?}` */
 const ErrorReplySchema = Type.Object(
@@ -40,7 +56,7 @@ const ErrorReplySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const ServerReplySchema = Type.Union([AckSchema, ErrorReplySchema]);
+export const ServerReplySchema = Type.Union([AckSchema, AuthenticatedSchema, ErrorReplySchema]);
 export type ServerReply = Static<typeof ServerReplySchema>;
 
 /** The wire event is the BridgeEvent itself (DESIGN §3): the core's schema, not a copy. */

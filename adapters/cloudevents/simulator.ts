@@ -1,8 +1,9 @@
 /**
  * A CloudEvents producer speaking this dialect: the demo upstream of a `cloudevents` upstream and
  * the far side of its tests. Same wire as the relay's listener: `Authorization: Bearer <apiKey>`
- * at the upgrade (HTTP 401 otherwise), `subscribe`/`unsubscribe` with the same replies, and every
- * matching event as BridgeEvent JSON. It has no grants: a good key may subscribe to anything.
+ * at the upgrade (HTTP 401 when wrong), or without the header `{"op":"auth","key"}` in a frame
+ * before any subscription; `subscribe`/`unsubscribe` with the same replies, and every matching
+ * event as BridgeEvent JSON. It has no grants: a good key may subscribe to anything.
  *
  * It emits demo `server.console` and `server.status` events on a timer (`intervalMs`, 0 disables)
  * and pings every socket (`pingIntervalMs`, 0 disables), terminating one that missed a pong, so
@@ -10,7 +11,7 @@
  */
 import { Type, Value, WebHost, bearerKey, keepLast, makeEvent } from '../../src/adapter-kit.ts';
 import type { BridgeEvent, HostConnection, HttpRequest, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer, UpgradeVerdict } from '../../src/adapter-kit.ts';
-import { decodeClient, encodeEvent, encodeServerMessage, errorFrame, type ClientMessage } from './codec.ts';
+import { decodeClient, encodeEvent, encodeServerMessage, errorFrame, type SubscriptionMessage } from './codec.ts';
 import { eventSubject, parseSubject, subjectMatches } from './subject.ts';
 import { CLIENT_OPS, DEFAULT_PATH, REPLY_ERRORS, SERVER_OPS } from './vocabulary.ts';
 
@@ -35,7 +36,11 @@ const STATUS_EVERY = 5;
 class SimConnection {
   readonly subjects = new Set<string>();
   alive = true;
-  constructor(readonly conn: HostConnection) {}
+  constructor(
+    readonly conn: HostConnection,
+    /** The key came with the upgrade, or later in an `auth` frame. */
+    public authenticated: boolean,
+  ) {}
 
   wants(subject: string): boolean {
     for (const pattern of this.subjects) if (subjectMatches(pattern, subject)) return true;
@@ -46,8 +51,8 @@ class SimConnection {
 export class CloudEventsSimulator implements Simulator {
   /** Base URL; the socket is `ws://…/cloudevents`, the key `credentials.apiKey`. */
   readonly endpoint: SimulatorEndpoint;
-  /** The last RECORD_LIMIT valid client messages, in arrival order. */
-  readonly received: ClientMessage[] = [];
+  /** The last RECORD_LIMIT valid subscription messages, in arrival order (`auth` frames, which hold a key, are not kept). */
+  readonly received: SubscriptionMessage[] = [];
   /** Pongs received (the relay keeping its keep-alive duty). */
   pongs = 0;
 
@@ -78,8 +83,8 @@ export class CloudEventsSimulator implements Simulator {
     web.endpoint({
       path: DEFAULT_PATH,
       authorize: (req) => sim.#authorize(req),
-      open: (conn) => {
-        const c = new SimConnection(conn);
+      open: (conn, _req, state) => {
+        const c = new SimConnection(conn, state === true);
         sim.#connections.add(c);
         return {
           onMessage: (text) => sim.#onMessage(c, text),
@@ -138,13 +143,22 @@ export class CloudEventsSimulator implements Simulator {
   // ---- internals ----------------------------------------------------------------------------
 
   #authorize(req: HttpRequest): UpgradeVerdict {
-    if (bearerKey(req.headers.authorization) === this.#config.apiKey) return { accept: true };
+    // No header: the key may come in the first frame.
+    if (req.headers.authorization === undefined) return { accept: true, state: false };
+    if (bearerKey(req.headers.authorization) === this.#config.apiKey) return { accept: true, state: true };
     return { accept: false, status: 401, json: { error: 'unauthorized', code: 'BRIDGE_ERR_UNAUTHORIZED' }, reason: 'auth' };
   }
 
   #onMessage(c: SimConnection, text: string): void {
     const message = decodeClient(text);
-    if (message === null) return c.conn.send(errorFrame(REPLY_ERRORS.badFrame, 'expected {"op":"subscribe"|"unsubscribe","subject"}'));
+    if (message === null) return c.conn.send(errorFrame(REPLY_ERRORS.badFrame, 'expected {"op":"subscribe"|"unsubscribe","subject"} or {"op":"auth","key"}'));
+    if (message.op === CLIENT_OPS.auth) {
+      if (c.authenticated) return c.conn.send(errorFrame(REPLY_ERRORS.badFrame, 'already authenticated'));
+      if (message.key !== this.#config.apiKey) return c.conn.send(errorFrame(REPLY_ERRORS.unauthorized, 'the key is not known'));
+      c.authenticated = true;
+      return c.conn.send(encodeServerMessage({ op: SERVER_OPS.authenticated }));
+    }
+    if (!c.authenticated) return c.conn.send(errorFrame(REPLY_ERRORS.unauthorized, 'authenticate first', message.subject));
     const check = parseSubject(message.subject);
     if (!check.ok) return c.conn.send(errorFrame(REPLY_ERRORS.badFrame, `invalid subject: ${check.reason}`, message.subject));
     keepLast(this.received, message);

@@ -6,8 +6,12 @@
  * structured JSON mode), and the only other frames are these small `op` messages.
  */
 
-/** Messages a client sends. */
+/**
+ * Messages a client sends. `auth` carries the client key in the socket's first frame, for clients
+ * that cannot set an Authorization header on the upgrade (browsers).
+ */
 export const CLIENT_OPS = {
+  auth: 'auth',
   subscribe: 'subscribe',
   unsubscribe: 'unsubscribe',
 } as const;
@@ -15,6 +19,7 @@ export type ClientOp = (typeof CLIENT_OPS)[keyof typeof CLIENT_OPS];
 
 /** Replies the server sends (events themselves carry no `op`: they are bare BridgeEvents). */
 export const SERVER_OPS = {
+  authenticated: 'authenticated',
   subscribed: 'subscribed',
   unsubscribed: 'unsubscribed',
   error: 'error',
@@ -23,13 +28,15 @@ export type ServerOp = (typeof SERVER_OPS)[keyof typeof SERVER_OPS];
 
 /**
  * The `code` of an error reply, a subset of the BRIDGE_ERR_* table in src/errors.ts:
- * - `BAD_FRAME`: not JSON, not a known op, or a malformed subject;
+ * - `BAD_FRAME`: not JSON, not a known op, a malformed subject, or `auth` on a socket already authenticated;
+ * - `UNAUTHORIZED`: an `auth` key that is not known, or a subscription before the socket authenticated;
  * - `FORBIDDEN`: the client's grants do not cover the subject;
  * - `NOT_FOUND`: the upstream is granted but this listener does not serve it;
  * - `TOO_LARGE`: the session already holds `maxSubscriptions` subjects.
  */
 export const REPLY_ERRORS = {
   badFrame: 'BRIDGE_ERR_BAD_FRAME',
+  unauthorized: 'BRIDGE_ERR_UNAUTHORIZED',
   forbidden: 'BRIDGE_ERR_FORBIDDEN',
   notFound: 'BRIDGE_ERR_NOT_FOUND',
   tooMany: 'BRIDGE_ERR_TOO_LARGE',

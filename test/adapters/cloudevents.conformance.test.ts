@@ -38,7 +38,7 @@ const kit: ConformanceKit = {
   encode(packet) {
     const p = packet as Packet;
     if ('specversion' in p) return encodeEvent(p, '') ?? '';
-    return p.op === 'subscribe' || p.op === 'unsubscribe' ? encodeClient(p) : encodeServerMessage(p as ServerReply);
+    return p.op === 'subscribe' || p.op === 'unsubscribe' || p.op === 'auth' ? encodeClient(p) : encodeServerMessage(p as ServerReply);
   },
   validFrames: [...fixtures.client!, ...fixtures.server!, ...fixtures.events!],
   malformedFrames: fixtures.malformed!,

@@ -42,13 +42,22 @@ describe('cloudevents simulator', () => {
     await sim.close();
   });
 
-  test('the endpoint names the key; a missing or wrong Bearer key is HTTP 401', async () => {
+  test('the endpoint names the key; a wrong Bearer key is HTTP 401; without the header the key comes in an auth frame, as at the relay', async () => {
     assert.equal(sim.endpoint.credentials.apiKey, KEY);
     const url = `${sim.endpoint.url.replace(/^http/, 'ws')}/cloudevents`;
-    for (const key of [undefined, 'nope']) {
-      const err = (await CeClient.connect(url, key).then(() => null, (e) => e)) as { status?: number } | null;
-      assert.equal(err?.status, 401);
-    }
+    const err = (await CeClient.connect(url, 'nope').then(() => null, (e) => e)) as { status?: number } | null;
+    assert.equal(err?.status, 401);
+    const c = await CeClient.connect(url);
+    assert.equal((await c.request('subscribe', 'far.>')).code, 'BRIDGE_ERR_UNAUTHORIZED');
+    c.send({ op: 'auth', key: 'nope' });
+    assert.equal((await c.next()).json.code, 'BRIDGE_ERR_UNAUTHORIZED');
+    c.send({ op: 'auth', key: KEY });
+    assert.deepEqual((await c.next()).json, { op: 'authenticated' });
+    await c.subscribe('far.>');
+    // Gone before the next case counts which sockets an emit reaches.
+    c.close();
+    await c.closed;
+    await eventually(() => sim.connectionCount() === 0, 2000, 'the socket left the simulator');
   });
 
   test('subscribe and unsubscribe are answered; bad frames get BAD_FRAME and the socket stays open', async () => {

@@ -48,13 +48,25 @@ export function runCloudEventsE2E(bus: 'memory' | 'nats', natsUrl?: () => string
       await a.stop();
     });
 
-    test('the upgrade needs a Bearer API key: none, a wrong one, or one in the query string is HTTP 401 JSON', async () => {
-      for (const [url, key] of [[a.ws(), undefined], [a.ws(), 'wrong-key'], [`${a.ws()}?key=${ADMIN_KEY}`, undefined]] as const) {
-        const err = (await CeClient.connect(url, key).then(() => null, (e) => e)) as { status?: number; body?: string } | null;
-        assert.equal(err?.status, 401, `refused: ${url} ${key}`);
-        assert.equal(JSON.parse(err.body ?? '').code, 'BRIDGE_ERR_UNAUTHORIZED');
-      }
-      assert.match(await metrics(a), /bridge_auth_failures_total\{dialect="cloudevents",direction="downstream",reason="auth"\} 3/);
+    test('a wrong Bearer key is HTTP 401 JSON; without the header the socket opens but serves nothing until it authenticates, and a key in the query string counts for nothing', async () => {
+      const err = (await CeClient.connect(a.ws(), 'wrong-key').then(() => null, (e) => e)) as { status?: number; body?: string } | null;
+      assert.equal(err?.status, 401);
+      assert.equal(JSON.parse(err?.body ?? '').code, 'BRIDGE_ERR_UNAUTHORIZED');
+      const c = await CeClient.connect(`${a.ws()}?key=${ADMIN_KEY}`);
+      clients.push(c);
+      const refused = await c.request('subscribe', `up.server.${S1}.console`);
+      assert.deepEqual([refused.op, refused.code, refused.subject], ['error', 'BRIDGE_ERR_UNAUTHORIZED', `up.server.${S1}.console`]);
+      assert.match(refused.message, /"op":"auth"/, 'the reply says how to authenticate');
+      const admin = await open(ADMIN_KEY);
+      await admin.subscribe(`up.server.${S1}.console`);
+      a.sim.console(S1, 'not for an unauthenticated socket');
+      assert.equal((await admin.event()).data.line, 'not for an unauthenticated socket');
+      // The barrier's answer is queued behind anything the session had been handed: nothing was.
+      c.send({ op: 'unsubscribe', subject: 'barrier.server.none.console' });
+      assert.deepEqual([(await c.next()).json?.code, c.unread().length], ['BRIDGE_ERR_UNAUTHORIZED', 0]);
+      const text = await metrics(a);
+      assert.match(text, /bridge_auth_failures_total\{dialect="cloudevents",direction="downstream",reason="auth"\} 1\n/);
+      assert.match(text, /bridge_events_dropped_total\{dialect="cloudevents",direction="downstream",reason="unauthorized"\} [1-9]/);
     });
 
     test('Wings console and status reach a subscriber as BridgeEvents', async () => {

@@ -22,6 +22,17 @@ describe('cloudevents codec', () => {
     assert.deepEqual(decodeClient('{"op":"subscribe","subject":""}'), { op: 'subscribe', subject: '' });
   });
 
+  test('decodeClient: {op:"auth", key} and nothing else with it; the reply is {op:"authenticated"}', () => {
+    assert.deepEqual(decodeClient('{"key":"k1","op":"auth"}'), { op: 'auth', key: 'k1' });
+    for (const text of ['{"op":"auth"}', '{"op":"auth","key":1}', '{"op":"auth","key":"k","subject":"up.>"}', '{"op":"subscribe","key":"k"}']) {
+      assert.equal(decodeClient(text), null, text);
+    }
+    assert.equal(encodeClient({ op: 'auth', key: 'k "1"' }), '{"op":"auth","key":"k \\"1\\""}');
+    assert.deepEqual(decodeServerMessage('{"op":"authenticated"}'), { op: 'authenticated' });
+    assert.equal(decodeServerMessage('{"op":"authenticated","subject":"x"}'), null);
+    assert.equal(encodeServerMessage({ op: 'authenticated' }), '{"op":"authenticated"}');
+  });
+
   test('client and server frames are written with a fixed key order', () => {
     assert.equal(encodeClient({ op: 'subscribe', subject: 'up.server.*.console' }), '{"op":"subscribe","subject":"up.server.*.console"}');
     assert.equal(encodeServerMessage({ op: 'subscribed', subject: 'a.>' }), '{"op":"subscribed","subject":"a.>"}');
