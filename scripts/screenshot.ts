@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../test/helpers/chromium.ts';
 import { startDemoRelay } from '../test/helpers/demo-relay.ts';
 
+/** Globals of the page, for the functions that run inside the browser (tsconfig has no DOM lib). */
+declare const document: { querySelector(s: string): { textContent: string | null } | null; querySelectorAll(s: string): { length: number } };
+
 const OUT = fileURLToPath(new URL('../docs/status-page.png', import.meta.url));
 
 const demo = await startDemoRelay();
