@@ -2,7 +2,7 @@
  * The status page in a real browser against the demo (`npm start`'s relay and config, on a free
  * port): headless Chromium loads it with no console error, shows every demo link ready, its
  * counters move between two refreshes (the demo simulators emit periodically), and the live tail
- * shows new console lines once the demo key is typed in — sent in the socket's first frame, never
+ * shows new console lines once the demo key is typed in (a wrong key first is refused) — sent in the socket's first frame, never
  * in a URL, never stored. Chromium missing is a failure that says how to install it, not a skip.
  */
 import assert from 'node:assert/strict';
@@ -73,6 +73,9 @@ test('the status page shows the demo live, and tails it with the demo key', { ti
 
   // The live tail: key typed in, submitted, new console lines appear.
   assert.match(await page.locator('#tail-where').innerText(), /\/cloudevents/);
+  await page.locator('#tail-key').fill('not-a-client-key');
+  await page.locator('#tail-start').click();
+  await page.waitForFunction(() => /refused that key/.test(document.querySelector('#tail-state')?.textContent ?? ''), undefined, { timeout: 10_000 });
   await page.locator('#tail-key').fill(DEMO_KEY);
   await page.locator('#tail-start').click();
   await page.waitForFunction(() => [...document.querySelectorAll('#tail li:not(.error) .type')].filter((e) => e.textContent === 'server.console').length >= 2, undefined, { timeout: 15_000 }).catch(async (err: Error) => {

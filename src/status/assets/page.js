@@ -66,7 +66,7 @@ function render(s) {
     stateBadge(s.ready ? 'ready' : s.reason || 'not ready'), ' · ',
     el('span', `bus ${s.bus.kind} `), stateBadge(s.bus.state),
     s.bus.lastError ? el('span', ` (${s.bus.lastError})`) : '', ' · ',
-    el('span', `${up}/${s.links.length} links ready · ${s.dashboards.total} dashboards`),
+    el('span', `${up}/${s.links.length} links ready · ${s.dashboards.total} ${s.dashboards.total === 1 ? 'dashboard' : 'dashboards'}`),
     ' · ', el('span', `updated ${new Date(s.time).toLocaleTimeString()}`, 'updated'),
   );
 
@@ -120,7 +120,8 @@ async function refresh() {
 
 // ---- live tail -------------------------------------------------------------------------------
 
-const tail = { where: null, socket: null, subjects: [] };
+/** `pending`: what to subscribe once the relay has answered the key. */
+const tail = { where: null, socket: null, authed: false, subjects: [], pending: [] };
 
 function describeTailTarget() {
   const w = tail.where;
@@ -128,6 +129,7 @@ function describeTailTarget() {
     ? `Events of ${w.upstreams.join(', ')} through the CloudEvents listener at ${w.path}, with the grants of the key you enter.`
     : 'This relay has no CloudEvents listener, so there is nothing to tail.';
   $('tail-start').disabled = !w;
+  if (w && w.upstreams.length > 0) $('tail-subject').placeholder = `e.g. ${w.upstreams[0]}.*.*.console`;
 }
 
 function tailState(text) {
@@ -148,8 +150,9 @@ function summary(data) {
   if (data && typeof data === 'object') {
     for (const k of ['line', 'message', 'content']) if (typeof data[k] === 'string') return data[k];
   }
+  // One line per event: the full event is one subscription away for anyone who needs it.
   const json = JSON.stringify(data) ?? '';
-  return json.length > 160 ? `${json.slice(0, 157)}…` : json;
+  return json.length > 200 ? `${json.slice(0, 199)}…` : json;
 }
 
 function onTailMessage(msg) {
@@ -168,6 +171,14 @@ function onTailMessage(msg) {
       [`${upstream} ${m.subject ?? ''}`, 'subject'],
       [summary(m.data), 'data'],
     ]);
+  }
+  if (m.op === 'authenticated') {
+    tail.authed = true;
+    return subscribe(tail.pending);
+  }
+  if (m.op === 'error' && m.code === 'BRIDGE_ERR_UNAUTHORIZED' && !m.subject) {
+    stopTail();
+    return tailState('The relay refused that key. Enter a client key to start.');
   }
   if (m.op === 'error') return tailLine([[m.code, 'type'], [`${m.subject ? `${m.subject}: ` : ''}${m.message}`, 'data']], 'error');
   if (m.op === 'subscribed') return tailState(`Tailing ${tail.subjects.join(', ')}.`);
@@ -192,12 +203,17 @@ function startTail(key, subjects) {
   ws.onopen = () => {
     // Browsers cannot set headers on a WebSocket: the key goes in the first frame, and only there.
     ws.send(JSON.stringify({ op: 'auth', key }));
-    subscribe(subjects);
+    // Dropping the handler drops the only closure that held the key.
+    ws.onopen = null;
+    tailState('Authenticating…');
   };
-  ws.onmessage = onTailMessage;
+  tail.pending = subjects;
+  // Frames still in flight from a socket the page has let go are not shown.
+  ws.onmessage = (msg) => tail.socket === ws && onTailMessage(msg);
   ws.onclose = (e) => {
     if (tail.socket !== ws) return;
     tail.socket = null;
+    tail.authed = false;
     tail.subjects = [];
     tailState(`Stopped${e.code ? ` (close ${e.code}${e.reason ? `: ${e.reason}` : ''})` : ''}. Enter the key again to restart.`);
     $('tail-key').required = true;
@@ -218,7 +234,11 @@ function onTailSubmit(e) {
   // The key leaves the page's state at once: it is in one frame of one socket, and nowhere else.
   keyInput.value = '';
   const subjects = subjectsFor($('tail-subject').value);
-  if (tail.socket && !key) return subscribe(subjects);
+  if (tail.socket && !key) {
+    if (tail.authed) return subscribe(subjects);
+    tail.pending = subjects;
+    return;
+  }
   if (tail.socket) stopTail();
   if (!key) return tailState('Enter a client key first.');
   startTail(key, subjects);
