@@ -13,7 +13,7 @@
 import type { ListenerConfig } from '../config/schema.ts';
 import type { Metrics } from '../metrics.ts';
 
-/** One upstream link as the page shows it. `owner`/`since`/`ownership` appear when the supervisor reports them (cluster leases). */
+/** One upstream link as the page shows it. `owner`/`since`/`ownership` appear when the supervisor reports them (cluster leases); a null one is left out. */
 export interface LinkView {
   upstream: string;
   protocol: string | null;

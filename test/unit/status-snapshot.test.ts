@@ -74,7 +74,10 @@ describe('status snapshot', () => {
           draining: false,
           bus: { kind: 'nats', state: 'reconnecting', lastError: 'CONNECTION_REFUSED' },
           upstreams: {
-            up: [{ resource: 'server', id: 's1', state: 'standby', reason: 'held elsewhere', owner: 'n1', since: 1767225600000, ownership: 'remote', credential: 'x' }],
+            up: [
+              { resource: 'server', id: 's1', state: 'standby', reason: 'held elsewhere', owner: 'n1', since: 1767225600000, ownership: 'remote', credential: 'x' },
+              { resource: 'server', id: 's2', state: 'unowned', reason: 'no lease', owner: null, since: null, ownership: 'unowned' },
+            ],
           },
         },
       }),
@@ -86,6 +89,7 @@ describe('status snapshot', () => {
     assert.deepEqual(s.bus, { kind: 'nats', state: 'reconnecting', lastError: 'CONNECTION_REFUSED' });
     assert.deepEqual(s.links, [
       { upstream: 'up', protocol: 'wings', resource: 'server', id: 's1', state: 'standby', reason: 'held elsewhere', owner: 'n1', since: 1767225600000, ownership: 'remote' },
+      { upstream: 'up', protocol: 'wings', resource: 'server', id: 's2', state: 'unowned', reason: 'no lease', ownership: 'unowned' },
     ]);
   });
 

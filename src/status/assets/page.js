@@ -71,11 +71,11 @@ function render(s) {
   );
 
   // Owner and since come with cluster leases; a single node has neither, and shows no empty columns.
-  $('links-table').classList.toggle('no-owner', !s.links.some((l) => l.owner !== undefined || l.since !== undefined));
+  $('links-table').classList.toggle('no-owner', !s.links.some((l) => l.owner !== undefined || l.since !== undefined || l.ownership !== undefined));
   fill('links', s.links.map((l) => {
     const since = l.since === undefined ? '' : el('time', ago(l.since));
     if (since) since.dateTime = new Date(typeof l.since === 'number' ? l.since : Date.parse(l.since)).toISOString();
-    const tr = row([l.upstream, l.protocol ?? '', `${l.resource} ${l.id}`, stateBadge(l.state), l.reason, l.owner ?? '', since]);
+    const tr = row([l.upstream, l.protocol ?? '', `${l.resource} ${l.id}`, stateBadge(l.state), l.reason, l.owner ?? (l.ownership ? `(${l.ownership})` : ''), since]);
     tr.dataset.state = l.state;
     return tr;
   }), 'No upstream links configured.', 7);
