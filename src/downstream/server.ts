@@ -15,6 +15,7 @@ import type { ClientAddresses, HostPolicy } from './edge.ts';
 import type { Hub } from './hub.ts';
 import { Session, SessionShared } from './session.ts';
 import { WebHost } from './web-host.ts';
+import type { TlsMaterial } from '../tls.ts';
 import type { InterestTable } from '../upstream/interest.ts';
 
 export interface ServerOptions {
@@ -36,7 +37,12 @@ export interface ServerOptions {
   report: ErrorReport;
   /** Readiness and its detail for /readyz. */
   readiness(): { ready: boolean; detail: Record<string, unknown> };
+  /** Serve https:// and wss:// (`http.tls`, read and checked: src/tls.ts). */
+  tls?: TlsMaterial;
 }
+
+/** What the port answers while the relay starts (before {@link DownstreamServer.open}). */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 export class DownstreamServer {
   readonly host: WebHost;
@@ -60,7 +66,10 @@ export class DownstreamServer {
       onRefused: (kind, code) => metrics.requestsRefused.inc({ kind, code }),
       onLimit: (limit) => metrics.limitHits.inc({ limit }),
       onHandlerError: opts.report,
+      ...(opts.tls ? { tls: opts.tls } : {}),
     });
+    // Until open(): the port may be bound before the listeners exist, and answers only the probes.
+    this.host.hold('BRIDGE_ERR_STARTING', (path) => PROBES.has(path));
     this.host.route({ method: 'GET', path: '/healthz', anyHost: true, handle: () => ({ status: 200, json: { status: 'ok' } }) });
     this.host.route({
       method: 'GET',
@@ -111,6 +120,11 @@ export class DownstreamServer {
         return session;
       },
     });
+  }
+
+  /** Everything is mounted: serve every route and upgrade. */
+  open(): void {
+    this.host.release();
   }
 
   get sessionCount(): number {
