@@ -5,7 +5,9 @@
  * The parser itself (src/process/cli-args.ts) is tested without a process.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +33,7 @@ function bridge(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> 
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/main.ts', ...args],
-      { cwd: ROOT, env, timeout: 60_000 },
+      { cwd: ROOT, env, timeout: 150_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
         resolve({ code, stdout, stderr });
@@ -219,6 +221,57 @@ describe('bridge CLI', { concurrency: true }, () => {
     }
   });
 
+});
+
+/** Runs the relay until its `relay listening` log line (or exit), then SIGKILLs it; returns its log lines. */
+function runUntilListening(args: string[], env: NodeJS.ProcessEnv): Promise<{ lines: Record<string, unknown>[]; listening?: Record<string, unknown> }> {
+  const full = { ...process.env, ...env };
+  delete full.BRIDGE_CONFIG;
+  if (!('BRIDGE_LOG_LEVEL' in env)) delete full.BRIDGE_LOG_LEVEL;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT, env: full, stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      const parsed = (() => {
+        try {
+          return JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return { msg: line };
+        }
+      })();
+      lines.push(parsed);
+      if (parsed.msg === 'relay listening') child.kill('SIGKILL');
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve({ lines, listening: lines.find((l) => l.msg === 'relay listening') });
+    });
+  });
+}
+
+describe('overrides: flags win over the environment, which wins over the config', { concurrency: true }, () => {
+  const file = join(TMP, 'overrides.json');
+  writeFileSync(file, JSON.stringify({ ...goodConfig(), http: { host: '127.0.0.1', port: 1 }, log: { level: 'silent' } }));
+
+  test('--port N and --log-level L win over http.port, log.level and BRIDGE_LOG_LEVEL', async () => {
+    const free = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    });
+    const r = await runUntilListening(['--config', file, '--port', String(free), '--log-level', 'info'], { BRIDGE_LOG_LEVEL: 'error' });
+    assert.ok(r.listening, `no relay listening line: ${JSON.stringify(r.lines.slice(-5))}`);
+    assert.equal(r.listening.port, free);
+    assert.equal(r.listening.level, 'info');
+  });
+
+  test('BRIDGE_LOG_LEVEL wins over log.level', async () => {
+    const r = await runUntilListening(['--config', file, '--port', '0'], { BRIDGE_LOG_LEVEL: 'info' });
+    assert.ok(r.listening, `no relay listening line: ${JSON.stringify(r.lines.slice(-5))}`);
+    assert.notEqual(r.listening.port, 1);
+  });
 });
 
 describe('parseArgs', () => {
