@@ -169,7 +169,7 @@ export class Relay {
     if (!tls) throw new Error('http.tls is not set: this relay serves plain HTTP');
     const material = await readTls(tls);
     this.server.host.setSecureContext(material);
-    this.log.info('tls certificate reloaded', {});
+    this.log.info('tls certificate reloaded');
   }
 
   /** Base URL of the one port (http://host:port). */
