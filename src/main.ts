@@ -28,9 +28,16 @@ import { runWorker } from './process/worker.ts';
 import { ADAPTERS } from './registry.ts';
 import { Relay } from './relay.ts';
 
+/** package.json's version: next to src/ when run from source, two levels up from dist/src/ when built. */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
 }
 
 /** Ends the process with one line on stderr. */
