@@ -1,7 +1,8 @@
-/** Regenerates the README's config reference and error table (`npm run docs`). */
+/** Regenerates the README's config reference, error table and troubleshooting table (`npm run docs`). */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { configReference, errorTable, fillSection } from '../src/config/docs.ts';
 import { limitsTable } from '../src/config/limits-docs.ts';
+import { troubleshootingTable } from '../src/config/troubleshooting.ts';
 import { ADAPTERS } from '../src/registry.ts';
 
 const file = new URL('../README.md', import.meta.url);
@@ -9,5 +10,6 @@ let doc = readFileSync(file, 'utf8');
 doc = fillSection(doc, 'config', configReference(ADAPTERS));
 doc = fillSection(doc, 'errors', errorTable());
 doc = fillSection(doc, 'limits', limitsTable(ADAPTERS));
+doc = fillSection(doc, 'troubleshooting', troubleshootingTable());
 writeFileSync(file, doc);
 console.log('README.md sections regenerated');

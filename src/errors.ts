@@ -40,6 +40,8 @@ export const ERRORS = {
   BRIDGE_ERR_BAD_REQUEST: { close: null, http: 400, reason: 'bad request', reconnect: false },
   BRIDGE_ERR_HOST_NOT_ALLOWED: { close: null, http: 421, reason: 'host not served here', reconnect: false },
   BRIDGE_ERR_CONFIG: { close: null, http: 500, reason: 'invalid configuration', reconnect: false },
+  /** The port is bound before the listeners are mounted: only /healthz, /readyz and /metrics answer until then. */
+  BRIDGE_ERR_STARTING: { close: null, http: 503, reason: 'relay starting', reconnect: true },
 
   // 4000–4099: protocol-native.
   /** anonroom ends a participant's socket with 4001 (missed heartbeat, or kicked in the later version). */

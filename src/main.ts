@@ -1,58 +1,49 @@
 /**
- * CLI.
- *   bridge [--config FILE] [--workers N]   run the relay (FILE, else $BRIDGE_CONFIG, else ./bridge.config.json)
- *   bridge check [--config FILE]           validate the config: print every error with its path, exit 1 if any
+ * CLI (every command, option and environment variable: src/process/cli-args.ts, `bridge --help`).
+ *   bridge [--config FILE] [--port N] [--log-level L] [--workers N]   run the relay
+ *   bridge check [--config FILE] [--no-secrets]                        validate the config
+ *   bridge --version | --help
  * SIGTERM/SIGINT drain the relay (see Relay.stop) within http.shutdownGraceMs; a second signal
  * exits at once. An error nothing caught is logged and counted, and the relay keeps serving.
+ *
+ * Failures an operator can expect (a bad command line, an invalid config, the port in use, a TLS
+ * pair that cannot be read) end the process with one line on stderr saying how to fix them, and
+ * nothing started; anything else is printed with its stack.
  *
  * `--workers N` (or `node.workers`; the flag wins) past 1 runs N relay processes on the one port
  * (src/process/primary.ts), each a cluster node on the NATS bus; with the memory bus it is refused
  * before anything starts (exit 2).
  */
 import cluster from 'node:cluster';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import type { BridgeConfig } from './config/schema.ts';
 import { ConfigError, loadConfigFile } from './config/load.ts';
 import { installProcessGuards } from './contain.ts';
+import { parseArgs, helpText, UsageError, type Args } from './process/cli-args.ts';
 import { drainOnSignal } from './process/drain-on-signal.ts';
 import { runPrimary } from './process/primary.ts';
+import { explainStartupError } from './process/startup-errors.ts';
 import { runWorker } from './process/worker.ts';
 import { ADAPTERS } from './registry.ts';
 import { Relay } from './relay.ts';
 
-const USAGE = 'usage: bridge [--config FILE] [--workers N]\n       bridge check [--config FILE]\n';
-
-interface Args {
-  command: 'run' | 'check' | 'help';
-  config: string;
-  /** `--workers N`, when given. */
-  workers?: number;
-}
-
-function refuse(message: string): never {
-  process.stderr.write(`bridge: ${message}\n`);
-  process.exit(2);
-}
-
-function parseWorkers(value: string | undefined): number {
-  const n = Number(value);
-  if (value === undefined || !/^[0-9]+$/.test(value) || n < 1 || n > 256) refuse(`--workers needs a whole number from 1 to 256, not ${JSON.stringify(value ?? '')}`);
-  return n;
-}
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { command: 'run', config: process.env.BRIDGE_CONFIG ?? 'bridge.config.json' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === 'check') args.command = 'check';
-    else if (a === '--help' || a === '-h' || a === 'help') args.command = 'help';
-    else if (a === '--config' || a === '-c') args.config = argv[++i] ?? args.config;
-    else if (a?.startsWith('--config=')) args.config = a.slice('--config='.length);
-    else if (a === '--workers') args.workers = parseWorkers(argv[++i]);
-    else if (a?.startsWith('--workers=')) args.workers = parseWorkers(a.slice('--workers='.length));
-    else refuse(`unknown argument ${JSON.stringify(a)}`);
+/** package.json's version: next to src/ when run from source, two levels up from dist/src/ when built. */
+function version(): string {
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // not at this level
+    }
   }
-  return { ...args, config: resolve(args.config) };
+  return 'unknown';
+}
+
+/** Ends the process with one line on stderr. */
+function fail(message: string, code: 1 | 2): never {
+  process.stderr.write(`bridge: ${message}\n`);
+  process.exit(code);
 }
 
 /** How many relay processes to run; refuses (exit 2) more than one on the in-process bus. */
@@ -60,9 +51,18 @@ function workerCount(args: Args, config: BridgeConfig): number {
   const n = args.workers ?? config.node.workers;
   if (n > 1 && config.bus.kind !== 'nats') {
     const source = args.workers !== undefined ? `--workers ${n}` : `node.workers ${n}`;
-    refuse(`${source} needs the NATS bus (bus.kind "nats"); with the in-process bus each worker would be an island`);
+    fail(`${source} needs the NATS bus (bus.kind "nats"); with the in-process bus each worker would be an island`, 2);
   }
   return n;
+}
+
+/** The config with the command line's overrides (they win over the file). */
+function withOverrides(config: BridgeConfig, args: Args): BridgeConfig {
+  return Object.freeze({
+    ...config,
+    http: Object.freeze({ ...config.http, ...(args.port !== undefined ? { port: args.port } : {}) }),
+    log: Object.freeze({ ...config.log, ...(args.logLevel ? { level: args.logLevel } : {}) }),
+  });
 }
 
 async function runSingle(config: BridgeConfig): Promise<void> {
@@ -74,14 +74,18 @@ async function runSingle(config: BridgeConfig): Promise<void> {
 async function main(): Promise<void> {
   // A worker gets its config from the primary (src/process/worker.ts), not from its arguments.
   if (cluster.isWorker) return runWorker();
-  const args = parseArgs(process.argv.slice(2));
-  if (args.command === 'help') {
-    process.stdout.write(USAGE);
-    return;
-  }
-  let config;
+  let args: Args;
   try {
-    config = loadConfigFile(args.config, ADAPTERS);
+    args = parseArgs(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof UsageError) fail(err.message, 2);
+    throw err;
+  }
+  if (args.command === 'help') return void process.stdout.write(helpText(version()));
+  if (args.command === 'version') return void process.stdout.write(`${version()}\n`);
+  let config: BridgeConfig;
+  try {
+    config = withOverrides(loadConfigFile(args.config, ADAPTERS, { secrets: args.noSecrets ? 'shape' : 'resolve' }), args);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -91,11 +95,19 @@ async function main(): Promise<void> {
   }
   const workers = workerCount(args, config);
   if (args.command === 'check') {
-    process.stdout.write(`${args.config}: ok\n`);
+    process.stdout.write(`${args.config}: ok${args.noSecrets ? ' (structure only: secrets not read)' : ''}\n`);
     return;
   }
-  if (workers > 1) return runPrimary(config, workers);
-  return runSingle(config);
+  const shown = relative(process.cwd(), args.config) || args.config;
+  const context = { file: shown.startsWith('..') ? args.config : shown, config, portFromFlag: args.port !== undefined };
+  try {
+    if (workers > 1) await runPrimary(config, workers);
+    else await runSingle(config);
+  } catch (err) {
+    const line = explainStartupError(err, context);
+    if (line) fail(line, 1);
+    throw err;
+  }
 }
 
 main().catch((err) => {

@@ -21,6 +21,8 @@ import { Subjects } from './subjects.ts';
 import { createHttpClient } from './upstream/http.ts';
 import { Supervisor } from './upstream/supervisor.ts';
 import { InterestTable } from './upstream/interest.ts';
+import { MAX_RETRY_MS as NATS_MAX_RETRY_MS } from './bus/nats-connect.ts';
+import { readTls, readTlsSync } from './tls.ts';
 
 export interface RelayOptions {
   config: BridgeConfig;
@@ -70,6 +72,8 @@ export class Relay {
   #linksWanted = false;
   #linksStarted = false;
   #draining = false;
+  /** A start that failed on the port never started the bus: its teardown leaves the bus alone. */
+  #busStarted = false;
   #stopped: Promise<void> | null = null;
 
   private constructor(opts: RelayOptions) {
@@ -122,6 +126,7 @@ export class Relay {
         last: (subject) => this.bus.last(subject),
       },
       readiness: () => this.#readiness(),
+      ...(config.http.tls ? { tls: readTlsSync(config.http.tls) } : {}),
     });
   }
 
@@ -146,16 +151,32 @@ export class Relay {
     });
   }
 
-  /** Builds and starts a relay; resolves once it listens and is ready. */
+  /**
+   * Builds and starts a relay; resolves once it listens and is ready. A start that fails (the port
+   * in use, a simulator that cannot bind) takes down what it had started, and rejects.
+   */
   static async start(opts: RelayOptions): Promise<Relay> {
     const relay = new Relay(opts);
     try {
       await relay.#start();
     } catch (err) {
-      await relay.stop().catch(() => {});
+      await relay.#shutdown(relay.config.http.shutdownGraceMs, false).catch(() => {});
       throw err;
     }
     return relay;
+  }
+
+  /**
+   * Reads the `http.tls` certificate and key again (files: src/tls.ts) and serves them to new
+   * connections; open connections keep theirs. Rejects, keeping the current pair, when the new one
+   * cannot be read or does not make a TLS identity; rejects when the relay serves plain HTTP.
+   */
+  async reloadTls(): Promise<void> {
+    const tls = this.config.http.tls;
+    if (!tls) throw new Error('http.tls is not set: this relay serves plain HTTP');
+    const material = await readTls(tls);
+    this.server.host.setSecureContext(material);
+    this.log.info('tls certificate reloaded');
   }
 
   /** Base URL of the one port (http://host:port). */
@@ -171,8 +192,17 @@ export class Relay {
     return this.#listening && !this.#draining && this.bus.state === 'connected';
   }
 
+  /**
+   * The port is bound first, answering only the probes (src/downstream/server.ts), so that a port
+   * in use ends the start before any simulator, upstream link or bus connection exists; then the
+   * bus, the simulators, the links and the listeners; then the port serves everything.
+   */
   async #start(): Promise<void> {
     const { config } = this;
+    const bound = await this.server.listen(config.http.host, config.http.port);
+    this.#port = bound.port;
+    this.#url = bound.url;
+    this.#busStarted = true;
     await this.bus.start();
     for (const sim of this.#simulatorEndpoints ? [] : config.simulators) {
       const adapter = adapterFor(this.#adapters, sim.protocol);
@@ -191,19 +221,23 @@ export class Relay {
       const role = adapter.createListener(this.#listenerContext(listener, clients));
       this.server.mount(listener, adapter, role);
     }
-    const bound = await this.server.listen(config.http.host, config.http.port);
-    this.#port = bound.port;
-    this.#url = bound.url;
+    this.server.open();
     this.#listening = true;
     this.#linksWanted = true;
     this.#startLinks();
-    this.log.info('relay listening', { url: this.#url, port: this.#port, bus: this.bus.kind });
+    this.log.info('relay listening', { url: this.#url, port: this.#port, bus: this.bus.kind, tls: this.server.host.secure });
     if (!config.http.publicUrl && !config.http.allowedHosts) {
       this.log.warn('the token and ticket endpoints trust the Host header: set http.publicUrl (or http.allowedHosts) so a client cannot choose the issuer and socket URL of its token');
     }
-    if (this.bus.state !== 'connected') {
-      this.log.warn('bus not connected yet; upstream links start once it is', { kind: this.bus.kind, error: this.bus.lastError });
-    }
+    if (this.bus.state !== 'connected') this.log.warn(this.#busWaitMessage(), { kind: this.bus.kind, error: this.bus.lastError });
+  }
+
+  /** What the relay does while the bus has never connected, in one sentence for the start log. */
+  #busWaitMessage(): string {
+    const b = this.config.bus;
+    const where = b.kind === 'nats' ? `NATS (${b.servers.join(', ')})` : 'the bus';
+    const why = this.bus.lastError ? ` (${this.bus.lastError})` : '';
+    return `${where} is not reachable yet${why}: the relay keeps trying every ${NATS_MAX_RETRY_MS / 1000} s at most, answers /readyz with 503 meanwhile, and starts the upstream links once it connects; dashboards may connect now`;
   }
 
   /**
@@ -234,7 +268,7 @@ export class Relay {
       tokenPolicy: { clockSkewSeconds: config.limits.clockSkewSeconds, maxLifetimeSeconds: config.limits.maxTokenLifetimeSeconds },
       publicUrl: (req: HttpRequest) => {
         if (config.http.publicUrl) return config.http.publicUrl.replace(/\/$/, '');
-        const proto = req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
+        const proto = this.server.host.secure || req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
         return `${proto}://${req.headers.host ?? `127.0.0.1:${this.#port}`}`;
       },
     };
@@ -272,17 +306,22 @@ export class Relay {
    * (logged), so the caller can exit on time whatever a peer does.
    */
   stop(graceMs = this.config.http.shutdownGraceMs): Promise<void> {
+    return this.#shutdown(graceMs, true);
+  }
+
+  /** {@link stop}; `logged` false for the teardown of a start that failed (main.ts says why in one line). */
+  #shutdown(graceMs: number, logged: boolean): Promise<void> {
     this.#stopped ??= (async () => {
       const deadline = this.clock.now() + graceMs;
       this.#draining = true;
-      this.log.info('relay draining', { sessions: this.server.sessionCount });
+      if (logged) this.log.info('relay draining', { sessions: this.server.sessionCount });
       const sessionsMs = Math.max(0, graceMs - Math.min(STOP_RESERVE_MS, Math.floor(graceMs / 5)));
       await this.#step('sessions', () => this.server.drain(sessionsMs), deadline);
       await this.#step('links', () => this.supervisor.stop(), deadline);
-      await this.#step('bus', () => this.bus.drain(), deadline);
+      if (this.#busStarted) await this.#step('bus', () => this.bus.drain(), deadline);
       await this.#step('port', () => this.server.close(), deadline);
       await this.#step('simulators', () => Promise.all([...this.simulators.values()].map((s) => s.close())), deadline);
-      this.log.info('relay stopped');
+      if (logged) this.log.info('relay stopped');
     })();
     return this.#stopped;
   }

@@ -44,10 +44,14 @@ function requiredOf(o: TObject): string[] {
   return (o.required as string[] | undefined) ?? [];
 }
 
+/** `http.tls` (optional, so its object schema sits inside the Optional modifier). */
+const TlsSection = HttpSection.properties.tls as unknown as TObject;
+
 export function configReference(adapters: readonly ProtocolAdapter[]): string {
   const parts = [
     table('`node`', NodeSection.properties, requiredOf(NodeSection)),
     table('`http`', HttpSection.properties, requiredOf(HttpSection)),
+    table('`http.tls`', TlsSection.properties, requiredOf(TlsSection)),
     table('`bus`', BusSection.properties, requiredOf(BusSection)),
     table('`clients[]`', ClientSchema.properties, requiredOf(ClientSchema)),
     table('`clients[].grants[]`', GrantSchema.properties, requiredOf(GrantSchema)),

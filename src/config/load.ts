@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import type { ProtocolAdapter } from '../contracts.ts';
+import { checkTlsMaterial, type TlsConfig } from '../tls.ts';
 import { routeCollisions } from './routes.ts';
 import { CoreSchema, itemSchemas, type BridgeConfig } from './schema.ts';
 
@@ -34,6 +35,12 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Directory `{"file"}` secrets are relative to (default: the config file's). */
   baseDir?: string;
+  /**
+   * `resolve` (default): every `{"env"}`/`{"file"}` secret is read, and the TLS certificate and key
+   * are checked. `shape`: secrets are checked for shape only and left as they are (`bridge check
+   * --no-secrets`, on a machine whose secret files are elsewhere); such a config cannot be run.
+   */
+  secrets?: 'resolve' | 'shape';
 }
 
 type Json = Record<string, unknown>;
@@ -138,15 +145,43 @@ function resolveSecret(value: unknown, path: string, opts: Required<LoadOptions>
   return value;
 }
 
+/** The TLS certificate and key: a file stays a (now absolute) path, read by the relay (src/tls.ts). */
+const TLS_PATHS = new Set(['/http/tls/cert', '/http/tls/key']);
+
+function resolveTlsSource(value: Json, path: string, opts: Required<LoadOptions>, issues: ConfigIssue[]): unknown {
+  if (typeof value.file !== 'string') return resolveSecret(value, path, opts, issues);
+  const file = resolve(opts.baseDir, value.file);
+  if (resolveSecret({ file }, path, opts, issues) === '') return '';
+  return { file };
+}
+
 /** Walks the config and replaces every `{"env"}` / `{"file"}` object that sits where a secret may. */
 function resolveSecrets(node: unknown, path: string, opts: Required<LoadOptions>, issues: ConfigIssue[]): unknown {
   if (Array.isArray(node)) return node.map((v, i) => resolveSecrets(v, `${path}/${i}`, opts, issues));
   if (!isObject(node)) return node;
   const keys = Object.keys(node);
-  if (keys.length === 1 && (keys[0] === 'env' || keys[0] === 'file')) return resolveSecret(node, path, opts, issues);
+  if (keys.length === 1 && (keys[0] === 'env' || keys[0] === 'file')) {
+    if (opts.secrets === 'shape') return node;
+    return TLS_PATHS.has(path) ? resolveTlsSource(node, path, opts, issues) : resolveSecret(node, path, opts, issues);
+  }
   const out: Json = {};
   for (const k of keys) out[k] = resolveSecrets(node[k], `${path}/${k}`, opts, issues);
   return out;
+}
+
+/** A certificate and key that are both there but cannot serve TLS are a config error, found before anything starts. */
+function tlsIssues(config: Json, issues: ConfigIssue[]): void {
+  const tls = (config.http as Json | undefined)?.tls as TlsConfig | undefined;
+  if (!tls || issues.some((i) => i.path.startsWith('/http/tls'))) return;
+  const read = (s: TlsConfig['cert']) => (typeof s === 'string' ? s : readFileSync(s.file, 'utf8'));
+  let problem;
+  try {
+    problem = checkTlsMaterial({ cert: read(tls.cert), key: read(tls.key) }, tls);
+  } catch (err) {
+    // Gone between the two reads: report it like any unreadable secret file.
+    return void issues.push({ path: '/http/tls', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? 'error'}` });
+  }
+  if (problem) issues.push({ path: problem.part === 'pair' ? '/http/tls' : `/http/tls/${problem.part}`, message: problem.message });
 }
 
 function deepFreeze<T>(v: T): T {
@@ -169,7 +204,7 @@ function duplicates(items: Json[], key: string, section: string, issues: ConfigI
 
 /** Validates an already-parsed config object. Throws ConfigError listing every issue. */
 export function validateConfig(raw: unknown, adapters: readonly ProtocolAdapter[], source = 'config', options: LoadOptions = {}): BridgeConfig {
-  const opts: Required<LoadOptions> = { env: options.env ?? process.env, baseDir: options.baseDir ?? process.cwd() };
+  const opts: Required<LoadOptions> = { env: options.env ?? process.env, baseDir: options.baseDir ?? process.cwd(), secrets: options.secrets ?? 'resolve' };
   const issues: ConfigIssue[] = [];
   if (!isObject(raw)) throw new ConfigError(source, [{ path: '', message: 'Expected a JSON object' }]);
 
@@ -229,9 +264,10 @@ export function validateConfig(raw: unknown, adapters: readonly ProtocolAdapter[
   const node = (assembled.node ?? {}) as Json;
   node.id ??= hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'node';
   assembled.node = node;
-  const resolved = resolveSecrets(assembled, '', opts, issues);
+  const resolved = resolveSecrets(assembled, '', opts, issues) as Json;
+  if (opts.secrets === 'resolve') tlsIssues(resolved, issues);
   if (issues.length > 0) throw new ConfigError(source, issues);
-  return deepFreeze(resolved) as BridgeConfig;
+  return deepFreeze(resolved) as unknown as BridgeConfig;
 }
 
 function lineColumn(text: string, offset: number): string {

@@ -8,6 +8,7 @@
  */
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import type { ProtocolAdapter } from '../contracts.ts';
+import type { TlsConfig } from '../tls.ts';
 
 /** A secret: inline, from an environment variable, or from a file (trailing newline trimmed). */
 export const Secret = Type.Union(
@@ -47,6 +48,15 @@ export const HttpSection = Type.Object(
     publicUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'Base URL clients reach the relay at (used in token responses); default: from the Host header.' })),
     shutdownGraceMs: Type.Integer({ minimum: 0, default: 10000, description: 'Hard bound on the whole SIGTERM drain: the process has exited when it is over.' }),
     allowedHosts: Type.Optional(Type.Array(Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_][A-Za-z0-9_.-]*)(:[0-9]{1,5})?$' }), { description: 'Host headers the relay serves (`host` matches any port, `host:port` only that one); a request or upgrade with another Host gets 421, a malformed Host 400; /healthz, /readyz and /metrics answer any Host. Unset: any well-formed Host, and without `publicUrl` the token and ticket endpoints build their URLs from it (a warning is logged at start).' })),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          cert: { ...Secret, description: 'The PEM certificate chain (leaf first): a string, {"env":"NAME"} or {"file":"PATH"}.' },
+          key: { ...Secret, description: 'Its PEM private key: a string, {"env":"NAME"} or {"file":"PATH"}.' },
+        },
+        { additionalProperties: false, description: 'Serve `https://` and `wss://` on the one port with this certificate and key (checked at load: `bridge check` reports an unreadable or mismatched pair). Files are read again by a TLS reload, which swaps the certificate for new connections without dropping open ones. Unset: plain HTTP (put a reverse proxy in front for TLS).' },
+      ),
+    ),
     trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Reverse proxies (addresses or CIDR blocks, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client address for the per-address limits: the last hop that is not a trusted proxy counts.' }),
   },
   { additionalProperties: false, default: {} },
@@ -116,9 +126,12 @@ export const LimitsSection = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** The log levels, least to most quiet (also the CLI's `--log-level` and `BRIDGE_LOG_LEVEL`). */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
 export const LogSection = Type.Object(
   {
-    level: Type.Union(['debug', 'info', 'warn', 'error', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+    level: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info', description: 'Least severe level logged. `--log-level` and then `BRIDGE_LOG_LEVEL` win over it.' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -203,7 +216,8 @@ export function fullSchema(adapters: readonly ProtocolAdapter[]): TObject {
 }
 
 export type NodeConfig = Static<typeof NodeSection> & { id: string };
-export type HttpConfig = Static<typeof HttpSection>;
+/** The http section with `tls` loaded (a file stays a path: src/tls.ts). */
+export type HttpConfig = Omit<Static<typeof HttpSection>, 'tls'> & { tls?: TlsConfig };
 /** The bus section with secrets resolved. */
 export type BusConfig = Omit<Static<typeof BusSection>, 'token' | 'password'> & { token?: string; password?: string };
 export type GrantConfig = Static<typeof GrantSchema>;

@@ -17,6 +17,7 @@ import { Session } from './session.ts';
 import { SessionShared, type SessionBackend } from './session-shared.ts';
 import { WebHost } from './web-host.ts';
 import { StatusPage } from '../status/routes.ts';
+import type { TlsMaterial } from '../tls.ts';
 import type { InterestTable } from '../upstream/interest.ts';
 
 /** An accepted upgrade as the host carries it from `authorize` to `open`. */
@@ -47,7 +48,12 @@ export interface ServerOptions {
   backend: SessionBackend;
   /** Readiness and its detail for /readyz. */
   readiness(): { ready: boolean; detail: Record<string, unknown> };
+  /** Serve https:// and wss:// (`http.tls`, read and checked: src/tls.ts). */
+  tls?: TlsMaterial;
 }
+
+/** What the port answers while the relay starts (before {@link DownstreamServer.open}). */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 export class DownstreamServer {
   readonly host: WebHost;
@@ -72,7 +78,10 @@ export class DownstreamServer {
       onRefused: (kind, code) => metrics.requestsRefused.inc({ kind, code }),
       onLimit: (limit) => metrics.limitHits.inc({ limit }),
       onHandlerError: opts.report,
+      ...(opts.tls ? { tls: opts.tls } : {}),
     });
+    // Until open(): the port may be bound before the listeners exist, and answers only the probes.
+    this.host.hold('BRIDGE_ERR_STARTING', (path) => PROBES.has(path));
     this.host.route({ method: 'GET', path: '/healthz', anyHost: true, handle: () => ({ status: 200, json: { status: 'ok' } }) });
     this.host.route({
       method: 'GET',
@@ -148,6 +157,11 @@ export class DownstreamServer {
         return session;
       },
     });
+  }
+
+  /** Everything is mounted: serve every route and upgrade. */
+  open(): void {
+    this.host.release();
   }
 
   get sessionCount(): number {

@@ -6,10 +6,12 @@
  * business. No handler's rejection leaves this file: it is reported and answered with 500.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HttpRequest, HttpResponse, HttpRoute, UpgradeVerdict } from '../contracts.ts';
+import type { TlsMaterial } from '../tls.ts';
 import { ERRORS, type BridgeErrorCode } from '../errors.ts';
 import { LIMIT_KEYS } from './admission.ts';
 import { errorResponse, parseTarget, plainAddress, type ClientAddresses, type HostPolicy } from './edge.ts';
@@ -42,6 +44,8 @@ export interface WebHostOptions extends SocketObserver {
   hosts?: HostPolicy;
   /** How the client address is found (`http.trustedProxies`); absent: the TCP peer. */
   addresses?: ClientAddresses;
+  /** Serve https:// and wss:// with this certificate and key (checked beforehand: src/tls.ts). */
+  tls?: TlsMaterial;
   /** A request or upgrade the host refused itself (bad target or Host, draining, unknown path, a limit). */
   onRefused?(kind: 'request' | 'upgrade', code: BridgeErrorCode): void;
   /** An admission limit refused something; `limit` is its config key under `limits`. */
@@ -130,6 +134,8 @@ export class WebHost {
   readonly #server: Server;
   readonly #sockets = new Set<WebSocket>();
   #refusing: HttpResponse | null = null;
+  /** While set (see {@link hold}): the refusal of every request and upgrade the predicate does not let through. */
+  #held: { code: BridgeErrorCode; allow: (path: string) => boolean } | null = null;
   readonly #shared: HostShared;
 
   constructor(opts: WebHostOptions) {
@@ -143,9 +149,10 @@ export class WebHost {
       WebSocket: HostedSocket,
     });
     // Both handlers are async; their rejections end here, never in the event loop.
-    this.#server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       this.#onRequest(req, res).catch((err: unknown) => this.#requestFailed(res, err));
-    });
+    };
+    this.#server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest) : createServer(onRequest);
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.#onUpgrade(req, socket, head).catch((err: unknown) => this.#upgradeFailed(socket, err));
     });
@@ -163,6 +170,33 @@ export class WebHost {
   /** From now on every upgrade is answered with `res` (drain). */
   refuseUpgrades(res: HttpResponse): void {
     this.#refusing = res;
+  }
+
+  /**
+   * Until {@link release}, every upgrade, and every request whose path `allow` refuses, is refused
+   * with the row `code` (and counted): the port can be bound, and a port in use found, before what
+   * it serves is built.
+   */
+  hold(code: BridgeErrorCode, allow: (path: string) => boolean): void {
+    this.#held = { code, allow };
+  }
+
+  release(): void {
+    this.#held = null;
+  }
+
+  /** Whether the port serves https:// and wss://. */
+  get secure(): boolean {
+    return this.#opts.tls !== undefined;
+  }
+
+  /**
+   * Swaps the certificate and key (checked beforehand) for new TLS connections; the open ones keep
+   * the session they negotiated. Only on a host made with `tls`.
+   */
+  setSecureContext(tls: TlsMaterial): void {
+    if (!this.secure) throw new Error('setSecureContext on a plain-HTTP host');
+    (this.#server as TlsServer).setSecureContext({ cert: tls.cert, key: tls.key });
   }
 
   get connections(): number {
@@ -191,7 +225,7 @@ export class WebHost {
     const addr = this.#server.address();
     const bound = typeof addr === 'object' && addr ? addr.port : port;
     const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-    return { port: bound, url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${bound}` };
+    return { port: bound, url: `${this.secure ? 'https' : 'http'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${bound}` };
   }
 
   /** Stops listening, terminates every socket still open, and resolves when the server closed. */
@@ -238,6 +272,7 @@ export class WebHost {
   async #answer(req: IncomingMessage): Promise<HttpResponse> {
     const url = parseTarget(req.url);
     if (!url) return this.#refusal('request', 'BRIDGE_ERR_BAD_REQUEST');
+    if (this.#held && !this.#held.allow(url.pathname)) return this.#refusal('request', this.#held.code);
     const hit = match(this.#routes, url.pathname);
     // Probes (/healthz, /readyz, /metrics) answer any Host: a kubelet sends the pod's address.
     if (!hit?.value.anyHost) {
@@ -283,6 +318,7 @@ export class WebHost {
       this.#opts.onRefused?.('upgrade', 'BRIDGE_ERR_SHUTDOWN');
       return refuseUpgrade(socket, this.#refusing);
     }
+    if (this.#held) return refuseUpgrade(socket, this.#refusal('upgrade', this.#held.code));
     const hit = match(this.#endpoints, url.pathname);
     if (!hit) {
       this.#opts.onRefused?.('upgrade', 'BRIDGE_ERR_NOT_FOUND');

@@ -9,6 +9,7 @@
  * before anything starts.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { createServer } from 'node:net';
 import { guardedSystemClock } from '../clock.ts';
 import type { BridgeConfig } from '../config/schema.ts';
 import { describeError, installProcessGuards, type ErrorReport } from '../contain.ts';
@@ -16,7 +17,7 @@ import type { Log, Simulator, SimulatorEndpoint } from '../contracts.ts';
 import { createLog, type LogLevel } from '../log.ts';
 import { adapterFor, ADAPTERS } from '../registry.ts';
 import { MetricsAggregator } from './cluster-metrics.ts';
-import { relayGrace } from './drain-on-signal.ts';
+import { relayGrace, signalRepeats } from './drain-on-signal.ts';
 import { WorkerPool, type WorkerHandle } from './pool.ts';
 
 /** A node:cluster Worker as the pool's {@link WorkerHandle}. */
@@ -55,8 +56,24 @@ async function startSimulators(config: BridgeConfig, log: Log, report: ErrorRepo
   return started;
 }
 
+/**
+ * Binds and closes the one port, so that a port in use is found (and said in one line by main.ts)
+ * before a simulator or a worker starts. The workers' listen() is served by node:cluster later; a
+ * process that takes the port in between makes the workers fail to start, which stops the primary.
+ */
+async function probePort(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, exclusive: true }, () => resolve());
+  });
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 /** Runs the primary until a signal (or a worker that cannot start) ends it; exits the process. */
 export async function runPrimary(config: BridgeConfig, count: number): Promise<void> {
+  await probePort(config.http.host, config.http.port);
   const log = createLog(config.log.level as LogLevel, { node: config.node.id, role: 'primary' });
   const report: ErrorReport = (where, err) => log.error('contained an error', { where, error: describeError(err) });
   installProcessGuards(process, report);
@@ -98,7 +115,10 @@ export async function runPrimary(config: BridgeConfig, count: number): Promise<v
     log.info('primary stopped', { clean });
     process.exit(failed || !clean ? 1 : 0);
   };
+  const repeats = signalRepeats();
   const onSignal = (signal: NodeJS.Signals) => {
+    // An echo of the first signal (a terminal's Ctrl-C also forwarded by bin/bridge.mjs) is not a second one.
+    if (repeats() === 'echo') return;
     if (stopping) {
       // A second signal: as in the single process, exit at once (and take the workers along).
       pool.killAll();

@@ -39,9 +39,10 @@ export class WingsClient {
     }));
   }
 
-  static connect(url: string, headers: Record<string, string> = {}): Promise<WingsClient> {
+  /** `options`: more `ws` client options (e.g. `ca` for a wss:// URL with a test certificate). */
+  static connect(url: string, headers: Record<string, string> = {}, options: WebSocket.ClientOptions = {}): Promise<WingsClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
+      const ws = new WebSocket(url, { ...options, headers });
       const client = new WingsClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
