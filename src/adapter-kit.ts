@@ -42,6 +42,7 @@ export type { Clock, Timer } from './clock.ts';
 export {
   makeEvent,
   eventUpstream,
+  LINK_STATE_TYPE,
   BridgeEventSchema,
   SERVER_STATES,
   POWER_ACTIONS,
