@@ -22,12 +22,11 @@
  * with one `throttled` naming the event per episode. Profile 1.12 adds Wings' own per-event limits.
  */
 import {
-  ERRORS,
   LINK_STATE_TYPE,
+  closingRow,
   hasPermission,
   verifyJwt,
   type BridgeEvent,
-  type CloseErrorCode,
   type CommandReply,
   type ListenerContext,
   type ListenerRole,
@@ -79,12 +78,6 @@ const EXP_LEEWAY_SECONDS = 1;
  * lines stay in the history for `send logs`), so a stalled read cannot grow a session.
  */
 const HOLD_MAX = 1024;
-
-/** The close for a link gone for good: its own row when it has one that closes, else 4400 as Wings. */
-function terminalRow(code: unknown): CloseErrorCode {
-  const row = typeof code === 'string' ? (ERRORS as Record<string, { close: number | null }>)[code] : undefined;
-  return row !== undefined && row.close !== null ? (code as CloseErrorCode) : 'BRIDGE_ERR_UPSTREAM_REJECTED';
-}
 
 /** `scope` may be a space-separated string or a list; Wings 1.12 needs `websocket` in it. */
 function hasWebsocketScope(scope: unknown): boolean {
@@ -333,7 +326,8 @@ class WingsSession implements SessionHooks, TokenChecked {
 
   /** The link of this server failed for good: close as Wings does (4409 suspended, 4400, …). */
   #linkFailed(data: UpstreamStateData): void {
-    const row = terminalRow(data.code);
+    // The link's own row when it has one that closes (4409 suspended), else 4400 as Wings.
+    const row = closingRow(data.code, 'BRIDGE_ERR_UPSTREAM_REJECTED');
     this.#io.close(row, data.code === row ? undefined : data.reason);
   }
 

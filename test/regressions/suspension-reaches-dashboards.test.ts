@@ -5,11 +5,15 @@
  * dialect in its own words: Wings dashboards of the server are closed 4409 and new ones are closed
  * 4409 at `auth` (as Wings does while a server is suspended); Semoxy dashboards get a
  * META_MESSAGE (on the change, and on joining later); CloudEvents clients get the link's own
- * `upstream.state` event, published per link with the error row in `code`. On both buses.
+ * `upstream.state` event, published per link with the error row in `code`; room gateway
+ * dashboards are closed as anonroom closes a participant of a room gone for it (1014 unknown
+ * room, 4001 kicked). On both buses.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ManualClock } from '../../src/clock.ts';
 import { CeClient } from '../helpers/cloudevents-client.ts';
+import { LATEST_PATH, gatewayLinksReady, startGatewayHarness, type GatewayHarness } from '../helpers/gateway-harness.ts';
 import { useNatsServer } from '../helpers/nats-server.ts';
 import { ADMIN_KEY as PANEL_ADMIN, W1, startPanelHarness, type PanelHarness } from '../helpers/panel-harness.ts';
 import { S1, S2, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
@@ -96,6 +100,27 @@ for (const bus of ['memory', 'nats'] as const) {
         v1.close();
         ce.close();
       }
+    });
+  });
+
+  describe(`regression: a room gone for good closes its gateway dashboards as anonroom does (${bus} bus)`, () => {
+    let h: GatewayHarness;
+    before(async () => {
+      h = await startGatewayHarness({ clock: new ManualClock(), bus, natsUrl: natsUrl() });
+      await gatewayLinksReady(h);
+    });
+    after(() => h.stop());
+
+    test('the relay kicked from a room: 4001; a room the upstream no longer knows: 1014; also for later dashboards', async () => {
+      const hall = await h.open('hall', 'dave', LATEST_PATH);
+      const games = await h.open('games', 'carol');
+      h.latestSim.kick('hall', 'relay');
+      assert.equal((await closedWithin(hall))?.code, 4001, 'the room is gone for the relay\'s participant');
+      h.seedSim.disconnect('games', 1014, 'unknown room');
+      assert.equal((await closedWithin(games))?.code, 1014);
+      await eventually(() => h.relay.supervisor.link('seed-rooms', 'room', 'games')?.state === 'failed', 4000, 'games link failed');
+      const later = await h.connect('games', 'carol');
+      assert.equal((await closedWithin(later))?.code, 1014, 'a dashboard opening the room later is closed the same way');
     });
   });
 }
