@@ -42,29 +42,11 @@ import { formatFrame, packetToCommand, parseFrame, statsToWire, variantFor } fro
 import { MAX_FRAME_BYTES, MAX_SOCKETS_PER_SERVER, WingsLimiter } from './limits.ts';
 import { listenerState, type Shared, type TokenChecked } from './listener-state.ts';
 import { findServer, type WingsListenerConfig } from './servers.ts';
+import { GATED, POWER_PERMISSION, hasWebsocketScope, stateOf, zeroStats } from './session-rules.ts';
 import { tokenRoute } from './token-endpoint.ts';
 import { CLIENT_EVENTS, GENERIC_DAEMON_ERROR, HTTP_ERRORS, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
 
 type Ctx = ListenerContext<WingsListenerConfig>;
-
-/** Event types a Wings client only receives with a permission. */
-const GATED: Readonly<Record<string, string>> = {
-  'server.install.output': PERMISSIONS.install,
-  'server.transfer.logs': PERMISSIONS.transfer,
-  'server.backup.completed': PERMISSIONS.backupRead,
-};
-
-const POWER_PERMISSION: Readonly<Record<string, string>> = {
-  start: PERMISSIONS.start,
-  stop: PERMISSIONS.stop,
-  restart: PERMISSIONS.restart,
-  kill: PERMISSIONS.stop,
-};
-
-/** What Wings reports for a server it has no figures for: zeros, and the state. */
-function zeroStats(state: ServerStatsData['state']): ServerStatsData {
-  return { memoryBytes: 0, memoryLimitBytes: 0, cpuAbsolute: 0, network: { rxBytes: 0, txBytes: 0 }, uptimeMs: 0, diskBytes: 0, state };
-}
 
 /**
  * Wings' JWT library truncates the clock to whole seconds before comparing it with `exp`, so a
@@ -78,16 +60,6 @@ const EXP_LEEWAY_SECONDS = 1;
  * lines stay in the history for `send logs`), so a stalled read cannot grow a session.
  */
 const HOLD_MAX = 1024;
-
-/** `scope` may be a space-separated string or a list; Wings 1.12 needs `websocket` in it. */
-function hasWebsocketScope(scope: unknown): boolean {
-  const scopes = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scope) ? scope : [];
-  return scopes.includes('websocket');
-}
-
-function stateOf(event: BridgeEvent | undefined): string | undefined {
-  return (event?.data as { state?: string } | undefined)?.state;
-}
 
 class WingsSession implements SessionHooks, TokenChecked {
   variant = '';
