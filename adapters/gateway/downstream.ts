@@ -64,7 +64,7 @@ class GatewaySession implements SessionHooks {
 
   /** A dashboard opening a room whose link already failed for good is closed as that link was. */
   async #checkLink(subject: string): Promise<void> {
-    const state = await this.#io.last(subject);
+    const state = await this.#io.last(subject).catch(() => undefined);
     if (state && !this.#closed) this.#linkState(state);
   }
 

@@ -170,7 +170,8 @@ export class PanelSession implements SessionHooks {
 
   /** A client joining after a link failed for good hears of it too (it will not change again). */
   async #announceFailed(subjects: string[]): Promise<void> {
-    const states = await Promise.all(subjects.map((s) => this.#io.last(s)));
+    // A read the bus refuses is skipped: the live change already reached those who were there.
+    const states = await Promise.all(subjects.map((s) => this.#io.last(s).catch(() => undefined)));
     for (const state of states) {
       if (this.#io.closed) return;
       const frame = state === undefined ? null : encode(state, this.variant);

@@ -260,7 +260,7 @@ class WingsSession implements SessionHooks, TokenChecked {
     if (linkSubject) this.#io.subscribe(linkSubject);
     this.#shared.sockets.add(server, 1);
     this.#io.authenticated();
-    const [status, link] = await Promise.all([this.#io.last(this.#subject('server.status')), linkSubject ? this.#io.last(linkSubject) : undefined]);
+    const [status, link] = await Promise.all([this.#last(this.#subject('server.status')), linkSubject ? this.#last(linkSubject) : undefined]);
     if (this.#io.closed) return;
     if (stateOf(link) === 'failed') return this.#linkFailed(link!.data as UpstreamStateData);
     this.#send(SERVER_EVENTS.authSuccess);
@@ -269,11 +269,19 @@ class WingsSession implements SessionHooks, TokenChecked {
     const now = this.#ctx.clock.now();
     this.#emit(SERVER_EVENTS.status, [state], now);
     if (state === 'offline') {
-      const stats = await this.#io.last(this.#subject('server.stats'));
+      const stats = await this.#last(this.#subject('server.stats'));
       if (this.#io.closed) return;
       this.#emit(SERVER_EVENTS.stats, [statsToWire((stats?.data as ServerStatsData | undefined) ?? zeroStats('offline'))], this.#ctx.clock.now());
     }
     this.#release();
+  }
+
+  /**
+   * A retained event, or undefined when the bus has none or refused the read (too many reads
+   * waiting on this node): the session goes on as if nothing were stored rather than stall.
+   */
+  #last(subject: string): Promise<BridgeEvent | undefined> {
+    return this.#io.last(subject).catch(() => undefined);
   }
 
   /** Delivers what arrived during the first auth, in order, then lets events through directly. */
@@ -313,7 +321,8 @@ class WingsSession implements SessionHooks, TokenChecked {
   /** `send logs`: the history, whatever the stored status says (a relay may not know it). */
   async #sendLogs(): Promise<void> {
     // The history is read first: past the session's history rate nothing touches the bus.
-    const lines = await this.#io.history(this.#subject('server.console'), this.#ctx.config.consoleLines);
+    // A read the bus refuses (too many waiting on this node) is a throttled one too.
+    const lines = await this.#io.history(this.#subject('server.console'), this.#ctx.config.consoleLines).catch(() => null);
     if (lines === null) {
       if (this.#logsThrottled) return;
       this.#logsThrottled = true;
@@ -325,10 +334,10 @@ class WingsSession implements SessionHooks, TokenChecked {
 
   /** `send stats` is always answered, as Wings does: the last stats, else zeros and the state. */
   async #sendStats(): Promise<void> {
-    const stats = await this.#io.last(this.#subject('server.stats'));
+    const stats = await this.#last(this.#subject('server.stats'));
     let data = stats?.data as ServerStatsData | undefined;
     if (data === undefined) {
-      const status = await this.#io.last(this.#subject('server.status'));
+      const status = await this.#last(this.#subject('server.status'));
       data = zeroStats((stateOf(status) as ServerStatsData['state'] | undefined) ?? 'offline');
     }
     if (!this.#io.closed) this.#emit(SERVER_EVENTS.stats, [statsToWire(data)], this.#ctx.clock.now());
