@@ -42,6 +42,7 @@ export type { Clock, Timer } from './clock.ts';
 export {
   makeEvent,
   eventUpstream,
+  LINK_STATE_TYPE,
   BridgeEventSchema,
   SERVER_STATES,
   POWER_ACTIONS,
@@ -58,7 +59,7 @@ export {
   type ServerStatusData,
   type UpstreamStateData,
 } from './events.ts';
-export { BridgeError, ERRORS, closeFrame, type BridgeErrorCode, type CloseErrorCode } from './errors.ts';
+export { BridgeError, ERRORS, closeFrame, closingRow, type BridgeErrorCode, type CloseErrorCode } from './errors.ts';
 export { escapeToken, type Subjects } from './subjects.ts';
 export { signJwt, verifyJwt, peekJwt, type JwtClaims, type JwtCheck } from './auth/jwt.ts';
 export { hasPermission } from './auth/permissions.ts';

@@ -102,6 +102,13 @@ export interface LinkVerdict {
   /** True: stop retrying (the link state becomes `failed`). */
   terminal: boolean;
   reason: string;
+  /**
+   * For a terminal verdict: the row of the error table that says why in words every dialect can
+   * use (e.g. `BRIDGE_ERR_SUSPENDED` for a Wings 4409). It travels in the link's `upstream.state`
+   * event, so each listener tells its dashboards in its own words (a Wings listener closes with
+   * that row's code). Absent: the dialects use their generic answer for a link gone for good.
+   */
+  code?: CloseErrorCode;
 }
 
 /** Thrown (rejected) from {@link LinkHooks.prepare} to fail an attempt without opening a socket. */
@@ -343,8 +350,11 @@ export interface SessionHooks {
    * Never called after the session closed: frames still waiting then are discarded.
    */
   onMessage(text: string): void | Promise<void>;
-  /** An event on one of this session's subscriptions, with its shared encoded frame (null when
-   *  the dialect cannot express it; the hub has counted that). Decide and `io.send(frame)`. */
+  /**
+   * An event on one of this session's subscriptions, with its shared encoded frame (events the
+   * dialect cannot express never come here; the hub has counted them). Decide and
+   * `io.send(frame)`; an empty frame (see {@link EventEncoder}) is for the session to act on, not to send.
+   */
   onEvent(event: BridgeEvent, frame: Buffer): void;
   /** The socket closed, whoever closed it. Cancel timers. Called once. */
   onClose(code: number, reason: string): void;
@@ -356,6 +366,12 @@ export interface ResourceRef {
   readonly protocol: string;
   readonly resource: string;
   readonly id: string;
+  /**
+   * The link that carries this resource (itself for a Wings server; the panel's one link for a
+   * Semoxy server). Its `upstream.state` (subject id = the link's id) says whether the resource
+   * can be served at all. Absent when no single link carries it.
+   */
+  readonly link?: LinkSpec;
 }
 
 export interface ListenerContext<C> {
@@ -405,7 +421,13 @@ export interface ListenerRole {
   open(io: SessionIO, req: UpgradeRequest, state: unknown): SessionHooks;
 }
 
-/** The dialect's encoder: pure, one call per (event, variant) on the hub's hot path. */
+/**
+ * The dialect's encoder: pure, one call per (event, variant) on the hub's hot path. null: the
+ * dialect cannot express the event (the hub counts it as unmapped and hands it to no session).
+ * `''`: the dialect expresses it by what its sessions do rather than by a frame (a Wings session
+ * closes 4409 when its server's link fails): the hub hands it to `onEvent` with an empty frame,
+ * which a session never sends.
+ */
 export type EventEncoder = (event: BridgeEvent, variant: string) => string | null;
 
 // ---- the adapter ------------------------------------------------------------------------------

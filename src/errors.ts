@@ -101,6 +101,15 @@ export function closeFrame(code: CloseErrorCode, detail?: string): { code: numbe
   return { code: spec.close, reason: fit(detail ? `${spec.reason}: ${detail}` : spec.reason, 123) };
 }
 
+/**
+ * `code` when it names a row that can end a WebSocket, else `fallback`. For codes that travelled
+ * as data (a failed link's `upstream.state` carries its row), which a listener passes on as a close.
+ */
+export function closingRow(code: unknown, fallback: CloseErrorCode): CloseErrorCode {
+  const spec = typeof code === 'string' && Object.hasOwn(ERRORS, code) ? (ERRORS as Record<string, ErrorSpec>)[code] : undefined;
+  return spec !== undefined && spec.close !== null ? (code as CloseErrorCode) : fallback;
+}
+
 /** The row of a close code, for closes the socket layer makes itself (ws closes 1009 with no reason). */
 export function rowOfClose(close: number): BridgeErrorCode | undefined {
   for (const [code, spec] of Object.entries(ERRORS)) if (spec.close === close) return code as BridgeErrorCode;

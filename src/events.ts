@@ -109,9 +109,23 @@ export interface ServerBackupCompletedData {
   checksumType: string;
   sizeBytes: number;
 }
+/** The canonical type of a link's state, published by the relay itself (see UpstreamStateData). */
+export const LINK_STATE_TYPE = 'upstream.state';
+
+/**
+ * `upstream.state`: one link's state, published by the relay on every change under the link's
+ * own id (`<prefix>.evt.<upstream>.upstream.<link id>.state`, last value retained), so a session
+ * can follow the link that carries its resource and a new one can read where it stands.
+ */
 export interface UpstreamStateData {
+  /** idle, connecting, authenticating, ready, backoff, failed (terminal) or closed (stopped). */
   state: string;
   reason: string;
+  /** The link's resource family and id (`server` + uuid, `panel` + `_`, …). */
+  resource: string;
+  id: string;
+  /** With `failed`: the error-table row that says why (e.g. BRIDGE_ERR_SUSPENDED), when known. */
+  code?: string;
 }
 export const POWER_ACTIONS = ['start', 'stop', 'restart', 'kill'] as const;
 export type PowerAction = (typeof POWER_ACTIONS)[number];

@@ -91,6 +91,14 @@ export class Subjects {
     return `${this.prefix}.evt.${escapeToken(upstream)}.${resource}.${escapeToken(id)}.>`;
   }
 
+  /**
+   * Pattern for every event about every resource of one family of an upstream, present or future:
+   * `<p>.evt.U.server.*.>` (a dashboard granted `*` on a Semoxy panel sees servers created later).
+   */
+  resourceFamily(upstream: string, resource: string): string {
+    return `${this.prefix}.evt.${escapeToken(upstream)}.${resource}.*.>`;
+  }
+
   /** Pattern for one event type across every resource of an upstream: `<p>.evt.U.server.*.console`. */
   typeAcross(upstream: string, type: string): string {
     const dot = type.indexOf('.');

@@ -12,9 +12,10 @@
  * Not republished, and counted:
  * - events whose `bridgehop` is `MAX_HOPS` (8) or more: `dropped{reason="throttled"}`, the hop limit
  *   being a limit like any other (loop prevention; see README for what the current core can count);
- * - `upstream.state` events: `dropped{reason="unmapped"}`. They describe the far relay's links, and
- *   this relay publishes its own link state under the same subject (`<this upstream>.upstream._.state`);
- *   mixing both would make that subject's last value meaningless.
+ * - `upstream.state` events: `dropped{reason="unmapped"}`. They describe the far relay's links, while
+ *   this relay's `<this upstream>.upstream.<link id>.state` subjects say how its own links stand (its
+ *   listeners close dashboards on a failed one); a far link republished there would pass for one of
+ *   ours, and a far `_` link would overwrite this link's own state (`<this upstream>.upstream._.state`).
  */
 import {
   LinkFailure,

@@ -8,7 +8,7 @@
  * profiles; the webhook field is the profile's own (`discordWebhookLink` seed, `discordWebhook`
  * later). Inbound, both spellings of each are read.
  */
-import type { BridgeEvent, EventEncoder } from '../../src/adapter-kit.ts';
+import { LINK_STATE_TYPE, type BridgeEvent, type EventEncoder } from '../../src/adapter-kit.ts';
 import {
   FrameCheck,
   HelloCheck,
@@ -224,6 +224,9 @@ export function eventToPacket(event: BridgeEvent, variant: string): GatewayPacke
 
 /** The EventEncoder of the gateway dialect: `encodeFrame(eventToPacket(event, variant))`, or null (unmapped). */
 export const encode: EventEncoder = function encodeGateway(event, variant) {
+  // A room link's state has no packet: anonroom says "this room is gone for you" by closing the
+  // socket (1014, 4001), which the session does; the empty frame hands the state to it.
+  if (event?.type === LINK_STATE_TYPE) return '';
   const packet = eventToPacket(event, variant);
   return packet === null ? null : encodeFrame(packet);
 };

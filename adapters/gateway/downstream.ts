@@ -12,8 +12,14 @@
  * the previous tick is closed **4001**. A client `e:1` at any time counts as alive, `e:2` gets no
  * answer. (Besides, the core pings every socket each `limits.pingIntervalMs`, as for every dialect.) Unlike the real server, bad input never crashes anything: non-JSON closes **1007**, JSON
  * that is not a packet or carries an `e` a client may not send closes **1003**, each counted.
+ *
+ * A room whose link failed for good is gone for its dashboards as it is for the relay: when the
+ * upstream said the room is unknown (1014) they are closed 1014, when it kicked the relay's
+ * participant (4001) they are closed 4001; a dashboard opening the room later is closed the same
+ * way right after its hello.
  */
-import type { BridgeEvent, ListenerContext, ListenerRole, ResourceRef, SessionHooks, SessionIO, Timer, UpgradeRequest, UpgradeVerdict } from '../../src/adapter-kit.ts';
+import { LINK_STATE_TYPE, closingRow } from '../../src/adapter-kit.ts';
+import type { BridgeEvent, CloseErrorCode, ListenerContext, ListenerRole, ResourceRef, SessionHooks, SessionIO, Timer, UpgradeRequest, UpgradeVerdict, UpstreamStateData } from '../../src/adapter-kit.ts';
 import { HEARTBEAT_FRAME, helloFrame, isLatest, readFrame, variantFor } from './codec.ts';
 import { CLIENT_EVENTS, ROOM_RESOURCE, ROOM_TYPES, type Profile, type Variant } from './vocabulary.ts';
 
@@ -49,8 +55,24 @@ class GatewaySession implements SessionHooks {
     this.variant = variantFor(ctx.config.profile);
     // Subscribe before the hello, so nothing published after the client sees it is missed.
     io.subscribe(ctx.subjects.resourceEvents(room.upstream, ROOM_RESOURCE, room.id));
+    const link = room.link ? ctx.subjects.event(room.upstream, LINK_STATE_TYPE, room.link.id) : null;
+    if (link) io.subscribe(link);
     io.send(helloFrame(ctx.config.heartbeatIntervalMs, this.variant));
     this.#timer = ctx.clock.setInterval(() => this.#tick(), ctx.config.heartbeatIntervalMs);
+    if (link) void this.#checkLink(link);
+  }
+
+  /** A dashboard opening a room whose link already failed for good is closed as that link was. */
+  async #checkLink(subject: string): Promise<void> {
+    const state = await this.#io.last(subject).catch(() => undefined);
+    if (state && !this.#closed) this.#linkState(state);
+  }
+
+  #linkState(event: BridgeEvent): void {
+    const data = event.data as Partial<UpstreamStateData> | null;
+    if (data?.state !== 'failed') return;
+    // The link's own row (1014 unknown room, 4001 kicked); 1014 when it names none.
+    this.#close(closingRow(data.code, 'BRIDGE_ERR_NOT_FOUND'), data.reason);
   }
 
   onMessage(text: string): void {
@@ -85,6 +107,7 @@ class GatewaySession implements SessionHooks {
 
   onEvent(event: BridgeEvent, frame: Buffer): void {
     if (this.#closed) return;
+    if (event.type === LINK_STATE_TYPE) return this.#linkState(event);
     this.#io.send(frame);
     // The later server closes a kicked participant's own sockets with 4001, after the broadcast.
     if (event.type === ROOM_TYPES.kicked && isLatest(this.variant) && (event.data as { userId?: unknown })?.userId === this.#participantId) {
@@ -97,7 +120,7 @@ class GatewaySession implements SessionHooks {
     this.#stop();
   }
 
-  #close(code: 'BRIDGE_ERR_BAD_FRAME' | 'BRIDGE_ERR_UNSUPPORTED_DATA' | 'BRIDGE_ERR_ROOM_SESSION_ENDED', detail?: string): void {
+  #close(code: CloseErrorCode, detail?: string): void {
     this.#stop();
     this.#io.close(code, detail);
   }

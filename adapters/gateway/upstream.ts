@@ -147,10 +147,11 @@ class GatewayLink implements LinkHooks {
     this.#stopTimers();
     if (info.code === CLOSE_CODES.unknownRoom) {
       this.#io.telemetry.authFailed('unknown_room');
-      return { terminal: true, reason: 'unknown room or participant (1014)' };
+      // The rows travel in the link's state: the relay's own dashboards of the room get the same close.
+      return { terminal: true, reason: 'unknown room or participant (1014)', code: 'BRIDGE_ERR_NOT_FOUND' };
     }
     // The later server closes a kicked participant's sockets with 4001; rejoining would be refused.
-    if (this.#kicked) return { terminal: true, reason: `participant kicked (${info.code})` };
+    if (this.#kicked) return { terminal: true, reason: `participant kicked (${info.code})`, code: 'BRIDGE_ERR_ROOM_SESSION_ENDED' };
     if (info.code === CLOSE_CODES.heartbeatTimeout) {
       this.#io.telemetry.heartbeatTimeout();
       return { terminal: false, reason: 'heartbeat timeout (4001)' };

@@ -8,7 +8,7 @@
  * Semoxy's `EventPacket` `CONSOLE_MESSAGE {serverId, eventData: {message}, id: <event id>}` and adds
  * `STAT_UPDATE`. The encoding variant of a dashboard session is its version, `v1` or `v2`.
  */
-import { SERVER_STATES, type BridgeEvent, type EventEncoder, type ServerState, type ServerStatsData } from '../../src/adapter-kit.ts';
+import { LINK_STATE_TYPE, SERVER_STATES, eventUpstream, type BridgeEvent, type EventEncoder, type ServerState, type ServerStatsData } from '../../src/adapter-kit.ts';
 import {
   AddonAddCheck,
   AddonDataCheck,
@@ -18,6 +18,7 @@ import {
   ConsoleMessageCheck,
   EnvelopeCheck,
   LineDataCheck,
+  LinkStateDataCheck,
   MessageDataCheck,
   MetaCheck,
   PatchDataCheck,
@@ -29,7 +30,7 @@ import {
   StatsDataCheck,
   type StatUpdateData,
 } from './schema.ts';
-import { INTENT_FAMILIES, ONLINE_STATUS, SERVER_ACTIONS as A, type IntentFamily } from './vocabulary.ts';
+import { INTENT_FAMILIES, ONLINE_STATUS, SERVER_ACTIONS as A, linkFailedMessage, type IntentFamily } from './vocabulary.ts';
 
 /** A parsed frame. `data` is `{}` when the frame had none. */
 export interface PanelPacket {
@@ -196,6 +197,11 @@ const OUTBOUND: ReadonlyMap<string, Writer> = new Map<string, Writer>([
   // Other protocols' daemon messages (Wings) are what Semoxy calls meta messages.
   ['server.daemon.message', meta],
   ['upstream.message', meta],
+  // A link gone for good (a suspended Wings server) is told as a meta message; other link states
+  // are not shown (see encode).
+  [LINK_STATE_TYPE, (e) => (LinkStateDataCheck.Check(e.data) && e.data.state === 'failed'
+    ? { action: A.meta, data: { message: linkFailedMessage(eventUpstream(e), e.data.resource, e.data.id, e.data.reason) } }
+    : null)],
 ]);
 
 /** The version a session variant stands for; anything but `v2` is read as v1. */
@@ -210,10 +216,15 @@ export function eventToPacket(e: BridgeEvent, variant: string): PanelPacket | nu
   return write === undefined ? null : write(e, versionOf(variant));
 }
 
-/** The EventEncoder of the panel dialect: encodeFrame(eventToPacket(e, variant)) or null. */
+/**
+ * The EventEncoder of the panel dialect: encodeFrame(eventToPacket(e, variant)) or null. A link
+ * state other than `failed` is the empty frame: a Semoxy dashboard has nothing to be told about a
+ * link reconnecting, which is not the same as a type the dialect cannot express (counted unmapped).
+ */
 export const encode: EventEncoder = function encodePanel(e, variant) {
   const p = eventToPacket(e, variant);
-  return p === null ? null : encodeFrame(p);
+  if (p === null) return e?.type === LINK_STATE_TYPE ? '' : null;
+  return encodeFrame(p);
 };
 
 /**

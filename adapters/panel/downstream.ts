@@ -11,7 +11,7 @@
 import type { ListenerContext, ListenerRole, UpgradeRequest, UpgradeVerdict } from '../../src/adapter-kit.ts';
 import type { ApiClient } from '../../src/adapter-kit.ts';
 import type { PanelVersion } from './codec.ts';
-import { PanelSession, type SessionDeps } from './session.ts';
+import { PanelSession, servedUpstreams, type ServedUpstream, type SessionDeps } from './session.ts';
 import { ticketEndpointOf, ticketRefusalBody, ticketRoute, type PanelListenerConfig } from './ticket-endpoint.ts';
 import { TicketStore } from './tickets.ts';
 
@@ -29,13 +29,17 @@ export function createPanelListener(ctx: Ctx): ListenerRole {
   const { config } = ctx;
   const store = new TicketStore(ctx.clock, { ttlSeconds: config.ticketTtlSeconds, reusable: config.reusableTickets, maxPerClient: config.maxTicketsPerClient });
   const endpoint = ticketEndpointOf(config);
-  // Resources are fixed once the relay has started; the map is built on first use, not at mount.
+  // Resources are fixed once the relay has started; the maps are built on first use, not at mount.
   let protocols: ReadonlyMap<string, string> | null = null;
+  let served: ReadonlyMap<string, ServedUpstream> | null = null;
   const deps: SessionDeps = {
     ctx,
     protocolOf(upstream) {
       protocols ??= new Map(ctx.resources().map((r) => [r.upstream, r.protocol]));
       return protocols.get(upstream);
+    },
+    served() {
+      return (served ??= servedUpstreams(ctx.resources()));
     },
   };
   return {

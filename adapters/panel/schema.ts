@@ -43,6 +43,9 @@ export const PatchDataSchema = Type.Object({ patch: AnyObject });
 export const ServerDataSchema = Type.Object({ server: AnyObject });
 export const AddonDataSchema = Type.Object({ addon: AnyObject });
 export const AddonRemovedDataSchema = Type.Object({ addonId: AddonId });
+export const LinkStateDataSchema = Type.Object({ state: Type.String(), reason: Type.String(), resource: Type.String(), id: Type.String() });
+/** One entry of Semoxy's `GET /server/` list (the server object; only these fields are read). */
+export const ListedServerSchema = Type.Object({ id: Id, onlineStatus: Type.Integer({ minimum: 0, maximum: 3 }) });
 
 /** Compiled checks: `Check` never throws, rejects arrays where objects are due and NaN/Infinity where numbers are. */
 export const EnvelopeCheck = TypeCompiler.Compile(EnvelopeSchema);
@@ -64,3 +67,5 @@ export const PatchDataCheck = TypeCompiler.Compile(PatchDataSchema);
 export const ServerDataCheck = TypeCompiler.Compile(ServerDataSchema);
 export const AddonDataCheck = TypeCompiler.Compile(AddonDataSchema);
 export const AddonRemovedDataCheck = TypeCompiler.Compile(AddonRemovedDataSchema);
+export const LinkStateDataCheck = TypeCompiler.Compile(LinkStateDataSchema);
+export const ListedServerCheck = TypeCompiler.Compile(ListedServerSchema);

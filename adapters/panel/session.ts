@@ -10,13 +10,27 @@
  * a malformed packet closes with 1007; an unknown action gets "unsupported action: X".
  *
  * Both versions see only the servers the client's grants allow, from every upstream the listener
- * serves (so a Semoxy dashboard can watch a Wings server), plus those upstreams' meta messages.
+ * serves (so a Semoxy dashboard can watch a Wings server), plus those upstreams' meta messages. A
+ * grant of `*` covers every server of the upstream, present and future (one wildcard pattern per
+ * upstream: Semoxy sends every packet to every socket, SERVER_ADD of a new server included); a
+ * grant of ids covers those ids. A link that carries servers the client sees and fails for good
+ * (a Wings server suspended upstream) is told as a META_MESSAGE, on the change and on joining.
  * Semoxy's socket library pings every 20 s; a ping still unanswered at the next one ends the
  * connection (as the library's ping timeout does). The core keeps that duty with the listener's
  * `pingIntervalMs`, and closes a v2 socket that has not authenticated by `limits.authDeadlineMs`.
  */
-import { eventUpstream, type ApiClient, type BridgeEvent, type ListenerContext, type SessionHooks, type SessionIO } from '../../src/adapter-kit.ts';
-import { UPSTREAM_ID, decodeFrame, encodeFrame, intentAllows, intentFamilyOf, type PanelVersion } from './codec.ts';
+import {
+  LINK_STATE_TYPE,
+  eventUpstream,
+  type ApiClient,
+  type BridgeEvent,
+  type LinkSpec,
+  type ListenerContext,
+  type ResourceRef,
+  type SessionHooks,
+  type SessionIO,
+} from '../../src/adapter-kit.ts';
+import { UPSTREAM_ID, decodeFrame, encode, encodeFrame, intentAllows, intentFamilyOf, type PanelVersion } from './codec.ts';
 import { AuthenticateCheck, IntentCheck } from './schema.ts';
 import type { PanelListenerConfig } from './ticket-endpoint.ts';
 import { CLIENT_ACTIONS, MESSAGES, PROTOCOL, SERVER_ACTIONS, unsupportedAction } from './vocabulary.ts';
@@ -27,11 +41,40 @@ import { CLIENT_ACTIONS, MESSAGES, PROTOCOL, SERVER_ACTIONS, unsupportedAction }
  */
 const MAX_INTENTS = 1024;
 
+/** An upstream whose servers the listener serves: the configured servers and the links carrying them. */
+export interface ServedUpstream {
+  readonly servers: readonly ResourceRef[];
+  /** Distinct links of those servers (one for a Semoxy panel, one per server for Wings). */
+  readonly links: readonly LinkSpec[];
+}
+
+/** Groups the listener's server resources by upstream (built once, on first use). */
+export function servedUpstreams(resources: readonly ResourceRef[]): ReadonlyMap<string, ServedUpstream> {
+  const out = new Map<string, { servers: ResourceRef[]; links: Map<string, LinkSpec> }>();
+  for (const r of resources) {
+    if (r.resource !== 'server') continue;
+    let u = out.get(r.upstream);
+    if (!u) out.set(r.upstream, (u = { servers: [], links: new Map() }));
+    u.servers.push(r);
+    if (r.link) u.links.set(`${r.link.resource}\u0000${r.link.id}`, r.link);
+  }
+  return new Map([...out].map(([name, u]) => [name, { servers: u.servers, links: [...u.links.values()] }]));
+}
+
 /** What the listener hands a session besides its socket. */
 export interface SessionDeps {
   readonly ctx: ListenerContext<PanelListenerConfig>;
   /** The protocol of an upstream the listener serves. */
   protocolOf(upstream: string): string | undefined;
+  /** The upstreams whose servers the listener serves. */
+  served(): ReadonlyMap<string, ServedUpstream>;
+}
+
+/** The server ids `client` is granted on `upstream` by name (a `*` grant is handled apart). */
+function grantedIds(client: ApiClient, upstream: string): Set<string> {
+  const ids = new Set<string>();
+  for (const g of client.grants) if (g.upstream === upstream || g.upstream === '*') for (const id of g.resources) ids.add(id);
+  return ids;
 }
 
 export class PanelSession implements SessionHooks {
@@ -92,21 +135,53 @@ export class PanelSession implements SessionHooks {
     this.#send(SERVER_ACTIONS.authSuccess, {});
   }
 
-  /** Subscribes to every server the client may see, and to the meta messages of their upstreams. */
+  /**
+   * Subscribes to every server the client may see (all of an upstream's, present and future, for
+   * a `*` grant), to the meta messages of their upstreams and to the state of the links carrying
+   * them; then tells the client of any such link that is already gone for good.
+   */
   #join(client: ApiClient): void {
     const { ctx } = this.#deps;
+    const { subjects, clients } = ctx;
     this.#io.unsubscribeAll();
     this.#client = client;
-    const upstreams = new Set<string>();
-    for (const r of ctx.resources()) {
-      if (r.resource !== 'server' || ctx.clients.permissionsFor(client, r.upstream, r.id) === null) continue;
-      this.#io.subscribe(ctx.subjects.resourceEvents(r.upstream, 'server', r.id));
-      upstreams.add(r.upstream);
+    const links = new Set<string>();
+    for (const [upstream, served] of this.#deps.served()) {
+      if (clients.permissionsFor(client, upstream, '*') !== null) {
+        this.#io.subscribe(subjects.resourceFamily(upstream, 'server'));
+        this.#io.subscribe(subjects.typeAcross(upstream, LINK_STATE_TYPE));
+        for (const link of served.links) links.add(subjects.event(upstream, LINK_STATE_TYPE, link.id));
+      } else {
+        const ids = grantedIds(client, upstream);
+        if (ids.size === 0) continue;
+        for (const id of ids) this.#io.subscribe(subjects.resourceEvents(upstream, 'server', id));
+        // One link for the whole upstream (a Semoxy panel) carries every server, listed or not.
+        const carriers = served.links.length === 1 ? served.links : served.servers.filter((r) => ids.has(r.id) && r.link).map((r) => r.link!);
+        for (const link of carriers) {
+          const subject = subjects.event(upstream, LINK_STATE_TYPE, link.id);
+          this.#io.subscribe(subject);
+          links.add(subject);
+        }
+      }
+      this.#io.subscribe(subjects.event(upstream, 'upstream.message', UPSTREAM_ID));
     }
-    for (const upstream of upstreams) this.#io.subscribe(ctx.subjects.event(upstream, 'upstream.message', UPSTREAM_ID));
+    if (links.size > 0) void this.#announceFailed([...links]);
+  }
+
+  /** A client joining after a link failed for good hears of it too (it will not change again). */
+  async #announceFailed(subjects: string[]): Promise<void> {
+    // A read the bus refuses is skipped: the live change already reached those who were there.
+    const states = await Promise.all(subjects.map((s) => this.#io.last(s).catch(() => undefined)));
+    for (const state of states) {
+      if (this.#io.closed) return;
+      const frame = state === undefined ? null : encode(state, this.variant);
+      if (frame) this.#io.send(frame);
+    }
   }
 
   onEvent(event: BridgeEvent, frame: Buffer): void {
+    // A link state with nothing to tell (see codec `encode`).
+    if (frame.length === 0) return;
     // A Semoxy state change was published twice, as server.status and server.patch; the patch is
     // the native packet, so the status copy is dropped here (Wings' status has no patch twin).
     if (event.type === 'server.status' && this.#deps.protocolOf(eventUpstream(event)) === PROTOCOL) return;

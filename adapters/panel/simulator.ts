@@ -1,6 +1,7 @@
 /**
- * A Semoxy panel on one port: `GET /account/ticket` (ticket era) and `/server/events` in v1
- * (`?ticket=`) and v2 (AUTHENTICATE), exactly as REAL-BEHAVIOUR.md "Semoxy" describes them. The
+ * A Semoxy panel on one port: `GET /account/ticket` (ticket era), `GET /server/` (the server list
+ * with each `onlineStatus`) and `/server/events` in v1 (`?ticket=`) and v2 (AUTHENTICATE), exactly
+ * as REAL-BEHAVIOUR.md "Semoxy" and Semoxy's own endpoints describe them. The
  * demo upstream of `npm start` and the real upstream of the tests.
  *
  * Per-server state lives in {@link SimServer}, per-socket protocol in {@link SimSession}; this file
@@ -67,6 +68,8 @@ export class PanelSimulator implements Simulator {
   ticketsIssued = 0;
   /** WebSocket pongs received (keep-alive answered). */
   pongsReceived = 0;
+  /** How many times `GET /server/` answered the list. */
+  serverListsServed = 0;
 
   readonly #ctx: SimulatorContext<PanelSimulatorConfig>;
   readonly #config: PanelSimulatorConfig;
@@ -96,6 +99,8 @@ export class PanelSimulator implements Simulator {
     const sim = new PanelSimulator(ctx, config, web, url);
     // v2 dropped the ticket endpoint; a v2-only panel answers it with the router's 404.
     if (config.version !== 'v2') web.route({ method: 'GET', path: PATHS.ticket, handle: (req) => sim.#issueTicket(req) });
+    // The server list of both eras (`/server/`; the router also takes it without the slash).
+    web.route({ method: 'GET', path: PATHS.servers.replace(/\/$/, ''), handle: (req) => sim.#listServers(req) });
     web.endpoint({
       path: PATHS.events,
       authorize: (req) => sim.#authorize(req),
@@ -257,15 +262,28 @@ export class PanelSimulator implements Simulator {
     return this.#known.get(sessionId) ?? 'invalid';
   }
 
-  #issueTicket(req: HttpRequest): HttpResponse {
+  /** The session of a logged-in request (`Authorization: Bearer|Token <sid>`, as Sanic reads it), or null. */
+  #loggedIn(req: HttpRequest): string | null {
     const m = /^(?:Bearer|Token)\s+(.+)$/i.exec((req.headers.authorization ?? '').trim());
-    if (!m || this.#lookup(m[1]!) !== 'valid') return { status: 401, json: HTTP_ERRORS.notLoggedIn };
+    return m && this.#lookup(m[1]!) === 'valid' ? m[1]! : null;
+  }
+
+  /** `GET /server/`: every server object, as Semoxy's `get_all_servers` writes them. */
+  #listServers(req: HttpRequest): HttpResponse {
+    if (this.#loggedIn(req) === null) return { status: 401, json: HTTP_ERRORS.notLoggedIn };
+    this.serverListsServed += 1;
+    return { status: 200, json: [...this.#servers.values()].map((s) => s.json()) };
+  }
+
+  #issueTicket(req: HttpRequest): HttpResponse {
+    const session = this.#loggedIn(req);
+    if (session === null) return { status: 401, json: HTTP_ERRORS.notLoggedIn };
     const token = randomBytes(24).toString('base64url');
     const now = this.#ctx.clock.now();
     // Tickets are reusable until they expire, so nothing else removes them: drop the expired ones
     // here, or a demo link that reconnects for weeks would grow this map with every attempt.
     for (const [t, e] of this.#tickets) if (now >= e.expiresAt) this.#tickets.delete(t);
-    this.#tickets.set(token, { session: m[1]!, expiresAt: now + this.#config.ticketTtlSeconds * 1000 });
+    this.#tickets.set(token, { session, expiresAt: now + this.#config.ticketTtlSeconds * 1000 });
     this.ticketsIssued += 1;
     return { status: 200, json: { success: TICKET_CREATED, data: { token } } };
   }

@@ -9,6 +9,12 @@
  * per configured intent and become ready; AUTH_ERROR counts an auth failure and drops the socket to
  * the backoff loop. Keep-alive is WebSocket ping/pong, answered by the core's socket.
  * Semoxy takes commands over HTTP only, so every command is refused.
+ *
+ * Semoxy announces a server's state only when it changes, so a client that connects while a server
+ * runs never hears it. Once the socket is authenticated the link reads `GET {url}/server/` (the
+ * server list, with each server's `onlineStatus`) and publishes each state the socket has not
+ * already reported since; a console line from a server whose state is still unknown (the list
+ * failed) publishes `running` first, as only a running server prints.
  */
 import {
   LinkFailure,
@@ -23,8 +29,8 @@ import {
   type UpstreamContext,
   type UpstreamRole,
 } from '../../src/adapter-kit.ts';
-import { decodeFrame, encodeFrame, isControlAction, isKnownServerAction, packetToEvents, type PanelVersion } from './codec.ts';
-import { MetaCheck } from './schema.ts';
+import { decodeFrame, encodeFrame, isControlAction, isKnownServerAction, packetToEvents, stateOfOnlineStatus, type PanelVersion } from './codec.ts';
+import { ListedServerCheck, MetaCheck } from './schema.ts';
 import { CLIENT_ACTIONS, PATHS, SERVER_ACTIONS } from './vocabulary.ts';
 
 export interface PanelUpstreamConfig {
@@ -59,6 +65,10 @@ class PanelLink implements LinkHooks {
   readonly #states = new Map<string, ServerState>();
   #authTimer: Timer | null = null;
   #authed = false;
+  /** Bumped per socket, so a server list that comes back after its socket went is ignored. */
+  #socket = 0;
+  /** Servers whose state the socket reported while the server list was being read; null otherwise. */
+  #reported: Set<string> | null = null;
 
   constructor(io: LinkIO, config: { base: string; session: string; version: PanelVersion; intents: readonly string[]; authTimeoutMs: number }) {
     this.#io = io;
@@ -96,10 +106,12 @@ class PanelLink implements LinkHooks {
 
   onOpen(): void {
     this.#authed = false;
+    this.#socket += 1;
     if (this.#version === 'v1') {
       // The ticket was checked before the upgrade: an open socket is an authenticated one.
       this.#authed = true;
       this.#io.ready();
+      void this.#learnStates();
       return;
     }
     this.#io.send(encodeFrame({ action: CLIENT_ACTIONS.authenticate, data: { sessionId: this.#session } }));
@@ -119,9 +131,51 @@ class PanelLink implements LinkHooks {
     // A known action whose data does not fit is a broken frame; any other action is one we do not read.
     if (!events) return this.#io.telemetry.dropped(isKnownServerAction(packet.action) ? 'bad_frame' : 'unknown_event');
     for (const e of events) {
-      if (e.type === 'server.status') this.#states.set(e.id, (e.data as { state: ServerState }).state);
-      else if (e.type === 'server.removed') this.#states.delete(e.id);
+      if (e.type === 'server.status') {
+        this.#states.set(e.id, (e.data as { state: ServerState }).state);
+        this.#reported?.add(e.id);
+      } else if (e.type === 'server.removed') this.#states.delete(e.id);
+      else if (e.type === 'server.console' && !this.#states.has(e.id)) this.#setState(e.id, 'running');
       this.#io.publish(e.type, e.data, e.id);
+    }
+  }
+
+  #setState(id: string, state: ServerState): void {
+    this.#states.set(id, state);
+    this.#io.publish('server.status', { state }, id);
+  }
+
+  /**
+   * Reads every server's state from the server list, once per authenticated socket. A state the
+   * socket reported meanwhile is at least as new and is kept. A failed read costs nothing but a
+   * log line and a count: states then come from the socket as they change.
+   */
+  async #learnStates(): Promise<void> {
+    const socket = this.#socket;
+    this.#reported = new Set();
+    let res;
+    try {
+      res = await this.#io.http({ method: 'GET', url: `${this.#base}${PATHS.servers}`, headers: { authorization: `Bearer ${this.#session}`, accept: 'application/json' } });
+    } catch (err) {
+      res = null;
+      this.#io.log.warn('panel server list unreachable', { error: (err as Error).name });
+    }
+    if (socket !== this.#socket) return;
+    const reported = this.#reported;
+    this.#reported = null;
+    if (res === null) return;
+    if (res.status !== 200 || !Array.isArray(res.json)) {
+      if (res.status === 401 || res.status === 403) this.#io.telemetry.authFailed(`servers_http_${res.status}`);
+      this.#io.log.warn('panel server list refused', { status: res.status });
+      return;
+    }
+    for (const server of res.json) {
+      if (!ListedServerCheck.Check(server)) {
+        this.#io.telemetry.dropped('bad_frame');
+        continue;
+      }
+      const state = stateOfOnlineStatus(server.onlineStatus);
+      if (state !== null && !reported.has(server.id)) this.#setState(server.id, state);
     }
   }
 
@@ -134,6 +188,7 @@ class PanelLink implements LinkHooks {
         // Intents after AUTH_SUCCESS: before it, Semoxy answers anything but AUTHENTICATE with AUTH_ERROR.
         for (const intent of this.#intents) this.#io.send(encodeFrame({ action: CLIENT_ACTIONS.enableIntent, data: { intent } }));
         this.#io.ready();
+        void this.#learnStates();
         return;
       case SERVER_ACTIONS.authError: {
         const message = MetaCheck.Check(data) ? data.message : '';
@@ -150,6 +205,7 @@ class PanelLink implements LinkHooks {
 
   onClose(info: { code: number; reason: string; httpStatus?: number }): LinkVerdict {
     this.#authed = false;
+    this.#socket += 1;
     this.#authTimer?.cancel();
     // A refused ticket (401) is worth a fresh ticket; a Semoxy restart looks the same as a drop.
     if (info.httpStatus === 401) this.#io.telemetry.authFailed('ticket_refused');
@@ -161,6 +217,7 @@ class PanelLink implements LinkHooks {
   }
 
   dispose(): void {
+    this.#socket += 1;
     this.#authTimer?.cancel();
     this.#authTimer = null;
   }

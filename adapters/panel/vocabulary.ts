@@ -46,6 +46,16 @@ export const MESSAGES = {
   notAuthenticated: 'you are not authenticated',
 } as const;
 
+/**
+ * The META_MESSAGE a dashboard gets when a link that carries servers it sees is gone for good (a
+ * Wings server suspended upstream): Semoxy has no such state, and META_MESSAGE is how it tells
+ * every client something about the panel.
+ */
+export function linkFailedMessage(upstream: string, resource: string, id: string, reason: string): string {
+  const what = id === '_' ? upstream : `${upstream} ${resource} ${id}`;
+  return `${what} is unavailable: ${reason}`;
+}
+
 /** v2's answer to an action it does not know. */
 export function unsupportedAction(action: string): string {
   return `unsupported action: ${action}`;
@@ -62,8 +72,12 @@ export const HTTP_ERRORS = {
 /** The `success` text of a ticket response. */
 export const TICKET_CREATED = 'ticket created';
 
-/** Paths of the real server, relative to its API base. */
-export const PATHS = { ticket: '/account/ticket', events: '/server/events' } as const;
+/**
+ * Paths of the real server, relative to its API base. `servers` is Semoxy's server list
+ * (`GET /server/`, any logged-in session as `Authorization: Bearer|Token <sid>`): a JSON array of
+ * server objects, each with its `onlineStatus`, in both eras.
+ */
+export const PATHS = { ticket: '/account/ticket', events: '/server/events', servers: '/server/' } as const;
 
 /** `onlineStatus` numbering: 0 offline, 1 starting, 2 online (canonical `running`), 3 stopping. */
 export const ONLINE_STATUS: readonly ServerState[] = ['offline', 'starting', 'running', 'stopping'];

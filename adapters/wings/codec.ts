@@ -4,7 +4,7 @@
  * a frame that does not fit is `null`, and the caller counts it (Wings itself ignores bad frames
  * silently and keeps the socket open, REAL-BEHAVIOUR.md "Wire").
  */
-import { POWER_ACTIONS, SERVER_STATES, hasPermission } from '../../src/adapter-kit.ts';
+import { LINK_STATE_TYPE, POWER_ACTIONS, SERVER_STATES, hasPermission } from '../../src/adapter-kit.ts';
 import type { BridgeEvent, CommandType, EventEncoder, PowerAction } from '../../src/adapter-kit.ts';
 import type { ServerBackupCompletedData, ServerStatsData } from '../../src/adapter-kit.ts';
 import { BackupDataCheck, BackupWireCheck, FrameCheck, StatsDataCheck, StatsWireCheck } from './schema.ts';
@@ -155,10 +155,14 @@ export function eventToPacket(e: BridgeEvent, variant: string): WingsPacket | nu
  * The EventEncoder of the wings dialect: formatFrame(eventToPacket(e, variant)) or null. Built from
  * the same rules without the intermediate packet: argument-less frames are preformatted constants,
  * the rest cost one JSON.stringify of the argument.
+ *
+ * A link's `upstream.state` has no Wings frame: Wings says "this server is gone" by closing the
+ * socket (4409 suspended), which the session does. It is encoded as the empty frame, so the hub
+ * hands it to the sessions watching that link and counts nothing as unmapped.
  */
 export const encode: EventEncoder = function encodeWings(e, variant) {
   const rule = OUTBOUND.get(e?.type);
-  if (rule === undefined) return null;
+  if (rule === undefined) return e?.type === LINK_STATE_TYPE ? '' : null;
   if (rule.kind === 'fixed') return rule.frame;
   const a = rule.arg(e.data, variant);
   return a === null ? null : rule.head + JSON.stringify(a) + ']}';

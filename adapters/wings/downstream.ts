@@ -3,10 +3,18 @@
  *
  * `GET <path>` (default /api/servers/:server/ws) → origin allow-list → upgrade. Then the session
  * waits for `auth` with an HS256 JWT the relay signed (see token-endpoint.ts). First auth:
- * `auth success`, then `status` (and one `stats` when offline), and the session joins the
- * server's events. Every check interval the token is looked at: ≤ 60 s left → `token expiring`;
- * expired → `token expired` each interval, the socket stays open, and every outbound event and
- * inbound non-auth message is answered with the exp `jwt error` (REAL-BEHAVIOUR.md).
+ * `auth success`, then `status` (and one `stats` when offline) before anything else, and the
+ * session joins the server's events: it subscribes first, so nothing is missed, and holds what
+ * arrives (bounded) until the state went out.
+ *
+ * The token is checked as Wings checks it (REAL-BEHAVIOUR.md "Token lifecycle"): on every inbound
+ * non-auth message and before every outbound event, in whole seconds, so it works until exp + 1 s;
+ * after that every event is replaced by, and every message answered with, the exp `jwt error`,
+ * and the socket stays open until a new `auth`. A timer per listener only sends the notices:
+ * `token expiring` with ≤ 60 s left, `token expired` once expired, each check interval.
+ *
+ * A server whose link failed for good (the upstream closed it with 4409 suspended, or 4400) is
+ * served as Wings serves it: its dashboards are closed with that code, and new ones at `auth`.
  *
  * In both profiles the core closes a socket not authenticated within `authDeadlineMs` (4103, as
  * Wings 1.12), pings every socket, closes one after `limits.authFailuresPerSocket` refused tokens,
@@ -14,134 +22,47 @@
  * with one `throttled` naming the event per episode. Profile 1.12 adds Wings' own per-event limits.
  */
 import {
+  LINK_STATE_TYPE,
+  closingRow,
   hasPermission,
   verifyJwt,
   type BridgeEvent,
+  type CommandReply,
   type ListenerContext,
   type ListenerRole,
   type ResourceRef,
+  type ServerStatsData,
   type SessionHooks,
   type SessionIO,
-  type Timer,
-  type Clock,
-  type CommandReply,
   type UpgradeRequest,
   type UpgradeVerdict,
+  type UpstreamStateData,
 } from '../../src/adapter-kit.ts';
 import { formatFrame, packetToCommand, parseFrame, statsToWire, variantFor } from './codec.ts';
 import { MAX_FRAME_BYTES, MAX_SOCKETS_PER_SERVER, WingsLimiter } from './limits.ts';
+import { listenerState, type Shared, type TokenChecked } from './listener-state.ts';
 import { findServer, type WingsListenerConfig } from './servers.ts';
+import { GATED, POWER_PERMISSION, hasWebsocketScope, stateOf, zeroStats } from './session-rules.ts';
 import { tokenRoute } from './token-endpoint.ts';
 import { CLIENT_EVENTS, GENERIC_DAEMON_ERROR, HTTP_ERRORS, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
 
 type Ctx = ListenerContext<WingsListenerConfig>;
 
-/** Event types a Wings client only receives with a permission. */
-const GATED: Readonly<Record<string, string>> = {
-  'server.install.output': PERMISSIONS.install,
-  'server.transfer.logs': PERMISSIONS.transfer,
-  'server.backup.completed': PERMISSIONS.backupRead,
-};
-
-const POWER_PERMISSION: Readonly<Record<string, string>> = {
-  start: PERMISSIONS.start,
-  stop: PERMISSIONS.stop,
-  restart: PERMISSIONS.restart,
-  kill: PERMISSIONS.stop,
-};
-
-const ZERO_STATS = { memoryBytes: 0, memoryLimitBytes: 0, cpuAbsolute: 0, network: { rxBytes: 0, txBytes: 0 }, uptimeMs: 0, diskBytes: 0, state: 'offline' as const };
-
-/** Listener-wide state the sessions share: authenticated sockets per server (the 1.12 cap). */
-class Sockets {
-  readonly #authed = new Map<string, number>();
-  count(server: ResourceRef): number {
-    return this.#authed.get(`${server.upstream}\u0000${server.id}`) ?? 0;
-  }
-  add(server: ResourceRef, delta: 1 | -1): void {
-    const key = `${server.upstream}\u0000${server.id}`;
-    const n = (this.#authed.get(key) ?? 0) + delta;
-    if (n > 0) this.#authed.set(key, n);
-    else this.#authed.delete(key);
-  }
-}
+/**
+ * Wings' JWT library truncates the clock to whole seconds before comparing it with `exp`, so a
+ * token is still good during the second `exp` names.
+ */
+const EXP_LEEWAY_SECONDS = 1;
 
 /**
- * Permission lists as sessions hold them: dashboards of one panel share a handful of permission
- * sets, so each distinct set is kept once rather than once per session (bounded: past the cap a
- * session keeps its own copy).
+ * Deliveries held while a first auth is answered. The status read is one bus round trip, so this
+ * is a few milliseconds of events even on a very busy server; past it the oldest half goes (the
+ * lines stay in the history for `send logs`), so a stalled read cannot grow a session.
  */
-class PermissionSets {
-  static readonly MAX = 1024;
-  readonly #sets = new Map<string, readonly string[]>();
-  intern(permissions: string[]): readonly string[] {
-    const key = permissions.join('\u0000');
-    const known = this.#sets.get(key);
-    if (known) return known;
-    const frozen = Object.freeze([...permissions]);
-    if (this.#sets.size < PermissionSets.MAX) this.#sets.set(key, frozen);
-    return frozen;
-  }
-}
+const HOLD_MAX = 1024;
 
-/**
- * The token check of every authenticated session of a listener on one timer (Wings checks each
- * socket's token every 30 s; one timer per listener instead of one per socket keeps an idle
- * session small). Each session is checked on the first tick after a full interval since its
- * first auth or its last check, so no check comes early.
- */
-class TokenWatch {
-  readonly #clock: Clock;
-  readonly #intervalMs: number;
-  readonly #tickMs: number;
-  readonly #sessions = new Set<WingsSession>();
-  #timer: Timer | null = null;
-
-  constructor(clock: Clock, intervalMs: number) {
-    this.#clock = clock;
-    this.#intervalMs = intervalMs;
-    // Ticks finer than the interval bound how late a check can be (at most one tick).
-    this.#tickMs = Math.max(1, Math.min(intervalMs, 1000));
-  }
-
-  add(session: WingsSession): void {
-    session.tokenCheckDue = this.#clock.now() + this.#intervalMs;
-    this.#sessions.add(session);
-    this.#timer ??= this.#clock.setInterval(() => this.#tick(), this.#tickMs);
-  }
-
-  remove(session: WingsSession): void {
-    if (!this.#sessions.delete(session) || this.#sessions.size > 0) return;
-    this.#timer?.cancel();
-    this.#timer = null;
-  }
-
-  #tick(): void {
-    const now = this.#clock.now();
-    for (const session of this.#sessions) {
-      if (session.tokenCheckDue > now) continue;
-      session.tokenCheckDue = now + this.#intervalMs;
-      session.checkToken(now);
-    }
-  }
-}
-
-/** What every session of one listener shares. */
-interface Shared {
-  readonly sockets: Sockets;
-  readonly permissionSets: PermissionSets;
-  readonly tokens: TokenWatch;
-}
-
-/** `scope` may be a space-separated string or a list; Wings 1.12 needs `websocket` in it. */
-function hasWebsocketScope(scope: unknown): boolean {
-  const scopes = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scope) ? scope : [];
-  return scopes.includes('websocket');
-}
-
-class WingsSession implements SessionHooks {
+class WingsSession implements SessionHooks, TokenChecked {
   variant = '';
-  /** When the listener's {@link TokenWatch} checks this session's token next. */
   tokenCheckDue = 0;
   readonly #io: SessionIO;
   readonly #ctx: Ctx;
@@ -151,9 +72,12 @@ class WingsSession implements SessionHooks {
   readonly #limiter: WingsLimiter | null;
   #permissions: readonly string[] | null = null;
   #client = '';
-  /** Token expiry, seconds since the epoch (the claim as it came). */
+  /** Token expiry, whole seconds since the epoch. */
   #exp = 0;
-  #expired = false;
+  /** The first clock millisecond at which the token no longer works: exp + 1 s (see EXP_LEEWAY_SECONDS). */
+  #deadAt = 0;
+  /** Events that arrived while the first auth was answered, in order; null otherwise (see HOLD_MAX). */
+  #held: [BridgeEvent, Buffer][] | null = null;
   /** A `throttled` was sent for the current episode of refused commands (one per episode, as Wings 1.12). */
   #commandsThrottled = false;
   /** Replies of commands still in flight, answered in sending order (null when none). */
@@ -173,12 +97,24 @@ class WingsSession implements SessionHooks {
     this.#io.send(formatFrame(event, args));
   }
 
+  /** Sends an event as Wings' SendJson does: replaced by the exp `jwt error` once the token is dead. */
+  #emit(event: string, args: readonly string[] | undefined, now: number): void {
+    if (now >= this.#deadAt) return this.#jwtError(JWT_ERRORS.expired);
+    this.#send(event, args);
+  }
+
   #jwtError(text: string): void {
     this.#send(SERVER_EVENTS.jwtError, [text]);
   }
 
   #subject(type: string): string {
     return this.#ctx.subjects.event(this.#server.upstream, type, this.#server.id);
+  }
+
+  /** The subject of the state of the link that carries this server, if one does. */
+  #linkSubject(): string | null {
+    const link = this.#server.link;
+    return link ? this.#ctx.subjects.event(this.#server.upstream, LINK_STATE_TYPE, link.id) : null;
   }
 
   /**
@@ -198,9 +134,10 @@ class WingsSession implements SessionHooks {
         return;
       }
     }
-    if (packet.event === 'auth') return this.#auth(packet.args[0] ?? '');
+    if (packet.event === CLIENT_EVENTS.auth) return this.#auth(packet.args[0] ?? '');
     if (!this.#permissions) return this.#jwtError(JWT_ERRORS.notPresent);
-    if (this.#expired) return this.#jwtError(JWT_ERRORS.expired);
+    // Wings' HandleInbound: every message but `auth` first checks the token against the clock.
+    if (this.#ctx.clock.now() >= this.#deadAt) return this.#jwtError(JWT_ERRORS.expired);
     const command = packetToCommand(packet);
     if (!command) return this.#ctx.telemetry.dropped('unknown_event');
     switch (command.type) {
@@ -267,7 +204,7 @@ class WingsSession implements SessionHooks {
       this.#jwtError(JWT_ERRORS.notPresent);
       return this.#io.authFailed('no_jwt');
     }
-    const check = await verifyJwt(config.jwtSecret, token, clock, this.#ctx.tokenPolicy);
+    const check = await verifyJwt(config.jwtSecret, token, clock, this.#ctx.tokenPolicy, EXP_LEEWAY_SECONDS);
     // A socket that went while its token was checked must not join the server or the token watch.
     if (this.#io.closed) return;
     if (!check.ok) {
@@ -298,68 +235,134 @@ class WingsSession implements SessionHooks {
     const first = this.#permissions === null;
     this.#permissions = this.#shared.permissionSets.intern(permissions);
     this.#client = typeof claims.user_uuid === 'string' ? claims.user_uuid : '';
-    this.#exp = claims.exp;
-    this.#expired = false;
+    this.#exp = Math.floor(claims.exp);
+    this.#deadAt = (this.#exp + EXP_LEEWAY_SECONDS) * 1000;
     this.variant = variantFor(permissions);
-    // Join the server's events before answering, so nothing published after `auth success` is
-    // missed; also the upstream's meta messages (a Semoxy META_MESSAGE shows as `daemon message`).
-    if (first) {
-      const { subjects } = this.#ctx;
-      this.#io.subscribe(subjects.resourceEvents(this.#server.upstream, this.#server.resource, this.#server.id));
-      this.#io.subscribe(subjects.event(this.#server.upstream, 'upstream.message', '_'));
-      this.#shared.sockets.add(this.#server, 1);
-      this.#io.authenticated();
-    }
+    // A re-auth only refreshes the token: Wings answers `auth success` and nothing else.
+    if (!first) return this.#send(SERVER_EVENTS.authSuccess);
+    return this.#join();
+  }
+
+  /**
+   * The first auth: join the server's events (and the upstream's meta messages, and the state of
+   * the server's link) before reading where things stand, so nothing published meanwhile is
+   * missed; what arrives is held until `auth success`, `status` and `stats` went out, so those
+   * come first on every bus, however long the reads take. A server whose link failed for good
+   * is refused as Wings refuses a suspended one: closed at `auth`.
+   */
+  async #join(): Promise<void> {
+    const { subjects } = this.#ctx;
+    const server = this.#server;
+    const linkSubject = this.#linkSubject();
+    this.#held = [];
+    this.#io.subscribe(subjects.resourceEvents(server.upstream, server.resource, server.id));
+    this.#io.subscribe(subjects.event(server.upstream, 'upstream.message', '_'));
+    if (linkSubject) this.#io.subscribe(linkSubject);
+    this.#shared.sockets.add(server, 1);
+    this.#io.authenticated();
+    const [status, link] = await Promise.all([this.#last(this.#subject('server.status')), linkSubject ? this.#last(linkSubject) : undefined]);
+    if (this.#io.closed) return;
+    if (stateOf(link) === 'failed') return this.#linkFailed(link!.data as UpstreamStateData);
     this.#send(SERVER_EVENTS.authSuccess);
-    if (!first) return;
     this.#shared.tokens.add(this);
-    const status = await this.#io.last(this.#subject('server.status'));
-    const state = (status?.data as { state?: string } | undefined)?.state ?? 'offline';
-    this.#send(SERVER_EVENTS.status, [state]);
+    const state = stateOf(status) ?? 'offline';
+    const now = this.#ctx.clock.now();
+    this.#emit(SERVER_EVENTS.status, [state], now);
     if (state === 'offline') {
-      const stats = await this.#io.last(this.#subject('server.stats'));
-      this.#send(SERVER_EVENTS.stats, [statsToWire((stats?.data as typeof ZERO_STATS | undefined) ?? ZERO_STATS)]);
+      const stats = await this.#last(this.#subject('server.stats'));
+      if (this.#io.closed) return;
+      this.#emit(SERVER_EVENTS.stats, [statsToWire((stats?.data as ServerStatsData | undefined) ?? zeroStats('offline'))], this.#ctx.clock.now());
+    }
+    this.#release();
+  }
+
+  /**
+   * A retained event, or undefined when the bus has none or refused the read (too many reads
+   * waiting on this node): the session goes on as if nothing were stored rather than stall.
+   */
+  #last(subject: string): Promise<BridgeEvent | undefined> {
+    return this.#io.last(subject).catch(() => undefined);
+  }
+
+  /** Delivers what arrived during the first auth, in order, then lets events through directly. */
+  #release(): void {
+    const held = this.#held;
+    this.#held = null;
+    if (held === null || held.length === 0) return;
+    const now = this.#ctx.clock.now();
+    for (const [event, frame] of held) {
+      if (this.#io.closed) return;
+      this.#deliver(event, frame, now);
     }
   }
 
-  /** Called by the listener's {@link TokenWatch} every check interval. */
+  #hold(held: [BridgeEvent, Buffer][], event: BridgeEvent, frame: Buffer): void {
+    if (held.length >= HOLD_MAX) {
+      const dropped = held.splice(0, HOLD_MAX / 2).length;
+      this.#ctx.telemetry.dropped('slow', dropped);
+    }
+    held.push([event, frame]);
+  }
+
+  /** The link of this server failed for good: close as Wings does (4409 suspended, 4400, …). */
+  #linkFailed(data: UpstreamStateData): void {
+    // The link's own row when it has one that closes (4409 suspended), else 4400 as Wings.
+    const row = closingRow(data.code, 'BRIDGE_ERR_UPSTREAM_REJECTED');
+    this.#io.close(row, data.code === row ? undefined : data.reason);
+  }
+
+  /** Called by the listener's {@link TokenWatch} every check interval: the notices only. */
   checkToken(now: number): void {
-    const left = this.#exp * 1000 - now;
-    if (left <= 0) {
-      this.#expired = true;
-      this.#send(SERVER_EVENTS.tokenExpired);
-    } else if (left <= this.#ctx.config.expiringWindowSeconds * 1000) {
-      this.#send(SERVER_EVENTS.tokenExpiring);
-    }
+    const left = this.#exp - Math.floor(now / 1000);
+    if (left <= 0) this.#send(SERVER_EVENTS.tokenExpired);
+    else if (left <= this.#ctx.config.expiringWindowSeconds) this.#send(SERVER_EVENTS.tokenExpiring);
   }
 
+  /** `send logs`: the history, whatever the stored status says (a relay may not know it). */
   async #sendLogs(): Promise<void> {
     // The history is read first: past the session's history rate nothing touches the bus.
-    const lines = await this.#io.history(this.#subject('server.console'), this.#ctx.config.consoleLines);
+    // A read the bus refuses (too many waiting on this node) is a throttled one too.
+    const lines = await this.#io.history(this.#subject('server.console'), this.#ctx.config.consoleLines).catch(() => null);
     if (lines === null) {
       if (this.#logsThrottled) return;
       this.#logsThrottled = true;
       return this.#send(SERVER_EVENTS.throttled, [CLIENT_EVENTS.sendLogs]);
     }
     this.#logsThrottled = false;
-    const status = await this.#io.last(this.#subject('server.status'));
-    if ((status?.data as { state?: string } | undefined)?.state === 'offline' || !status) return;
-    for (const e of lines) this.#send(SERVER_EVENTS.consoleOutput, [(e.data as { line: string }).line]);
+    for (const e of lines) this.#emit(SERVER_EVENTS.consoleOutput, [(e.data as { line: string }).line], this.#ctx.clock.now());
   }
 
+  /** `send stats` is always answered, as Wings does: the last stats, else zeros and the state. */
   async #sendStats(): Promise<void> {
-    const stats = await this.#io.last(this.#subject('server.stats'));
-    if (stats) this.#send(SERVER_EVENTS.stats, [statsToWire(stats.data as typeof ZERO_STATS)]);
+    const stats = await this.#last(this.#subject('server.stats'));
+    let data = stats?.data as ServerStatsData | undefined;
+    if (data === undefined) {
+      const status = await this.#last(this.#subject('server.status'));
+      data = zeroStats((stateOf(status) as ServerStatsData['state'] | undefined) ?? 'offline');
+    }
+    if (!this.#io.closed) this.#emit(SERVER_EVENTS.stats, [statsToWire(data)], this.#ctx.clock.now());
   }
 
   onEvent(event: BridgeEvent, frame: Buffer): void {
-    if (this.#expired) return this.#jwtError(JWT_ERRORS.expired);
+    const held = this.#held;
+    if (held !== null) return this.#hold(held, event, frame);
+    this.#deliver(event, frame, this.#shared.eventClock.at(event));
+  }
+
+  #deliver(event: BridgeEvent, frame: Buffer, now: number): void {
+    if (event.type === LINK_STATE_TYPE) {
+      if (stateOf(event) === 'failed') this.#linkFailed(event.data as UpstreamStateData);
+      return;
+    }
+    // Wings' SendJson: no event goes out on a dead token, the exp `jwt error` goes instead.
+    if (now >= this.#deadAt) return this.#jwtError(JWT_ERRORS.expired);
     const gate = GATED[event.type];
     if (gate && !hasPermission(this.#permissions ?? [], gate)) return;
     this.#io.send(frame);
   }
 
   onClose(): void {
+    this.#held = null;
     this.#shared.tokens.remove(this);
     if (this.#permissions) this.#shared.sockets.add(this.#server, -1);
   }
@@ -368,8 +371,8 @@ class WingsSession implements SessionHooks {
 export function createWingsListener(ctx: Ctx): ListenerRole {
   const { config } = ctx;
   const anyOrigin = config.allowedOrigins.includes('*');
-  const sockets = new Sockets();
-  const shared: Shared = { sockets, permissionSets: new PermissionSets(), tokens: new TokenWatch(ctx.clock, config.tokenCheckIntervalMs) };
+  const shared = listenerState(ctx.clock, config.tokenCheckIntervalMs);
+  const { sockets } = shared;
   return {
     routes: config.tokenEndpoint ? [tokenRoute(ctx)] : [],
     authorize(req: UpgradeRequest): UpgradeVerdict {

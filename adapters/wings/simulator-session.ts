@@ -122,11 +122,15 @@ export class SimSession {
     this.#send(SERVER_EVENTS.daemonError, [revealed ? real : GENERIC_DAEMON_ERROR]);
   }
 
-  /** Wings' `TokenValid` for an already stored token: expiry first, then the denylist. */
+  /**
+   * Wings' `TokenValid` for an already stored token: expiry first, then the denylist. Its JWT
+   * library compares `exp` with the time truncated to whole seconds, so the token still works
+   * during the second `exp` names.
+   */
   #tokenProblem(): string | null {
     const t = this.#token;
     if (t === null) return JWT_ERRORS.notPresent;
-    if (Math.floor(this.#deps.clock.now() / 1000) >= t.exp) return JWT_ERRORS.expired;
+    if (Math.floor(this.#deps.clock.now() / 1000) > t.exp) return JWT_ERRORS.expired;
     if (this.#denylisted(t.iat)) return JWT_ERRORS.denylist;
     return null;
   }
@@ -183,7 +187,7 @@ export class SimSession {
   }
 
   async #auth(token: string): Promise<void> {
-    const check = await verifyJwt(this.#deps.nodeToken, token, this.#deps.clock);
+    const check = await verifyJwt(this.#deps.nodeToken, token, this.#deps.clock, undefined, 1);
     if (this.#closed) return;
     let claims: JwtClaims;
     if (check.ok) claims = check.claims;

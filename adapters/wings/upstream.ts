@@ -182,8 +182,9 @@ class WingsLink implements LinkHooks {
     this.#authed = false;
     this.#reauthSentAt = null;
     this.#authTimer?.cancel();
-    if (info.code === CLOSE_CODES.suspended) return { terminal: true, reason: 'server suspended (4409)' };
-    if (info.code === CLOSE_CODES.rejected) return { terminal: true, reason: 'connection rejected (4400)' };
+    // The error row travels in the link's state, so the relay's own Wings dashboards get the same close.
+    if (info.code === CLOSE_CODES.suspended) return { terminal: true, reason: 'server suspended (4409)', code: 'BRIDGE_ERR_SUSPENDED' };
+    if (info.code === CLOSE_CODES.rejected) return { terminal: true, reason: 'connection rejected (4400)', code: 'BRIDGE_ERR_UPSTREAM_REJECTED' };
     if (info.httpStatus === 403) this.#io.telemetry.authFailed('origin');
     return { terminal: false, reason: info.httpStatus ? `upgrade refused (HTTP ${info.httpStatus})` : `closed ${info.code} ${info.reason}`.trim() };
   }

@@ -29,12 +29,16 @@ export async function signJwt(secret: string, claims: JwtClaims, clock: Clock): 
  * most `clockSkewSeconds` ahead of the clock (`issued_in_future`), and a numeric `exp` at most
  * `maxLifetimeSeconds` after `iat`, or after now when `iat` is absent (`lifetime`). A leaked
  * signing secret, or a bug in an issuer, then cannot mint tokens that outlive every rotation.
+ *
+ * `leewaySeconds` widens `exp` and `nbf` by that much: a Wings listener passes 1, since Wings
+ * compares `exp` with the current time truncated to whole seconds (a token works until exp + 1 s).
  */
-export async function verifyJwt(secret: string, token: string, clock: Clock, policy?: TokenPolicy): Promise<JwtCheck> {
+export async function verifyJwt(secret: string, token: string, clock: Clock, policy?: TokenPolicy, leewaySeconds = 0): Promise<JwtCheck> {
   try {
     const { payload } = await jwtVerify(token, key(secret), {
       algorithms: ['HS256'],
       currentDate: new Date(clock.now()),
+      ...(leewaySeconds > 0 ? { clockTolerance: leewaySeconds } : {}),
     });
     const claims = payload as JwtClaims;
     if (policy) {

@@ -2,14 +2,16 @@
  * Runs one upstream link: owns its socket, drives the adapter's LinkHooks, and keeps the state
  * machine  idle → connecting → authenticating → ready → backoff → connecting …  ending in
  * `failed` (a terminal close: no more retries) or `closed` (stopped).
- * Every state change is published as an `upstream.state` event and shown in metrics.
+ * Every state change is published as an `upstream.state` event under the link's own id (so each
+ * link has its own retained last state) and shown in metrics; a terminal verdict's error row
+ * travels in the event's `code`, for listeners to tell their dashboards.
  *
  * The socket comes from an injected {@link Connector} and every timer from the injected clock, so
  * the whole state machine runs in unit tests with a fake connector and a ManualClock.
  */
 import type { Clock, Timer } from '../clock.ts';
 import { LinkFailure, type HttpCall, type HttpResult, type LinkHooks, type LinkIO, type LinkSpec, type LinkVerdict, type Log, type Telemetry, type UpstreamRole } from '../contracts.ts';
-import { makeEvent, type BridgeCommand, type CommandReply } from '../events.ts';
+import { makeEvent, type BridgeCommand, type CommandReply, type UpstreamStateData } from '../events.ts';
 import { closeFrame } from '../errors.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Subjects } from '../subjects.ts';
@@ -223,7 +225,7 @@ export class LinkRunner {
     o.metrics.eventsIn.inc({ protocol: o.protocol, upstream: o.upstream });
   }
 
-  #setState(state: LinkState, reason: string): void {
+  #setState(state: LinkState, reason: string, code?: string): void {
     if (state === this.#state && reason === this.#reason) return;
     const o = this.#o;
     o.metrics.upstreamLinks.dec({ protocol: o.protocol, upstream: o.upstream, state: this.#state });
@@ -231,7 +233,9 @@ export class LinkRunner {
     this.#state = state;
     this.#reason = reason;
     o.log.info('upstream link state', { upstream: o.upstream, resource: o.spec.resource, id: o.spec.id, state, reason });
-    this.#publish('upstream.state', { state, reason, resource: o.spec.resource, id: o.spec.id }, '_');
+    const data: UpstreamStateData = { state, reason, resource: o.spec.resource, id: o.spec.id };
+    if (code !== undefined) data.code = code;
+    this.#publish('upstream.state', data, o.spec.id);
   }
 
   async #attempt(): Promise<void> {
@@ -294,7 +298,7 @@ export class LinkRunner {
   #afterFailure(verdict: LinkVerdict): void {
     if (this.#stopping) return;
     if (verdict.terminal) {
-      this.#setState('failed', verdict.reason);
+      this.#setState('failed', verdict.reason, verdict.code);
       return;
     }
     const delay = this.#backoff.next();

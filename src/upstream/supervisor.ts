@@ -77,12 +77,13 @@ export class Supervisor {
         connectTimeoutMs: o.limits.connectTimeoutMs,
         maxPayloadBytes: o.limits.maxPayloadBytes,
       }));
-      this.#resources.push({ upstream: config.name, protocol: adapter.protocol, resource: spec.resource, id: spec.id });
+      this.#resources.push({ upstream: config.name, protocol: adapter.protocol, resource: spec.resource, id: spec.id, link: spec });
     }
     const routes = new Map(runners);
     const only = runners.size === 1 ? [...runners.values()][0] : undefined;
     for (const extra of role.resources?.() ?? []) {
-      this.#resources.push({ upstream: config.name, protocol: adapter.protocol, resource: extra.resource, id: extra.id });
+      const link = only?.spec;
+      this.#resources.push({ upstream: config.name, protocol: adapter.protocol, resource: extra.resource, id: extra.id, ...(link ? { link } : {}) });
       // Commands for a resource without a link of its own go to the upstream's only link.
       if (only) routes.set(`${extra.resource}\u0000${extra.id}`, only);
     }

@@ -43,8 +43,9 @@ describe('downstream token lifecycle (the relay as Wings)', () => {
     const next = await c.next((f) => f.event !== 'stats');
     assert.deepEqual([next.event, next.args], ['console output', ['still flowing']], 'a re-auth sends no second status');
 
-    await clock.advance(120_000); // past the fresh token's exp
+    await clock.advance(120_000); // the fresh token's exp: the tick says expired
     await c.event('token expired');
+    await clock.advance(1000); // exp + 1 s: the token no longer works (Wings compares whole seconds)
     h.sim.console(S1, 'hidden while expired');
     assert.deepEqual((await c.event('jwt error')).args, ['jwt: exp claim is invalid']);
     c.send('send logs');
@@ -201,7 +202,7 @@ describe('terminal upstream closes', () => {
     assert.deepEqual(ready.upstreams.up.map((l) => [l.id, l.state]), [[S1, 'failed'], [S2, 'ready']]);
     const metrics = await (await fetch(`${h.relay.url}/metrics`)).text();
     assert.match(metrics, /bridge_upstream_links\{protocol="wings",upstream="up",state="failed"\} 1/);
-    const state = await h.relay.bus.last(h.relay.subjects.event('up', 'upstream.state', '_'));
-    assert.deepEqual(state?.data, { state: 'failed', reason: 'server suspended (4409)', resource: 'server', id: S1 }, 'link state is published as upstream.state');
+    const state = await h.relay.bus.last(h.relay.subjects.event('up', 'upstream.state', S1));
+    assert.deepEqual(state?.data, { state: 'failed', reason: 'server suspended (4409)', resource: 'server', id: S1, code: 'BRIDGE_ERR_SUSPENDED' }, 'link state is published as upstream.state, per link');
   });
 });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BridgeError, ERRORS, closeFrame, rowOfClose, type BridgeErrorCode, type CloseErrorCode } from '../../src/errors.ts';
+import { BridgeError, ERRORS, closeFrame, closingRow, rowOfClose, type BridgeErrorCode, type CloseErrorCode } from '../../src/errors.ts';
 
 const codes = Object.keys(ERRORS) as BridgeErrorCode[];
 const closing = codes.filter((c) => ERRORS[c].close !== null) as CloseErrorCode[];
@@ -84,5 +84,13 @@ describe('error table', () => {
     assert.equal(custom.closeCode, 4409);
     assert.equal(new BridgeError('BRIDGE_ERR_BAD_REQUEST').closeCode, null);
     for (const code of codes) assert.equal(new BridgeError(code).closeCode, ERRORS[code].close);
+  });
+});
+
+describe('closingRow', () => {
+  test('a code that travelled as data is passed on only when it names a row that closes', () => {
+    assert.equal(closingRow('BRIDGE_ERR_SUSPENDED', 'BRIDGE_ERR_UPSTREAM_REJECTED'), 'BRIDGE_ERR_SUSPENDED');
+    assert.equal(closingRow('BRIDGE_ERR_CONFIG', 'BRIDGE_ERR_UPSTREAM_REJECTED'), 'BRIDGE_ERR_UPSTREAM_REJECTED', 'an HTTP-only row');
+    for (const odd of [undefined, null, 4409, 'toString', '__proto__', 'BRIDGE_ERR_NOPE']) assert.equal(closingRow(odd, 'BRIDGE_ERR_NOT_FOUND'), 'BRIDGE_ERR_NOT_FOUND', String(odd));
   });
 });

@@ -120,6 +120,12 @@ describe('server → relay: packetToEvent', () => {
 });
 
 describe('relay → dashboard: eventToPacket / encode', () => {
+  test('a link state has no packet: the empty frame, for the session to act on (a 1014/4001 close)', () => {
+    const e = event('upstream.state', { state: 'failed', reason: 'unknown room or participant (1014)', resource: 'room', id: 'lobby', code: 'BRIDGE_ERR_NOT_FOUND' });
+    for (const variant of ['seed', 'latest', '']) assert.equal(encode(e, variant), '');
+    assert.equal(eventToPacket(e, 'latest'), null);
+  });
+
   for (const c of dashboardCases) {
     test(c.name, () => {
       const e = event(c.type, c.data);

@@ -170,14 +170,14 @@ describe('upstream link', () => {
     f.hooks.onMessage('{"e":0,"d":{"e":0,"d":{"heartbeatInterval":1000}}}');
     assert.deepEqual(f.hooks.onClose({ code: 4001, reason: 'heartbeat timeout' }), { terminal: false, reason: 'heartbeat timeout (4001)' });
     assert.equal(f.clock.pending, 0, 'a closed socket leaves no timer');
-    assert.deepEqual(f.hooks.onClose({ code: 1014, reason: '' }), { terminal: true, reason: 'unknown room or participant (1014)' });
+    assert.deepEqual(f.hooks.onClose({ code: 1014, reason: '' }), { terminal: true, reason: 'unknown room or participant (1014)', code: 'BRIDGE_ERR_NOT_FOUND' });
     f.hooks.onOpen();
     f.hooks.onMessage('{"e":6,"d":{"id":"bob","online":false,"kicked":true}}');
     assert.equal(f.hooks.onClose({ code: 4001, reason: '' }).terminal, false, 'someone else was kicked');
     f.hooks.onOpen();
     f.hooks.onMessage('{"e":6,"d":{"id":"relay","online":false,"kicked":true}}');
-    assert.deepEqual(f.hooks.onClose({ code: 4001, reason: 'kicked' }), { terminal: true, reason: 'participant kicked (4001)' });
-    assert.deepEqual(f.hooks.onClose({ code: 1006, reason: '', httpStatus: 502 }), { terminal: true, reason: 'participant kicked (1006)' });
+    assert.deepEqual(f.hooks.onClose({ code: 4001, reason: 'kicked' }), { terminal: true, reason: 'participant kicked (4001)', code: 'BRIDGE_ERR_ROOM_SESSION_ENDED' });
+    assert.deepEqual(f.hooks.onClose({ code: 1006, reason: '', httpStatus: 502 }), { terminal: true, reason: 'participant kicked (1006)', code: 'BRIDGE_ERR_ROOM_SESSION_ENDED' });
   });
 
   test('commands are refused; dispose stops every timer', async () => {

@@ -95,6 +95,14 @@ describe('panel codec: canonical events → dashboard frames', () => {
     });
   }
 
+  test('a link state other than failed has nothing to tell: the empty frame, not unmapped', () => {
+    for (const state of ['connecting', 'ready', 'backoff']) {
+      const event = makeEvent({ upstream: 'up', node: 'n' }, 'upstream.state', '_', { state, reason: 'x', resource: 'panel', id: '_' });
+      assert.equal(encode(event, 'v1'), '');
+      assert.equal(eventToPacket(event, 'v1'), null);
+    }
+  });
+
   test('any variant but v2 is written as v1', () => {
     const event = makeEvent({ upstream: 'up', node: 'n' }, 'server.console', 's', { line: 'x' });
     for (const variant of ['', 'v1', 'errors', 'x']) {

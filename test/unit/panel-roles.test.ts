@@ -130,6 +130,33 @@ describe('panel upstream link', () => {
     assert.deepEqual(r.drops, ['bad_frame', 'unknown_event']);
   });
 
+  test('once authenticated the link reads GET /server/; a state the socket reported meanwhile is kept', async () => {
+    const T = '614635a7e671a3df0a12154b';
+    let answer: (r: HttpResult) => void = () => {};
+    const { hooks, r } = link({ version: 'v2' }, () => new Promise((resolve) => (answer = resolve)));
+    hooks.onOpen();
+    hooks.onMessage('{"action":"AUTH_SUCCESS","data":{}}');
+    assert.deepEqual(r.calls.at(-1), { method: 'GET', url: 'https://semoxy.example/api/server/', headers: { authorization: 'Bearer sess', accept: 'application/json' } });
+    // While the list is on its way, the socket says T is stopping: newer than what the list says.
+    hooks.onMessage(`{"action":"SERVER_STATE_CHANGE","data":{"id":"${T}","patch":{"onlineStatus":3}}}`);
+    r.published.length = 0;
+    answer({ status: 200, headers: {}, json: [{ id: S, name: 'a', onlineStatus: 2 }, { id: T, name: 'b', onlineStatus: 2 }, { id: 'bad' }], text: '' });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(r.published, [{ type: 'server.status', data: { state: 'running' }, id: S }]);
+    assert.deepEqual(r.drops, ['bad_frame'], 'a list entry without onlineStatus is counted');
+  });
+
+  test('a refused or unreachable server list costs a count; a line from a server of unknown state says running first', async () => {
+    const { hooks, r } = link({}, async (call) => (call.url.endsWith('/server/') ? { status: 401, headers: {}, json: { error: 'Not Logged In' }, text: '' } : { status: 200, headers: {}, json: { data: { token: 't' } }, text: '' }));
+    await hooks.prepare();
+    hooks.onOpen();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(r.authFailures, ['servers_http_401']);
+    hooks.onMessage(`{"action":"CONSOLE_LINE","data":{"id":"${S}","message":"hello"}}`);
+    hooks.onMessage(`{"action":"CONSOLE_LINE","data":{"id":"${S}","message":"again"}}`);
+    assert.deepEqual(r.published.map((p) => [p.type, p.data]), [['server.status', { state: 'running' }], ['server.console', { line: 'hello' }], ['server.console', { line: 'again' }]]);
+  });
+
   test('commands are refused: Semoxy takes them over HTTP', () => {
     const { hooks } = link({});
     const reply = hooks.onCommand({ type: 'server.power', upstream: 'up', resource: 'server', id: S, data: { action: 'start' }, principal: { client: 'c', permissions: ['*'] } });

@@ -99,6 +99,12 @@ describe('Wings → relay: parseFrame + packetToEvent', () => {
 });
 
 describe('relay → Wings dashboard: eventToPacket + encode', () => {
+  test('a link state has no frame: encoded empty, for the session to act on (a 4409 close), never unmapped', () => {
+    const e = event('upstream.state', { state: 'failed', reason: 'server suspended (4409)', resource: 'server', id: '8a4b0c1d', code: 'BRIDGE_ERR_SUSPENDED' });
+    assert.equal(encode(e, PLAIN), '');
+    assert.equal(eventToPacket(e, PLAIN), null);
+  });
+
   for (const c of dashboardCases) {
     test(c.name, () => {
       const variant = variantFor(c.permissions ?? ['websocket.connect']);
@@ -257,7 +263,9 @@ describe('robustness', () => {
       noThrow('statsFromWire', stats, () => statsFromWire(stats));
       const e = event(pick(TYPES), value(0));
       const frame = noThrow('encode', e, () => encode(e, pick([ADMIN, PLAIN, ''])));
-      if (frame !== null) assert.ok(parseFrame(frame), `encode wrote an invalid frame: ${frame}`);
+      // The empty frame is how a link's state reaches a session (it closes; nothing is sent).
+      if (frame === '') assert.equal(e.type, 'upstream.state');
+      else if (frame !== null) assert.ok(parseFrame(frame), `encode wrote an invalid frame: ${frame}`);
       const c = { type: pick(TYPES), data: value(0) };
       noThrow('commandToPacket', c, () => commandToPacket(c));
     }
