@@ -13,8 +13,13 @@ import type { BridgeEvent } from '../../src/events.ts';
 import { felixAt, relayWith, stalledUpstream, type HostileUpstream } from '../helpers/hostile-upstream.ts';
 import { eventually } from '../helpers/wings-client.ts';
 
-/** Keeps the retry past the close grace, so the only socket at the peer is the stalled one. */
+/**
+ * Keeps the retry past the close grace, so the only socket at the peer is the stalled one. The
+ * delay is jittered below the ceiling, so the jitter is pinned too: a draw under 1/60 would retry
+ * within the grace and open a second socket (a flake seen about once in fifty runs).
+ */
 const NO_EARLY_RETRY = { backoffInitialMs: 60_000 };
+const LATE_JITTER = () => 0.99;
 
 let relay: Relay | undefined;
 let upstream: HostileUpstream | undefined;
@@ -41,7 +46,7 @@ function stateEvents(r: Relay): string[] {
 test('a felix link whose peer stops answering leaves `ready` as soon as the ack timeout fires', async () => {
   const clock = new ManualClock();
   upstream = await stalledUpstream();
-  relay = await relayWith(felixAt(upstream.url, { heartbeatIntervalMs: 1000, ackTimeoutMs: 3000 }), { clock, limits: NO_EARLY_RETRY });
+  relay = await relayWith(felixAt(upstream.url, { heartbeatIntervalMs: 1000, ackTimeoutMs: 3000 }), { clock, limits: NO_EARLY_RETRY, random: LATE_JITTER });
   const link = relay.supervisor.link('felix', 'bot', '_')!;
   await eventually(() => link.state === 'ready', 4000, 'the link to the stalled peer is open');
   const states = stateEvents(relay);
@@ -65,7 +70,7 @@ test('a gateway link that never gets hello leaves `authenticating` as soon as th
   upstream = await stalledUpstream();
   relay = await relayWith(
     { name: 'room', protocol: 'gateway', url: upstream.url, helloTimeoutMs: 5000, rooms: [{ roomId: 'r1', participantId: 'p1' }] },
-    { clock, limits: NO_EARLY_RETRY },
+    { clock, limits: NO_EARLY_RETRY, random: LATE_JITTER },
   );
   const link = relay.supervisor.link('room', 'room', 'r1')!;
   await eventually(() => link.state === 'authenticating', 4000, 'the socket to the stalled peer is open');
