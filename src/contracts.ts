@@ -15,12 +15,21 @@ import type { Subjects } from './subjects.ts';
 
 // ---- shared slices ----------------------------------------------------------------------------
 
-/** Structured logging; fields are never secrets (adapters must not log tokens or keys). */
+/**
+ * Structured logging; fields are never secrets (adapters must not log tokens or keys). The relay's
+ * log (src/log.ts) also redacts secret-named fields by path, as a second line of defence.
+ */
 export interface Log {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /**
+   * Whether a line of `level` would be written now. Code on a per-frame path asks before it builds
+   * the fields of a debug line (`if (log.enabled?.('debug')) log.debug(…, {…})`), so a relay not
+   * at debug level pays nothing for it. Optional: a log without it is taken to write every level.
+   */
+  enabled?(level: 'debug' | 'info' | 'warn' | 'error'): boolean;
 }
 
 /** Why an event or frame was not delivered; the `reason` label of bridge_events_dropped_total. */
@@ -74,11 +83,19 @@ export interface Grant {
   readonly permissions: readonly string[];
 }
 
+/**
+ * The configured clients. A config reload (SIGHUP) replaces them in place: from then on
+ * `authenticate` knows the new keys, and `permissionsFor` answers from the client's grants in the
+ * config in force, by its name (a client the reload removed has none), whatever `ApiClient` object
+ * a session kept. Sessions that lost a grant are closed by the core (see SessionIO.bindPrincipal).
+ */
 export interface ClientDirectory {
   /** Finds the client whose key equals `key` (constant-time over every client). */
   authenticate(key: string): ApiClient | null;
   /** The permissions `client` holds on resource `id` of `upstream`, or null when it has no grant. */
   permissionsFor(client: ApiClient, upstream: string, id: string): readonly string[] | null;
+  /** Changes whenever a reload replaced the clients: a cache of `permissionsFor` answers keyed on it never goes stale. */
+  readonly generation: number;
 }
 
 // ---- upstream role (the relay as a client of a real server) -------------------------------------
@@ -303,6 +320,20 @@ export interface SessionIO {
    * auth deadline. Idempotent; sessions accepted with `authenticated: true` need not call it.
    */
   authenticated(): void;
+  /**
+   * The session acts for the configured client named `client` (from here until it closes). The
+   * core then closes it (4403 `BRIDGE_ERR_FORBIDDEN`, "grant withdrawn") when a config reload
+   * removes that client, or takes away a permission it held on a resource one of this session's
+   * subscriptions covers: a session keeps exactly what its client may still see. `on` is a
+   * resource the credential was issued for (a Wings token's server), checked now.
+   *
+   * Returns false, having closed the session the same way, when the config in force no longer
+   * grants it: the client was removed by a reload, or holds no grant on `on` (a token or ticket
+   * issued before the reload). A name that was never a configured client (a Wings token signed by
+   * a real panel that shares the `jwtSecret`) binds nothing and returns true. Call it once the
+   * credential is proven, before subscribing; calling it again replaces the client.
+   */
+  bindPrincipal(client: string, on?: { readonly upstream: string; readonly id: string }): boolean;
   /**
    * A credential this session presented was refused (`reason` is a short label, never the
    * credential). The core counts it (`bridge_auth_failures_total`), reports it to admission

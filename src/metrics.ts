@@ -139,6 +139,14 @@ export class Metrics {
     labelNames: ['kind', 'code'] as const,
     registers: [this.registry],
   });
+  readonly configReloads = new Counter({
+    name: 'bridge_config_reloads_total',
+    help: 'Config reloads (SIGHUP, `bridge reload`) by result: applied, refused (a key that takes a restart changed; the old config stays), invalid (the file does not load; the old config stays).',
+    labelNames: ['result'] as const,
+    // Under --workers every worker handles every reload: the largest count is the relay's.
+    aggregator: 'max',
+    registers: [this.registry],
+  });
   readonly busState = new Gauge({
     name: 'bridge_bus_state',
     help: 'Bus connection state: 1 for the current state (under --workers, how many workers are in it).',

@@ -8,21 +8,26 @@ import type { Bus, BusState } from './bus/bus.ts';
 import { MemoryBus } from './bus/memory.ts';
 import { NatsBus } from './bus/nats.ts';
 import type { BridgeConfig, ListenerConfig } from './config/schema.ts';
-import type { HttpRequest, ListenerContext, Log, ProtocolAdapter, Simulator, SimulatorEndpoint } from './contracts.ts';
-import { clientDirectory } from './auth/clients.ts';
+import type { HttpRequest, ListenerContext, Log, ProtocolAdapter, Simulator, SimulatorEndpoint, TokenPolicy } from './contracts.ts';
+import { ClientRegistry } from './auth/clients.ts';
 import { AddressAdmission } from './downstream/admission.ts';
 import { ClientAddresses, HostPolicy } from './downstream/edge.ts';
 import { Hub } from './downstream/hub.ts';
 import { DownstreamServer } from './downstream/server.ts';
 import { createLog, type LogLevel } from './log.ts';
 import { Metrics } from './metrics.ts';
+import { packageVersion } from './status/routes.ts';
+import { ThrottledLog } from './throttled-log.ts';
 import { adapterFor, ADAPTERS } from './registry.ts';
 import { Subjects } from './subjects.ts';
 import { createHttpClient } from './upstream/http.ts';
 import { Supervisor } from './upstream/supervisor.ts';
 import { InterestTable } from './upstream/interest.ts';
 import { MAX_RETRY_MS as NATS_MAX_RETRY_MS } from './bus/nats-connect.ts';
+import { Reloader, type ReloadOutcome } from './reload.ts';
 import { readTls, readTlsSync } from './tls.ts';
+
+export type { ReloadOutcome } from './reload.ts';
 
 export interface RelayOptions {
   config: BridgeConfig;
@@ -50,7 +55,7 @@ const BUS_STATES: readonly BusState[] = ['connecting', 'connected', 'reconnectin
 const STOP_RESERVE_MS = 1000;
 
 export class Relay {
-  readonly config: BridgeConfig;
+  #config: BridgeConfig;
   readonly metrics: Metrics;
   readonly bus: Bus;
   readonly subjects: Subjects;
@@ -65,6 +70,14 @@ export class Relay {
   readonly report: ErrorReport;
   readonly #adapters: readonly ProtocolAdapter[];
   readonly #simulatorEndpoints: ReadonlyMap<string, SimulatorEndpoint> | undefined;
+  /** The clients in force; a reload replaces them in place. */
+  readonly #clients: ClientRegistry;
+  readonly #admission: AddressAdmission;
+  /** Handed to every listener; a reload changes its fields in place. */
+  readonly #tokenPolicy: { clockSkewSeconds: number; maxLifetimeSeconds: number };
+  /** Refusals, failed authentications and limit hits, bounded. */
+  readonly #notes: ThrottledLog;
+  readonly #reloader: Reloader;
   #url = '';
   #port = 0;
   #listening = false;
@@ -78,15 +91,19 @@ export class Relay {
 
   private constructor(opts: RelayOptions) {
     const { config } = opts;
-    this.config = config;
+    this.#config = config;
     this.log = opts.log ?? createLog(config.log.level as LogLevel, { node: config.node.id });
+    this.#clients = new ClientRegistry(config.clients);
+    this.#tokenPolicy = { clockSkewSeconds: config.limits.clockSkewSeconds, maxLifetimeSeconds: config.limits.maxTokenLifetimeSeconds };
     this.#adapters = opts.adapters ?? ADAPTERS;
     this.#simulatorEndpoints = opts.simulatorEndpoints;
     this.metrics = new Metrics({ defaultMetrics: opts.defaultMetrics ?? true });
     this.report = errorReporter(this.log, this.metrics);
     this.clock = opts.clock ?? guardedSystemClock((err) => this.report('timer', err));
+    this.#notes = new ThrottledLog(this.log, this.clock);
+    this.#admission = new AddressAdmission(config.limits, this.clock);
     this.subjects = new Subjects(config.bus.prefix);
-    this.bus = Relay.#makeBus(config, this.log, this.clock, this.metrics);
+    this.bus = Relay.#makeBus(config, this.log, this.clock, this.metrics, this.#notes);
     this.metrics.setBusState(this.bus.kind, this.bus.state, BUS_STATES);
     this.bus.onStateChange((s) => {
       this.metrics.setBusState(this.bus.kind, s, BUS_STATES);
@@ -115,22 +132,37 @@ export class Relay {
       log: this.log,
       interest: this.interest,
       clock: this.clock,
-      admission: new AddressAdmission(config.limits, this.clock),
+      admission: this.#admission,
       hosts: new HostPolicy(config.http.allowedHosts),
       addresses: new ClientAddresses(config.http.trustedProxies),
       report: this.report,
       limits: config.limits,
+      notes: this.#notes,
+      clients: this.#clients,
       backend: {
-        request: (cmd) => this.bus.request(this.subjects.command(cmd.upstream, cmd.resource, cmd.id), cmd, config.limits.commandTimeoutMs),
+        request: (cmd) => this.bus.request(this.subjects.command(cmd.upstream, cmd.resource, cmd.id), cmd, this.#config.limits.commandTimeoutMs),
         history: (subject, limit) => this.bus.history(subject, limit),
         last: (subject) => this.bus.last(subject),
       },
       readiness: () => this.#readiness(),
       ...(config.http.tls ? { tls: readTlsSync(config.http.tls) } : {}),
     });
+    this.#reloader = new Reloader({
+      log: this.log,
+      metrics: this.metrics,
+      server: this.server,
+      interest: this.interest,
+      clients: this.#clients,
+      admission: this.#admission,
+      tokenPolicy: this.#tokenPolicy,
+      prefix: this.subjects.prefix,
+      draining: () => this.#draining,
+      current: () => this.#config,
+      put: (next) => void (this.#config = next),
+    });
   }
 
-  static #makeBus(config: BridgeConfig, log: Log, clock: Clock, metrics: Metrics): Bus {
+  static #makeBus(config: BridgeConfig, log: Log, clock: Clock, metrics: Metrics, notes: ThrottledLog): Bus {
     const b = config.bus;
     const onError = (err: unknown) => log.warn('bus error', { err: err as Error });
     if (b.kind === 'memory') return new MemoryBus({ historyLimit: b.historyLimit, onError, clock });
@@ -141,7 +173,10 @@ export class Relay {
       storage: b.storage,
       maxAgeSeconds: b.maxAgeSeconds,
       historyConcurrency: config.limits.historyConcurrency,
-      onHistoryRefused: () => metrics.limitHits.inc({ limit: 'historyConcurrency' }),
+      onHistoryRefused: () => {
+        metrics.limitHits.inc({ limit: 'historyConcurrency' });
+        notes.note('warn', 'bus:historyConcurrency', 1, 'limit hit', { limit: 'historyConcurrency' });
+      },
       clock,
       name: `protocol-bridge ${config.node.id}`,
       ...(b.token ? { token: b.token } : {}),
@@ -177,6 +212,24 @@ export class Relay {
     const material = await readTls(tls);
     this.server.host.setSecureContext(material);
     this.log.info('tls certificate reloaded');
+  }
+
+  /** The config in force (a reload replaces it). */
+  get config(): BridgeConfig {
+    return this.#config;
+  }
+
+  /**
+   * Puts `next` in force in place, or refuses it whole (src/reload.ts says what changes how).
+   * Reloads run one after another; counted in `bridge_config_reloads_total{result}` and logged.
+   */
+  reload(next: BridgeConfig): Promise<ReloadOutcome> {
+    return this.#reloader.reload(next);
+  }
+
+  /** Counts and logs a reload whose file could not be loaded (the caller read it). */
+  reloadFailed(error: string, issues?: ReloadOutcome['issues']): ReloadOutcome {
+    return this.#reloader.failed(error, issues);
   }
 
   /** Base URL of the one port (http://host:port). */
@@ -215,17 +268,24 @@ export class Relay {
       const sim = up.simulator;
       this.supervisor.add(up, adapter, sim ? (this.#simulatorEndpoints?.get(sim) ?? this.simulators.get(sim)?.endpoint) : undefined);
     }
-    const clients = clientDirectory(config.clients);
     for (const listener of config.listeners) {
       const adapter = adapterFor(this.#adapters, listener.dialect);
-      const role = adapter.createListener(this.#listenerContext(listener, clients));
+      const role = adapter.createListener(this.#listenerContext(listener));
       this.server.mount(listener, adapter, role);
     }
     this.server.open();
     this.#listening = true;
     this.#linksWanted = true;
     this.#startLinks();
-    this.log.info('relay listening', { url: this.#url, port: this.#port, bus: this.bus.kind, tls: this.server.host.secure });
+    this.log.info('relay listening', {
+      version: packageVersion(),
+      url: this.#url,
+      port: this.#port,
+      bus: this.bus.kind,
+      tls: this.server.host.secure,
+      listeners: config.listeners.map((l) => ({ name: l.name, dialect: l.dialect, path: l.path })),
+      upstreams: config.upstreams.length,
+    });
     if (!config.http.publicUrl && !config.http.allowedHosts) {
       this.log.warn('the token and ticket endpoints trust the Host header: set http.publicUrl (or http.allowedHosts) so a client cannot choose the issuer and socket URL of its token');
     }
@@ -253,21 +313,22 @@ export class Relay {
     this.supervisor.start();
   }
 
-  #listenerContext(listener: ListenerConfig, clients: ReturnType<typeof clientDirectory>): ListenerContext<ListenerConfig> {
+  #listenerContext(listener: ListenerConfig): ListenerContext<ListenerConfig> {
     const served = new Set(listener.upstreams);
-    const { config } = this;
     return {
       config: listener,
-      node: config.node.id,
+      node: this.#config.node.id,
       clock: this.clock,
       log: this.log,
       subjects: this.subjects,
-      clients,
+      clients: this.#clients,
       telemetry: this.metrics.telemetry(listener.dialect, 'downstream'),
       resources: () => this.supervisor.resources().filter((r) => served.has(r.upstream)),
-      tokenPolicy: { clockSkewSeconds: config.limits.clockSkewSeconds, maxLifetimeSeconds: config.limits.maxTokenLifetimeSeconds },
+      // One object for every listener, changed in place by a reload (read per token).
+      tokenPolicy: this.#tokenPolicy satisfies TokenPolicy,
       publicUrl: (req: HttpRequest) => {
-        if (config.http.publicUrl) return config.http.publicUrl.replace(/\/$/, '');
+        const publicUrl = this.#config.http.publicUrl;
+        if (publicUrl) return publicUrl.replace(/\/$/, '');
         const proto = this.server.host.secure || req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
         return `${proto}://${req.headers.host ?? `127.0.0.1:${this.#port}`}`;
       },
@@ -321,6 +382,7 @@ export class Relay {
       if (this.#busStarted) await this.#step('bus', () => this.bus.drain(), deadline);
       await this.#step('port', () => this.server.close(), deadline);
       await this.#step('simulators', () => Promise.all([...this.simulators.values()].map((s) => s.close())), deadline);
+      this.#notes.close();
       if (logged) this.log.info('relay stopped');
     })();
     return this.#stopped;

@@ -69,13 +69,17 @@ class CloudEventsSession implements SessionHooks {
    */
   readonly #patterns = new Map<string, { users: number; remove: () => void }>();
   readonly #recent = new Set<string>();
-  /** Permissions per `upstream \0 id`, for the receive gates; grants are frozen config, so this never goes stale. */
+  /** Permissions per `upstream \0 id`, for the receive gates; emptied when a reload replaced the clients. */
   readonly #perms = new Map<string, readonly string[] | null>();
+  #permsGeneration: number;
 
   constructor(io: SessionIO, ctx: Ctx, client: ApiClient | null) {
     this.#io = io;
     this.#ctx = ctx;
     this.#client = client;
+    this.#permsGeneration = ctx.clients.generation;
+    // A reload that removes the client, or a grant its subscriptions use, closes the session (core).
+    if (client !== null) io.bindPrincipal(client.name);
   }
 
   onMessage(text: string): void {
@@ -105,6 +109,8 @@ class CloudEventsSession implements SessionHooks {
       this.#io.send(errorFrame(REPLY_ERRORS.unauthorized, 'the key is not known'));
       return this.#io.authFailed('auth');
     }
+    // A key is checked against the clients in force, so this binds (false only if closed meanwhile).
+    if (!this.#io.bindPrincipal(client.name)) return;
     this.#client = client;
     this.#io.authenticated();
     this.#io.send(encodeServerMessage({ op: SERVER_OPS.authenticated }));
@@ -185,6 +191,11 @@ class CloudEventsSession implements SessionHooks {
   #permissions(event: BridgeEvent): readonly string[] | null {
     const upstream = eventUpstream(event);
     const key = `${upstream}\u0000${event.subject}`;
+    const generation = this.#ctx.clients.generation;
+    if (generation !== this.#permsGeneration) {
+      this.#perms.clear();
+      this.#permsGeneration = generation;
+    }
     let perms = this.#perms.get(key);
     if (perms === undefined) {
       // Events arrive only on subscriptions, which only an authenticated session holds.

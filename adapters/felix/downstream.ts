@@ -141,7 +141,10 @@ export function createFelixListener(ctx: Ctx): ListenerRole {
       return { accept: true, state: { client, upstreams } satisfies Admitted, authenticated: true };
     },
     open(io, _req, state) {
-      return new FelixSession(io, ctx, state as Admitted);
+      const admitted = state as Admitted;
+      // A reload that removes the client, or a grant its subscriptions use, closes the session (core).
+      io.bindPrincipal(admitted.client.name);
+      return new FelixSession(io, ctx, admitted);
     },
   };
 }

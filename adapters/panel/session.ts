@@ -131,6 +131,7 @@ export class PanelSession implements SessionHooks {
     if (!client) return this.#refuse(MESSAGES.invalidSession, 'invalid_session');
     // Join before answering, so nothing published after AUTH_SUCCESS is missed.
     if (client !== this.#client) this.#join(client);
+    if (this.#io.closed) return;
     this.#io.authenticated();
     this.#send(SERVER_ACTIONS.authSuccess, {});
   }
@@ -144,6 +145,9 @@ export class PanelSession implements SessionHooks {
     const { ctx } = this.#deps;
     const { subjects, clients } = ctx;
     this.#io.unsubscribeAll();
+    // A ticket issued before a reload removed its client is refused here (the core closes 4403);
+    // later, a reload that removes the client or a grant its subscriptions use closes the session.
+    if (!this.#io.bindPrincipal(client.name)) return;
     this.#client = client;
     const links = new Set<string>();
     for (const [upstream, served] of this.#deps.served()) {

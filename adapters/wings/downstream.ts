@@ -232,9 +232,14 @@ class WingsSession implements SessionHooks, TokenChecked {
       this.#send(SERVER_EVENTS.daemonError, [GENERIC_DAEMON_ERROR]);
       return this.#io.authFailed('scope');
     }
+    const client = typeof claims.user_uuid === 'string' ? claims.user_uuid : '';
+    // The relay's token endpoint names the client in `user_uuid`: a client a reload removed, or
+    // that lost this server, is refused here (the core closes 4403), and one that keeps it is
+    // closed later if a reload takes it away. A panel's own user id binds nothing.
+    if (client !== '' && !this.#io.bindPrincipal(client, { upstream: this.#server.upstream, id: this.#server.id })) return;
     const first = this.#permissions === null;
     this.#permissions = this.#shared.permissionSets.intern(permissions);
-    this.#client = typeof claims.user_uuid === 'string' ? claims.user_uuid : '';
+    this.#client = client;
     this.#exp = Math.floor(claims.exp);
     this.#deadAt = (this.#exp + EXP_LEEWAY_SECONDS) * 1000;
     this.variant = variantFor(permissions);

@@ -85,6 +85,8 @@ class Bucket {
   }
 
   #refill(spec: BucketSpec, now: number): void {
+    // A reload may have made the bucket smaller than what it holds.
+    if (this.tokens > spec.burst) this.tokens = spec.burst;
     const gained = Math.floor((now - this.at) / spec.refillMs);
     if (gained <= 0) return;
     this.tokens = Math.min(spec.burst, this.tokens + gained);
@@ -128,13 +130,13 @@ const SWEEP_EVERY_MS = 1000;
  * is lost: a fresh entry is the same), and at most `maxTracked` addresses are kept.
  */
 export class AddressAdmission implements AdmissionControl {
-  readonly #limits: AdmissionLimits;
+  #limits: AdmissionLimits;
   readonly #clock: Clock;
   readonly #maxTracked: number;
   /** Least recently touched first (an entry is re-inserted when touched). */
   readonly #entries = new Map<string, Entry>();
   /** After this long untouched, an entry's buckets are full again. */
-  readonly #forgetAfterMs: number;
+  #forgetAfterMs = 0;
   #open = 0;
   #sweptAt: number;
 
@@ -142,9 +144,18 @@ export class AddressAdmission implements AdmissionControl {
     this.#limits = limits;
     this.#clock = clock;
     this.#maxTracked = opts.maxTracked ?? MAX_TRACKED_ADDRESSES;
+    this.setLimits(limits);
+    this.#sweptAt = clock.now();
+  }
+
+  /**
+   * Puts new limits in force (a config reload): every later admission and failure uses them. The
+   * counts and buckets of each address stay; a bucket larger than its new burst is cut down to it.
+   */
+  setLimits(limits: AdmissionLimits): void {
+    this.#limits = limits;
     const full = (b: BucketSpec) => b.burst * b.refillMs;
     this.#forgetAfterMs = Math.max(full(limits.connectRatePerAddress), full(limits.authFailuresPerAddress));
-    this.#sweptAt = clock.now();
   }
 
   /** Sockets admitted and not yet released. */

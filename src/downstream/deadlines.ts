@@ -14,7 +14,7 @@ import type { Clock, Timer } from '../clock.ts';
 
 export class DeadlineQueue<T> {
   readonly #clock: Clock;
-  readonly #delayMs: number;
+  #delayMs: number;
   /** What to do with an entry that fell due (it has left the queue; it may schedule itself again). */
   readonly #fire: (item: T) => void;
   /** item → when it falls due (ms after `#epoch`), in due order. */
@@ -33,6 +33,24 @@ export class DeadlineQueue<T> {
 
   get delayMs(): number {
     return this.#delayMs;
+  }
+
+  /**
+   * Changes the delay (a config reload): entries scheduled from now on use it. When it shrinks,
+   * entries already due later than one new delay from now are brought forward to that, which keeps
+   * the queue in due order (the walk in `#tick` relies on it) and applies the tighter value to
+   * every entry within one new delay.
+   */
+  setDelay(ms: number): void {
+    if (ms === this.#delayMs) return;
+    if (ms < this.#delayMs) {
+      const cap = this.#now() + ms;
+      // Setting an existing key keeps its place in the Map: the order stays the due order.
+      for (const [item, at] of this.#due) if (at > cap) this.#due.set(item, cap);
+      this.#delayMs = ms;
+      return this.#arm();
+    }
+    this.#delayMs = ms;
   }
 
   get size(): number {

@@ -18,6 +18,8 @@ export class Inbound {
   reads = 0;
   interest = 0;
   authFailures = 0;
+  /** Bits of the rate limits this session has hit and logged (each is logged once per session). */
+  limitsLogged = 0;
 
   /** Spends one of `budget` at `now` (on the listener's rate clock); false, and nothing spent, when it is empty. */
   spend(budget: Budget, spec: BucketSpec, now: number): boolean {
@@ -36,7 +38,7 @@ export class Inbound {
     return text;
   }
 
-  /** No frame at work or waiting, and every budget full again (`authFailures` aside). */
+  /** No frame at work or waiting, and every budget full again (`authFailures` and `limitsLogged` aside). */
   idle(now: number): boolean {
     return !this.busy && this.queue === null && this.frames <= now && this.commands <= now && this.reads <= now && this.interest <= now;
   }

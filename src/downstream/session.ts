@@ -36,6 +36,9 @@ const PATTERN_ARRAY_MAX = 8;
 /** The limits that are rates (`{burst, refillMs}`). */
 type RateLimit = 'inboundRate' | 'commandRate' | 'historyRate' | 'interestRate';
 
+/** One bit per rate in Inbound.limitsLogged: each is logged at its first hit in a session, not per frame. */
+const LOGGED_BIT: Record<RateLimit, number> = { inboundRate: 1, commandRate: 2, historyRate: 4, interestRate: 8 };
+
 const RATE_LIMITED: CommandReply = Object.freeze({ ok: false, code: 'BRIDGE_ERR_RATE_LIMITED', message: ERRORS.BRIDGE_ERR_RATE_LIMITED.reason });
 /** A command asked for after the session closed: nothing was sent. */
 const CLOSED: CommandReply = Object.freeze({ ok: false, code: 'BRIDGE_ERR_NORMAL', message: 'session closed' });
@@ -54,6 +57,8 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   /** Hub patterns this session is in: a session has one or two, a Felix session maybe 1 000. */
   #patterns: string[] | Set<string> | null = null;
   #closing = false;
+  /** The configured client this session acts for (SessionIO.bindPrincipal); null for most. */
+  #principal: string | null = null;
   /** A ping is out and no pong has come back since. */
   #awaitingPong = false;
   #in: Inbound | null = null;
@@ -142,6 +147,7 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   #slow(): void {
     const { metrics, writeQueueBytes, dialect } = this.#shared;
     metrics.eventsDropped.inc({ dialect, direction: 'downstream', reason: 'slow' });
+    this.#shared.noteLimit('writeQueueBytes', this);
     this.close('BRIDGE_ERR_SLOW_CONSUMER', `more than ${writeQueueBytes} bytes queued`);
     // The close frame waits behind the backlog the peer is not reading; do not hold the socket
     // (and its buffers) for ws's 30 s close timeout.
@@ -235,14 +241,44 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     return true;
   }
 
-  /** Spends one of this session's `budget`; past it the drop is counted against `limit`. */
+  /**
+   * Spends one of this session's `budget`; past it the drop is counted against `limit`, and logged
+   * the first time this session hits that limit (a flood of frames is one line, not thousands).
+   */
   #allow(budget: Budget, limit: RateLimit): boolean {
     const shared = this.#shared;
     // A spent budget refills on the clock: a while later the session looks whether it is at rest.
     if (!shared.rest.has(this)) shared.rest.schedule(this);
-    if ((this.#in ??= new Inbound()).spend(budget, shared.limits[limit], shared.now())) return true;
-    shared.throttled(limit);
+    const inb = (this.#in ??= new Inbound());
+    if (inb.spend(budget, shared.limits[limit], shared.now())) return true;
+    const bit = LOGGED_BIT[limit];
+    const first = (inb.limitsLogged & bit) === 0;
+    inb.limitsLogged |= bit;
+    shared.throttled(limit, first ? this : undefined);
     return false;
+  }
+
+  /** The configured client this session acts for, if it bound one. */
+  get principal(): string | null {
+    return this.#principal;
+  }
+
+  /** The bus patterns this session is subscribed to (what a reload checks its grants against). */
+  patterns(): Iterable<string> {
+    return this.#patterns ?? NO_PATTERNS;
+  }
+
+  bindPrincipal(client: string, on?: { readonly upstream: string; readonly id: string }): boolean {
+    if (this.#closing) return false;
+    const shared = this.#shared;
+    const binding = shared.clients?.bind(client, on) ?? 'unknown';
+    if (binding === 'withdrawn') {
+      shared.authFailed('grant_withdrawn', this);
+      this.close('BRIDGE_ERR_FORBIDDEN', GRANT_WITHDRAWN);
+      return false;
+    }
+    this.#principal = binding === 'bound' ? client : null;
+    return true;
   }
 
   authenticated(): void {
@@ -251,13 +287,13 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
 
   authFailed(reason: string): void {
     const shared = this.#shared;
-    shared.authFailed(reason);
+    shared.authFailed(reason, this);
     shared.admission.authFailed(this.remoteAddress);
     if (this.#closing) return;
     const inb = (this.#in ??= new Inbound());
     inb.authFailures += 1;
     if (inb.authFailures < shared.limits.authFailuresPerSocket) return;
-    shared.limitHit('authFailuresPerSocket');
+    shared.limitHit('authFailuresPerSocket', this);
     this.close('BRIDGE_ERR_AUTH_FAILURES', `${inb.authFailures} on this socket`);
   }
 
@@ -294,7 +330,7 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   authExpired(): void {
     if (this.#closing) return;
     const shared = this.#shared;
-    shared.authFailed('auth_timeout');
+    shared.authFailed('auth_timeout', this, 'authDeadlineMs');
     shared.limitHit('authDeadlineMs');
     this.close('BRIDGE_ERR_AUTH_TIMEOUT', `not authenticated within ${shared.authDeadline.delayMs} ms`);
   }
@@ -317,8 +353,9 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     const shared = this.#shared;
     // Budgets still refilling (or a frame still at work): look again later.
     if (!inb.idle(shared.now())) return shared.rest.schedule(this);
-    // Failed authentications count for the socket's whole life; otherwise nothing is lost.
-    if (inb.authFailures === 0) this.#in = null;
+    // Failed authentications count for the socket's whole life, and a limit is logged once per
+    // session; otherwise nothing is lost.
+    if (inb.authFailures === 0 && inb.limitsLogged === 0) this.#in = null;
   }
 
   // ConnectionHooks: what the host reports about the socket.
@@ -332,7 +369,7 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
       inb.queue.push(text);
       return;
     }
-    this.#shared.limitHit('inboundQueueFrames');
+    this.#shared.limitHit('inboundQueueFrames', this);
     this.close('BRIDGE_ERR_INBOUND_OVERFLOW', `more than ${limits.inboundQueueFrames} frames waiting`);
   }
 
@@ -384,6 +421,11 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
 }
 
 function noop(): void {}
+
+const NO_PATTERNS: readonly string[] = [];
+
+/** The detail of the close of a session whose client lost its grant. */
+export const GRANT_WITHDRAWN = 'grant withdrawn';
 
 /** A session's hooks before the adapter attached its own, and after the socket closed. */
 const NO_HOOKS: SessionHooks = {

@@ -46,10 +46,13 @@ export interface WebHostOptions extends SocketObserver {
   addresses?: ClientAddresses;
   /** Serve https:// and wss:// with this certificate and key (checked beforehand: src/tls.ts). */
   tls?: TlsMaterial;
-  /** A request or upgrade the host refused itself (bad target or Host, draining, unknown path, a limit). */
-  onRefused?(kind: 'request' | 'upgrade', code: BridgeErrorCode): void;
-  /** An admission limit refused something; `limit` is its config key under `limits`. */
-  onLimit?(limit: string): void;
+  /**
+   * A request or upgrade the host refused itself (bad target or Host, draining, unknown path, a
+   * limit), with the client address (after `trustedProxies`).
+   */
+  onRefused?(kind: 'request' | 'upgrade', code: BridgeErrorCode, address: string): void;
+  /** An admission limit refused `address`; `limit` is its config key under `limits`. */
+  onLimit?(limit: string, address: string): void;
 }
 
 interface Compiled<T> {
@@ -242,8 +245,8 @@ export class WebHost {
   }
 
   /** A refusal the host makes itself: counted, and answered with its row. */
-  #refusal(kind: 'request' | 'upgrade', code: BridgeErrorCode, headers?: Record<string, string>): HttpResponse {
-    this.#opts.onRefused?.(kind, code);
+  #refusal(kind: 'request' | 'upgrade', code: BridgeErrorCode, address: string, headers?: Record<string, string>): HttpResponse {
+    this.#opts.onRefused?.(kind, code, address);
     return errorResponse(code, headers);
   }
 
@@ -251,15 +254,15 @@ export class WebHost {
   #checkHost(kind: 'request' | 'upgrade', req: IncomingMessage): HttpResponse | null {
     const verdict = this.#opts.hosts?.check(req.headers.host) ?? 'ok';
     if (verdict === 'ok') return null;
-    return this.#refusal(kind, verdict === 'malformed' ? 'BRIDGE_ERR_BAD_REQUEST' : 'BRIDGE_ERR_HOST_NOT_ALLOWED');
+    return this.#refusal(kind, verdict === 'malformed' ? 'BRIDGE_ERR_BAD_REQUEST' : 'BRIDGE_ERR_HOST_NOT_ALLOWED', this.#address(req));
   }
 
   /** An admission refusal of `address`, with Retry-After where the limit refills. */
   #limited(kind: 'request' | 'upgrade', code: BridgeErrorCode, address: string): HttpResponse {
     const limit = LIMIT_KEYS[code];
-    if (limit) this.#opts.onLimit?.(limit);
+    if (limit) this.#opts.onLimit?.(limit, address);
     const wait = code === 'BRIDGE_ERR_AUTH_FAILURES' || code === 'BRIDGE_ERR_RATE_LIMITED' ? this.#opts.admission?.retryAfterMs?.(address, code) : undefined;
-    return this.#refusal(kind, code, wait === undefined ? undefined : { 'retry-after': seconds(wait) });
+    return this.#refusal(kind, code, address, wait === undefined ? undefined : { 'retry-after': seconds(wait) });
   }
 
   async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -271,8 +274,8 @@ export class WebHost {
 
   async #answer(req: IncomingMessage): Promise<HttpResponse> {
     const url = parseTarget(req.url);
-    if (!url) return this.#refusal('request', 'BRIDGE_ERR_BAD_REQUEST');
-    if (this.#held && !this.#held.allow(url.pathname)) return this.#refusal('request', this.#held.code);
+    if (!url) return this.#refusal('request', 'BRIDGE_ERR_BAD_REQUEST', this.#address(req));
+    if (this.#held && !this.#held.allow(url.pathname)) return this.#refusal('request', this.#held.code, this.#address(req));
     const hit = match(this.#routes, url.pathname);
     // Probes (/healthz, /readyz, /metrics) answer any Host: a kubelet sends the pod's address.
     if (!hit?.value.anyHost) {
@@ -280,7 +283,7 @@ export class WebHost {
       if (wrongHost) return wrongHost;
     }
     if (!hit) {
-      this.#opts.onRefused?.('request', 'BRIDGE_ERR_NOT_FOUND');
+      this.#opts.onRefused?.('request', 'BRIDGE_ERR_NOT_FOUND', this.#address(req));
       return { status: 404, json: { error: 'not found' } };
     }
     const route = hit.value;
@@ -311,17 +314,17 @@ export class WebHost {
   async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', destroyOnError);
     const url = parseTarget(req.url);
-    if (!url) return refuseUpgrade(socket, this.#refusal('upgrade', 'BRIDGE_ERR_BAD_REQUEST'));
+    if (!url) return refuseUpgrade(socket, this.#refusal('upgrade', 'BRIDGE_ERR_BAD_REQUEST', this.#address(req)));
     const wrongHost = this.#checkHost('upgrade', req);
     if (wrongHost) return refuseUpgrade(socket, wrongHost);
     if (this.#refusing) {
-      this.#opts.onRefused?.('upgrade', 'BRIDGE_ERR_SHUTDOWN');
+      this.#opts.onRefused?.('upgrade', 'BRIDGE_ERR_SHUTDOWN', this.#address(req));
       return refuseUpgrade(socket, this.#refusing);
     }
-    if (this.#held) return refuseUpgrade(socket, this.#refusal('upgrade', this.#held.code));
+    if (this.#held) return refuseUpgrade(socket, this.#refusal('upgrade', this.#held.code, this.#address(req)));
     const hit = match(this.#endpoints, url.pathname);
     if (!hit) {
-      this.#opts.onRefused?.('upgrade', 'BRIDGE_ERR_NOT_FOUND');
+      this.#opts.onRefused?.('upgrade', 'BRIDGE_ERR_NOT_FOUND', this.#address(req));
       return refuseUpgrade(socket, { status: 404, json: { error: 'not found' } });
     }
     const address = this.#address(req);

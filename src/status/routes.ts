@@ -45,7 +45,7 @@ function asset(name: string): string {
 }
 
 /** package.json's version: the nearest package.json above this module (src/ when run from source, dist/src/ when compiled). */
-function packageVersion(): string {
+export function packageVersion(): string {
   for (let dir = HERE, i = 0; i < 6; i++, dir = dirname(dir)) {
     const file = join(dir, 'package.json');
     if (!existsSync(file)) continue;

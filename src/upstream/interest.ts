@@ -42,12 +42,17 @@ class UpstreamInterest {
 export class InterestTable {
   readonly #upstreams = new Map<string, UpstreamInterest>();
   readonly #clock: Clock | null;
-  readonly #coalesceMs: number;
+  #coalesceMs: number;
 
   /** Without options, listeners are told once per turn (unit tests of parts that do not coalesce). */
   constructor(o?: InterestOptions) {
     this.#clock = o?.clock ?? null;
     this.#coalesceMs = o?.coalesceMs ?? 0;
+  }
+
+  /** The coalescing window from the next one on (a config reload); a window running keeps its end. */
+  set coalesceMs(ms: number) {
+    this.#coalesceMs = ms;
   }
 
   /** Replaces what `session` wants of `resource` on `upstream`. O(old ids + new ids). */
