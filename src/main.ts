@@ -1,10 +1,14 @@
 /**
  * CLI (every command, option and environment variable: src/process/cli-args.ts, `bridge --help`).
- *   bridge [--config FILE] [--port N] [--log-level L] [--workers N]   run the relay
- *   bridge check [--config FILE] [--no-secrets]                        validate the config
+ *   bridge [--config FILE] [--port N] [--log-level L] [--workers N] [--pretty]   run the relay
+ *   bridge check [--config FILE] [--no-secrets]                                  validate the config
+ *   bridge reload [--config FILE] [--pid-file FILE | --pid N]                    reload a running relay
  *   bridge --version | --help
  * SIGTERM/SIGINT drain the relay (see Relay.stop) within http.shutdownGraceMs; a second signal
- * exits at once. An error nothing caught is logged and counted, and the relay keeps serving.
+ * exits at once. SIGHUP reloads the config (src/process/reload-signal.ts); a running relay keeps
+ * its process id in a pid file for `bridge reload` (src/process/pid-file.ts). An error nothing
+ * caught is logged and counted, and the relay keeps serving. Logs are JSON lines on stderr, or
+ * human lines on a terminal or with `--pretty` (src/log.ts).
  *
  * Failures an operator can expect (a bad command line, an invalid config, the port in use, a TLS
  * pair that cannot be read) end the process with one line on stderr saying how to fix them, and
@@ -18,11 +22,16 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { BridgeConfig } from './config/schema.ts';
+import type { Log } from './contracts.ts';
 import { ConfigError, loadConfigFile } from './config/load.ts';
 import { installProcessGuards } from './contain.ts';
+import { createLog, type LogLevel } from './log.ts';
 import { parseArgs, helpText, UsageError, type Args } from './process/cli-args.ts';
 import { drainOnSignal } from './process/drain-on-signal.ts';
+import { defaultPidFile, writePidFile } from './process/pid-file.ts';
 import { runPrimary } from './process/primary.ts';
+import { reloadCommand } from './process/reload-command.ts';
+import { reloadOnSignal } from './process/reload-signal.ts';
 import { explainStartupError } from './process/startup-errors.ts';
 import { runWorker } from './process/worker.ts';
 import { ADAPTERS } from './registry.ts';
@@ -65,10 +74,35 @@ function withOverrides(config: BridgeConfig, args: Args): BridgeConfig {
   });
 }
 
-async function runSingle(config: BridgeConfig): Promise<void> {
-  const relay = await Relay.start({ config });
+/** How the log is written: human lines on a terminal or with --pretty (coloured on a terminal), else JSON. */
+function logStyle(args: Args): { pretty: boolean; color: boolean } {
+  const tty = process.stderr.isTTY === true;
+  return { pretty: args.pretty === true || tty, color: tty };
+}
+
+/** The config file as a reload reads it: as at start, with the command line's overrides. */
+function configSource(args: Args): () => BridgeConfig {
+  return () => withOverrides(loadConfigFile(args.config, ADAPTERS), args);
+}
+
+/** Writes the pid file for `bridge reload` and says where; a file that cannot be written is a warning, not a failure. */
+function pidFile(args: Args, log: Pick<Log, 'info' | 'warn'>): void {
+  const path = args.pidFile ?? defaultPidFile(args.config);
+  try {
+    writePidFile(path);
+    log.info('pid file written: bridge reload signals this process', { path, pid: process.pid });
+  } catch (err) {
+    log.warn('cannot write the pid file: bridge reload needs --pid N (or kill -HUP) for this relay', { path, code: (err as NodeJS.ErrnoException).code });
+  }
+}
+
+async function runSingle(config: BridgeConfig, args: Args): Promise<void> {
+  const log = createLog(config.log.level as LogLevel, { node: config.node.id }, undefined, logStyle(args));
+  const relay = await Relay.start({ config, log });
   installProcessGuards(process, relay.report);
   drainOnSignal(relay, { repeat: 'exit' });
+  reloadOnSignal(relay, configSource(args));
+  pidFile(args, relay.log);
 }
 
 async function main(): Promise<void> {
@@ -83,6 +117,7 @@ async function main(): Promise<void> {
   }
   if (args.command === 'help') return void process.stdout.write(helpText(version()));
   if (args.command === 'version') return void process.stdout.write(`${version()}\n`);
+  if (args.command === 'reload') return reloadCommand(args, (message, code) => fail(message, code));
   let config: BridgeConfig;
   try {
     config = withOverrides(loadConfigFile(args.config, ADAPTERS, { secrets: args.noSecrets ? 'shape' : 'resolve' }), args);
@@ -98,11 +133,14 @@ async function main(): Promise<void> {
     process.stdout.write(`${args.config}: ok${args.noSecrets ? ' (structure only: secrets not read)' : ''}\n`);
     return;
   }
+  // SIGHUP's default action ends the process: until the relay (or the primary) is up and reloads on
+  // it, one is ignored, and this listener stays as a harmless no-op after that.
+  process.on('SIGHUP', () => {});
   const shown = relative(process.cwd(), args.config) || args.config;
   const context = { file: shown.startsWith('..') ? args.config : shown, config, portFromFlag: args.port !== undefined };
   try {
-    if (workers > 1) await runPrimary(config, workers);
-    else await runSingle(config);
+    if (workers > 1) await runPrimary(config, workers, { ...logStyle(args), source: configSource(args), pidFile: (log) => pidFile(args, log) });
+    else await runSingle(config, args);
   } catch (err) {
     const line = explainStartupError(err, context);
     if (line) fail(line, 1);

@@ -8,7 +8,7 @@ import { LOG_LEVELS } from '../config/schema.ts';
 
 export type CliLogLevel = (typeof LOG_LEVELS)[number];
 
-export type Command = 'run' | 'check' | 'help' | 'version';
+export type Command = 'run' | 'check' | 'reload' | 'help' | 'version';
 
 export interface Args {
   command: Command;
@@ -22,6 +22,12 @@ export interface Args {
   logLevel?: CliLogLevel;
   /** `check --no-secrets`: structure only, `{"env"}`/`{"file"}` secrets are not read. */
   noSecrets: boolean;
+  /** `--pretty`: human log lines even when stderr is not a terminal. */
+  pretty?: true;
+  /** `--pid-file FILE` (absolute): where `run` writes its process id and `reload` reads it. */
+  pidFile?: string;
+  /** `reload --pid N`: the process to signal. */
+  pid?: number;
 }
 
 /** A command line the CLI cannot run: one line on stderr, exit 2. */
@@ -30,8 +36,13 @@ export class UsageError extends Error {
 }
 
 export const SUBCOMMANDS: readonly { name: string; usage: string; what: string }[] = [
-  { name: 'run', usage: 'bridge [run] [--config FILE] [--port N] [--log-level L] [--workers N]', what: 'run the relay (the default command)' },
+  { name: 'run', usage: 'bridge [run] [--config FILE] [--port N] [--log-level L] [--workers N] [--pretty] [--pid-file FILE]', what: 'run the relay (the default command)' },
   { name: 'check', usage: 'bridge check [--config FILE] [--no-secrets] [--port N] [--workers N]', what: 'validate the config: every error with its JSON path on stderr, exit 1 if any; nothing is started' },
+  {
+    name: 'reload',
+    usage: 'bridge reload [--config FILE] [--pid-file FILE | --pid N]',
+    what: 'make the relay running with that config read it again (checks its structure, then sends the relay SIGHUP): clients, limits, log level and the TLS certificate change in place; any other change is refused and the running config stays (README "Reload")',
+  },
   { name: 'help', usage: 'bridge help | --help | -h', what: 'print this help' },
   { name: 'version', usage: 'bridge version | --version | -v', what: "print the version (package.json's)" },
 ];
@@ -42,6 +53,9 @@ export const OPTIONS: readonly { flag: string; what: string }[] = [
   { flag: '--log-level L', what: `log level, one of ${LOG_LEVELS.join(', ')}, instead of log.level and $BRIDGE_LOG_LEVEL` },
   { flag: '--workers N', what: 'run N relay processes on the one port (1-256; needs bus.kind "nats"), instead of node.workers' },
   { flag: '--no-secrets', what: 'check only: check the structure; {"env"} and {"file"} secrets are checked for shape but not read' },
+  { flag: '--pretty', what: 'run only: one human-readable log line per entry instead of JSON (the default when stderr is a terminal)' },
+  { flag: '--pid-file FILE', what: 'run: write the process id here while running; reload: signal the process named here (default for both: $TMPDIR/bridge-<hash of the config path>.pid)' },
+  { flag: '--pid N', what: 'reload only: signal process N instead of reading a pid file' },
   { flag: '-h, --help', what: 'print this help' },
   { flag: '-v, --version', what: 'print the version' },
 ];
@@ -64,7 +78,7 @@ export function helpText(version: string): string {
   lines.push(
     '',
     'Signals: SIGTERM or SIGINT (Ctrl-C) drain the relay within http.shutdownGraceMs; a second one',
-    'later than a second after the first exits at once.',
+    'later than a second after the first exits at once. SIGHUP (what bridge reload sends) reloads the config.',
     'Exit codes: 0 done; 1 the config is invalid or the relay could not start; 2 a bad command line.',
     'Every config option: README.md ("Configuration"); examples: examples/README.md.',
     '',
@@ -95,6 +109,11 @@ const VALUED: Record<string, (args: Args, value: string | undefined, flag: strin
   '--port': (a, v, f) => void (a.port = whole(f, v, 0, 65535)),
   '--log-level': (a, v, f) => void (a.logLevel = level(f, v)),
   '--workers': (a, v, f) => void (a.workers = whole(f, v, 1, 256)),
+  '--pid-file': (a, v, f) => {
+    if (!v) throw new UsageError(`${f} needs a file name`);
+    a.pidFile = v;
+  },
+  '--pid': (a, v, f) => void (a.pid = whole(f, v, 1, 4194304)),
 };
 VALUED['-c'] = VALUED['--config']!;
 
@@ -114,6 +133,7 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     else if (a === '--help' || a === '-h') args.command = 'help';
     else if (a === '--version' || a === '-v') args.command = 'version';
     else if (a === '--no-secrets') args.noSecrets = true;
+    else if (a === '--pretty') args.pretty = true;
     else if (!a.startsWith('-') && !commandSeen && SUBCOMMANDS.some((c) => c.name === a)) {
       commandSeen = true;
       // --help/--version anywhere win over the command: `bridge check --help` prints the help.
@@ -123,6 +143,11 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
   }
   // The flag wins: a bad BRIDGE_LOG_LEVEL matters only when it is the one used.
   if (!args.logLevel && env.BRIDGE_LOG_LEVEL) args.logLevel = level('BRIDGE_LOG_LEVEL', env.BRIDGE_LOG_LEVEL);
-  if (args.noSecrets && args.command === 'run') throw new UsageError('--no-secrets only applies to bridge check: a running relay needs its secrets');
-  return { ...args, config: resolve(cwd, args.config) };
+  if (args.noSecrets && args.command !== 'check' && args.command !== 'help' && args.command !== 'version') {
+    throw new UsageError('--no-secrets only applies to bridge check: a running relay needs its secrets');
+  }
+  if (args.pid !== undefined && args.command !== 'reload') throw new UsageError('--pid only applies to bridge reload');
+  if (args.pid !== undefined && args.pidFile !== undefined) throw new UsageError('give bridge reload --pid or --pid-file, not both');
+  if (args.pretty && (args.command === 'check' || args.command === 'reload')) throw new UsageError('--pretty only applies to running the relay');
+  return { ...args, config: resolve(cwd, args.config), ...(args.pidFile !== undefined ? { pidFile: resolve(cwd, args.pidFile) } : {}) };
 }

@@ -16,6 +16,20 @@ export interface WorkerInit {
   readonly config: BridgeConfig;
   /** The simulators the primary runs, by name: the worker's upstreams use these, none is started twice. */
   readonly simulators: Readonly<Record<string, SimulatorEndpoint>>;
+  /** How the primary writes its log (the workers share its stderr): human lines, with colour. */
+  readonly log?: { readonly pretty: boolean; readonly color: boolean };
+}
+
+/**
+ * Primary → worker, on SIGHUP: the config file as the primary read it again (with the command
+ * line's overrides), for the worker's Relay.reload; or, when it did not load, why (the worker
+ * counts the reload as invalid).
+ */
+export interface ReloadRequest {
+  readonly type: 'bridge:reload';
+  readonly config?: BridgeConfig;
+  readonly error?: string;
+  readonly issues?: readonly { readonly path: string; readonly message: string }[];
 }
 
 /** Worker → primary: its IPC listener is installed; send the {@link WorkerInit}. */
@@ -57,7 +71,7 @@ export interface CollectAnswer {
   readonly metrics: readonly unknown[];
 }
 
-export type ToWorker = WorkerInit | ScrapeAnswer | CollectRequest;
+export type ToWorker = WorkerInit | ScrapeAnswer | CollectRequest | ReloadRequest;
 export type ToPrimary = WorkerHello | WorkerReady | ScrapeRequest | CollectAnswer;
 
 function typed(msg: unknown): string | null {
@@ -76,6 +90,8 @@ export const is = {
   scrapeAnswer: (m: unknown): m is ScrapeAnswer => typed(m) === 'bridge:scrape-result' && withId(m),
   collect: (m: unknown): m is CollectRequest => typed(m) === 'bridge:collect' && withId(m),
   collected: (m: unknown): m is CollectAnswer => typed(m) === 'bridge:collected' && withId(m) && Array.isArray((m as CollectAnswer).metrics),
+  reload: (m: unknown): m is ReloadRequest =>
+    typed(m) === 'bridge:reload' && (typeof (m as ReloadRequest).config === 'object' || typeof (m as ReloadRequest).error === 'string'),
 };
 
 /** The node id of worker `index`: `<id>-w<index>`, the base cut so the whole stays within 64 characters. */

@@ -142,6 +142,13 @@ export class WorkerPool {
     return { clean: inTime && this.#unclean === 0, killed };
   }
 
+  /** Sends `msg` to every live worker (started or starting); returns how many it reached. */
+  broadcast(msg: ToWorker): number {
+    let sent = 0;
+    for (const slot of this.#slots) if (slot.alive && slot.handle.send(msg)) sent++;
+    return sent;
+  }
+
   /** Ends every live worker with SIGKILL at once (the primary's last resort before it exits). */
   killAll(): void {
     for (const slot of this.#slots) if (slot.alive) slot.handle.kill('SIGKILL');

@@ -7,10 +7,15 @@
  * It serves nothing itself and holds no upstream link: with the memory bus each worker would be an
  * island (its own events, its own history, every link opened N times), so main.ts refuses that
  * before anything starts.
+ *
+ * SIGHUP reloads: the primary reads the config file again, once, and sends it to every worker,
+ * each of which applies or refuses it as a single relay does (src/config/reload-plan.ts gives every
+ * process the same answer); a worker started later gets the config in force.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:net';
 import { guardedSystemClock } from '../clock.ts';
+import { planReload } from '../config/reload-plan.ts';
 import type { BridgeConfig } from '../config/schema.ts';
 import { describeError, installProcessGuards, type ErrorReport } from '../contain.ts';
 import type { Log, Simulator, SimulatorEndpoint } from '../contracts.ts';
@@ -19,6 +24,17 @@ import { adapterFor, ADAPTERS } from '../registry.ts';
 import { MetricsAggregator } from './cluster-metrics.ts';
 import { relayGrace, signalRepeats } from './drain-on-signal.ts';
 import { WorkerPool, type WorkerHandle } from './pool.ts';
+import { loadForReload, type ConfigSource } from './reload-signal.ts';
+
+export interface PrimaryOptions {
+  /** Human log lines (and colour) instead of JSON, for the primary and its workers. */
+  pretty: boolean;
+  color: boolean;
+  /** Reads the config file again for a reload (with the command line's overrides). */
+  source: ConfigSource;
+  /** Writes the pid file once the workers are up, and logs where (or why not). */
+  pidFile(log: Pick<Log, 'info' | 'warn'>): void;
+}
 
 /** A node:cluster Worker as the pool's {@link WorkerHandle}. */
 function clusterWorker(w: Worker, log: Log): WorkerHandle {
@@ -72,9 +88,12 @@ async function probePort(host: string, port: number): Promise<void> {
 }
 
 /** Runs the primary until a signal (or a worker that cannot start) ends it; exits the process. */
-export async function runPrimary(config: BridgeConfig, count: number): Promise<void> {
+export async function runPrimary(config: BridgeConfig, count: number, opts: PrimaryOptions): Promise<void> {
   await probePort(config.http.host, config.http.port);
-  const log = createLog(config.log.level as LogLevel, { node: config.node.id, role: 'primary' });
+  const logStyle = { pretty: opts.pretty, color: opts.color };
+  const log = createLog(config.log.level as LogLevel, { node: config.node.id, role: 'primary' }, undefined, logStyle);
+  // The config in force: what a worker (re)started now is given. A reload that applies replaces it.
+  let current = config;
   const report: ErrorReport = (where, err) => log.error('contained an error', { where, error: describeError(err) });
   installProcessGuards(process, report);
   const clock = guardedSystemClock((err) => report('timer', err));
@@ -88,7 +107,7 @@ export async function runPrimary(config: BridgeConfig, count: number): Promise<v
     clock,
     log,
     fork: () => clusterWorker(cluster.fork(), log),
-    init: (index) => ({ type: 'bridge:init', index, config, simulators: endpoints }),
+    init: (index) => ({ type: 'bridge:init', index, config: current, simulators: endpoints, log: logStyle }),
     onMessage: (w, msg) => void metrics?.onMessage(w, msg),
     onExit: (w) => metrics?.onExit(w),
   });
@@ -129,10 +148,27 @@ export async function runPrimary(config: BridgeConfig, count: number): Promise<v
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    log.info('signal received, reloading the config in every worker', { signal: 'SIGHUP' });
+    const loaded = loadForReload(opts.source);
+    if (!('config' in loaded)) {
+      log.error(`config reload invalid: ${loaded.error}; the running config stays`, loaded.issues ? { issues: loaded.issues } : {});
+      pool.broadcast({ type: 'bridge:reload', error: loaded.error, ...(loaded.issues ? { issues: loaded.issues } : {}) });
+      return;
+    }
+    // The workers decide alike (and say so in their own lines); the primary keeps what they keep.
+    if (planReload(current, loaded.config).refused.length === 0) {
+      current = loaded.config;
+      log.setLevel(current.log.level as LogLevel);
+    }
+    pool.broadcast({ type: 'bridge:reload', config: loaded.config });
+  });
 
   try {
     await pool.start();
     log.info('workers ready', { workers: count });
+    opts.pidFile(log);
   } catch (err) {
     if (stopping) return;
     log.error('a worker could not start: stopping', { error: describeError(err) });

@@ -6,10 +6,11 @@
  */
 import type { BridgeConfig } from '../config/schema.ts';
 import { installProcessGuards } from '../contain.ts';
+import { createLog, type LogLevel } from '../log.ts';
 import { Relay } from '../relay.ts';
 import { ScrapeClient } from './cluster-metrics.ts';
 import { drainOnSignal } from './drain-on-signal.ts';
-import { is, workerNodeId, type ToPrimary, type WorkerInit } from './messages.ts';
+import { is, workerNodeId, type ReloadRequest, type ToPrimary, type WorkerInit } from './messages.ts';
 
 /** A worker the primary never initialises (it died, or this is not its child) gives up after this. */
 const INIT_TIMEOUT_MS = 15_000;
@@ -30,13 +31,26 @@ function frozen<T>(v: T): T {
 }
 
 /** The primary's config with this worker's node id. */
-export function workerConfig(init: WorkerInit): BridgeConfig {
+export function workerConfig(init: Pick<WorkerInit, 'config' | 'index'>): BridgeConfig {
   const { config } = init;
   return frozen({ ...config, node: { ...config.node, id: workerNodeId(config.node.id, init.index) } });
 }
 
+/** Applies one reload the primary sent (it read the file; this worker applies or refuses it). */
+function reload(relay: Relay, index: number, msg: ReloadRequest): Promise<unknown> {
+  if (msg.config) return relay.reload(workerConfig({ config: msg.config, index }));
+  relay.reloadFailed(msg.error ?? 'the config did not load', msg.issues);
+  return Promise.resolve();
+}
+
 export async function runWorker(): Promise<void> {
+  // A terminal's hangup reaches the whole process group; reloads come from the primary instead.
+  process.on('SIGHUP', () => {});
   let scrapes: ScrapeClient | null = null;
+  let relay: Relay | null = null;
+  /** A reload that came while the relay was starting, applied once it has. */
+  let early: ReloadRequest | null = null;
+  let index = 0;
   // The listener goes first and the primary sends the init only on hello: a message that arrives
   // before anyone listens for it is lost, and loading the code takes a while.
   const init = await new Promise<WorkerInit>((resolve, reject) => {
@@ -45,6 +59,9 @@ export async function runWorker(): Promise<void> {
       if (is.init(msg)) {
         clearTimeout(timer);
         resolve(msg);
+      } else if (is.reload(msg)) {
+        if (relay) reload(relay, index, msg).catch((err: unknown) => relay?.report('process', err));
+        else early = msg;
       } else {
         scrapes?.onMessage(msg);
       }
@@ -52,11 +69,16 @@ export async function runWorker(): Promise<void> {
     if (!toPrimary({ type: 'bridge:hello' })) reject(new Error('no IPC channel to the primary'));
   });
   const config = workerConfig(init);
-  const relay = await Relay.start({ config, simulatorEndpoints: new Map(Object.entries(init.simulators)) });
-  installProcessGuards(process, relay.report);
-  const client = new ScrapeClient({ send: toPrimary, registry: relay.metrics.registry, clock: relay.clock, log: relay.log });
+  index = init.index;
+  const log = createLog(config.log.level as LogLevel, { node: config.node.id }, undefined, init.log ?? { pretty: false, color: false });
+  const started = await Relay.start({ config, log, simulatorEndpoints: new Map(Object.entries(init.simulators)) });
+  relay = started;
+  installProcessGuards(process, started.report);
+  const client = new ScrapeClient({ send: toPrimary, registry: started.metrics.registry, clock: started.clock, log: started.log });
   scrapes = client;
-  relay.metrics.exposition = () => client.scrape();
-  drainOnSignal(relay, { repeat: 'ignore' });
-  toPrimary({ type: 'bridge:ready', node: config.node.id, url: relay.url });
+  started.metrics.exposition = () => client.scrape();
+  drainOnSignal(started, { repeat: 'ignore' });
+  toPrimary({ type: 'bridge:ready', node: config.node.id, url: started.url });
+  const pending = early as ReloadRequest | null;
+  if (pending) await reload(started, index, pending);
 }

@@ -18,6 +18,10 @@ export type LogLine = Record<string, unknown> & { msg?: string };
 
 export interface BridgeProcess {
   readonly child: ChildProcess;
+  /** The config file it runs with (a test may rewrite it and send SIGHUP). */
+  readonly file: string;
+  /** Its pid file (in the temporary directory, unless started with `pidFile: 'default'`). */
+  readonly pidFile: string | null;
   /** Every stderr line so far, parsed (a line that is not JSON is `{ msg: line }`). */
   readonly logs: LogLine[];
   /** Resolves when the process has exited, with when (Date.now()). */
@@ -39,14 +43,21 @@ process.on('exit', () => {
   for (const b of live) b.kill();
 });
 
-/** Writes `config` to a temporary file and starts `bridge --config FILE ...args`. */
-export function startBridgeProcess(config: unknown, args: string[] = []): BridgeProcess {
+/**
+ * Writes `config` to a temporary file and starts `bridge --config FILE ...args`. Its pid file goes
+ * in the same temporary directory (removed by `kill()`), unless `pidFile: 'default'` lets the relay
+ * use its default place ($TMPDIR/bridge-<hash>.pid: the test then stops it with a signal).
+ */
+export function startBridgeProcess(config: unknown, args: string[] = [], opts: { pidFile?: 'temp' | 'default' } = {}): BridgeProcess {
   const dir = mkdtempSync(join(tmpdir(), 'bridge-proc-'));
   const file = join(dir, 'bridge.config.json');
   writeFileSync(file, JSON.stringify(config));
   const env = { ...process.env };
   delete env.BRIDGE_CONFIG;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file, ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  delete env.BRIDGE_LOG_LEVEL;
+  const pidFile = opts.pidFile === 'default' ? null : join(dir, 'bridge.pid');
+  const pidArgs = pidFile ? ['--pid-file', pidFile] : [];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file, ...pidArgs, ...args], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
   const logs: LogLine[] = [];
   const raw: string[] = [];
   const waiters = new Set<() => void>();
@@ -67,6 +78,8 @@ export function startBridgeProcess(config: unknown, args: string[] = []): Bridge
   const started = () => logs.filter((l) => l.msg === 'worker started' && typeof l.pid === 'number');
   const handle: BridgeProcess = {
     child,
+    file,
+    pidFile,
     logs,
     exited,
     waitLog(match, timeoutMs, what) {

@@ -283,6 +283,9 @@ describe('parseArgs', () => {
       '--log-level L': ['--log-level', 'warn', '--log-level=debug'],
       '--workers N': ['--workers', '2', '--workers=3'],
       '--no-secrets': ['check', '--no-secrets'],
+      '--pretty': ['--pretty'],
+      '--pid-file FILE': ['--pid-file', 'x.pid', 'reload', '--pid-file=y.pid'],
+      '--pid N': ['reload', '--pid', '42'],
       '-h, --help': ['-h', '--help'],
       '-v, --version': ['-v', '--version'],
     };
