@@ -85,14 +85,16 @@ function configSource(args: Args): () => BridgeConfig {
   return () => withOverrides(loadConfigFile(args.config, ADAPTERS), args);
 }
 
-/** Writes the pid file for `bridge reload` and says where; a file that cannot be written is a warning, not a failure. */
-function pidFile(args: Args, log: Pick<Log, 'info' | 'warn'>): void {
+/** Writes the pid file for `bridge reload` and says where; a file that cannot be written is not a failure. */
+function pidFile(args: Args, log: Pick<Log, 'info'>): void {
   const path = args.pidFile ?? defaultPidFile(args.config);
   try {
     writePidFile(path);
     log.info('pid file written: bridge reload signals this process', { path, pid: process.pid });
   } catch (err) {
-    log.warn('cannot write the pid file: bridge reload needs --pid N (or kill -HUP) for this relay', { path, code: (err as NodeJS.ErrnoException).code });
+    // Info, not a warning: a read-only root filesystem (the Kubernetes manifests) is normal, and
+    // `kill -HUP 1` or `bridge reload --pid N` still reload.
+    log.info('no pid file: bridge reload needs --pid N (or kill -HUP) for this relay', { path, code: (err as NodeJS.ErrnoException).code });
   }
 }
 

@@ -54,7 +54,7 @@ export const HttpSection = Type.Object(
           cert: { ...Secret, description: 'The PEM certificate chain (leaf first): a string, {"env":"NAME"} or {"file":"PATH"}.' },
           key: { ...Secret, description: 'Its PEM private key: a string, {"env":"NAME"} or {"file":"PATH"}.' },
         },
-        { additionalProperties: false, description: 'Serve `https://` and `wss://` on the one port with this certificate and key (checked at load: `bridge check` reports an unreadable or mismatched pair). Files are read again by a TLS reload, which swaps the certificate for new connections without dropping open ones. Unset: plain HTTP (put a reverse proxy in front for TLS).' },
+        { additionalProperties: false, description: 'Serve `https://` and `wss://` on the one port with this certificate and key (checked at load: `bridge check` reports an unreadable or mismatched pair). Files are read again on every config reload (SIGHUP, `bridge reload`), which swaps the certificate for new connections without dropping open ones. Unset: plain HTTP (put a reverse proxy in front for TLS).' },
       ),
     ),
     trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Reverse proxies (addresses or CIDR blocks, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client address for the per-address limits: the last hop that is not a trusted proxy counts.' }),
@@ -131,7 +131,7 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
 export const LogSection = Type.Object(
   {
-    level: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info', description: 'Least severe level logged. `--log-level` and then `BRIDGE_LOG_LEVEL` win over it.' }),
+    level: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info', description: 'Least severe level logged. `--log-level` and then `BRIDGE_LOG_LEVEL` win over it. A reload changes it in place.' }),
   },
   { additionalProperties: false, default: {} },
 );

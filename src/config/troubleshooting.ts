@@ -55,7 +55,7 @@ export const ADVICE: Readonly<Record<BridgeErrorCode, string>> = {
     'Connects per address came too fast (`limits.connectRatePerAddress`, with `Retry-After`), or too many history reads wait on this node; back off and retry.',
   BRIDGE_ERR_UPSTREAM_REJECTED: 'Wings closed with 4400: the server rejected the connection for good; the link stays `failed` until the config or the server changes (restart the relay then).',
   BRIDGE_ERR_FORBIDDEN:
-    'The key is valid but its grants do not cover this (an upstream, a resource id, a permission; CloudEvents `>` or a `*` upstream needs an `"upstream": "*"` grant). Extend `clients[].grants`.',
+    'The key is valid but its grants do not cover this (an upstream, a resource id, a permission; CloudEvents `>` or a `*` upstream needs an `"upstream": "*"` grant). Extend `clients[].grants`. With the reason `forbidden: grant withdrawn`: a config reload removed the client, or a permission it held on what the session subscribed to (a token or ticket issued before that reload is refused the same way); reconnect with a key that still has the grant.',
   BRIDGE_ERR_SUSPENDED: 'The Wings server is suspended in the panel (4409); the link stays `failed`. Unsuspend it and restart the relay.',
 };
 

@@ -33,7 +33,7 @@ export interface PrimaryOptions {
   /** Reads the config file again for a reload (with the command line's overrides). */
   source: ConfigSource;
   /** Writes the pid file once the workers are up, and logs where (or why not). */
-  pidFile(log: Pick<Log, 'info' | 'warn'>): void;
+  pidFile(log: Pick<Log, 'info'>): void;
 }
 
 /** A node:cluster Worker as the pool's {@link WorkerHandle}. */
