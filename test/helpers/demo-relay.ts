@@ -45,7 +45,8 @@ export async function startDemoRelay(timeoutMs = 20_000): Promise<DemoRelay> {
   writeFileSync(file, JSON.stringify({ ...rest, http: { ...config.http, host: '127.0.0.1', port: 0 } }));
   const env = { ...process.env };
   delete env.BRIDGE_CONFIG;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The pid file goes with the config: a SIGKILLed relay would leave one in $TMPDIR otherwise.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file, '--pid-file', join(dir, 'bridge.pid')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const lines: string[] = [];
   const stop = () => {

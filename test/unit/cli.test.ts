@@ -228,7 +228,9 @@ function runUntilListening(args: string[], env: NodeJS.ProcessEnv): Promise<{ li
   const full = { ...process.env, ...env };
   delete full.BRIDGE_CONFIG;
   if (!('BRIDGE_LOG_LEVEL' in env)) delete full.BRIDGE_LOG_LEVEL;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { cwd: ROOT, env: full, stdio: ['ignore', 'ignore', 'pipe'] });
+  // The pid file goes in the test's directory: a SIGKILLed relay would leave one in $TMPDIR otherwise.
+  const pidFile = ['--pid-file', join(TMP, `relay-${Math.random().toString(36).slice(2)}.pid`)];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args, ...pidFile], { cwd: ROOT, env: full, stdio: ['ignore', 'ignore', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
