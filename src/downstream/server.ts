@@ -227,6 +227,7 @@ export class DownstreamServer {
     if (LIMIT_KEYS[code] !== undefined) return;
     // An unknown path asked by a browser or a scanner is noise at info; a refused upgrade is not.
     const level = kind === 'request' && code === 'BRIDGE_ERR_NOT_FOUND' ? 'debug' : 'info';
+    if (level === 'debug' && this.#opts.log.enabled?.('debug') === false) return;
     this.notes.note(level, `host:${kind}:${code}|${addressKey(address)}`, NOTE_BURST, `${kind} refused`, {
       kind,
       code,
