@@ -55,6 +55,17 @@ export function guardedSystemClock(onError: (err: unknown) => void): Clock {
   };
 }
 
+/**
+ * Like {@link guardedSystemClock}, but `now()` never jumps: it is the process's monotonic clock
+ * (`performance.now()`) anchored to the epoch once, at start. An NTP step of the wall clock
+ * cannot stretch an interval measured on it, which the lease code's self-fence relies on.
+ */
+export function monotonicClock(onError: (err: unknown) => void): Clock {
+  const guarded = guardedSystemClock(onError);
+  const origin = performance.timeOrigin;
+  return { ...guarded, now: () => origin + performance.now() };
+}
+
 interface Scheduled {
   at: number;
   seq: number;

@@ -42,9 +42,13 @@ export function decodeEvent(data: Uint8Array): BridgeEvent {
  * (`a.b`, `a_b` and `A_B` get different names) and the result is a valid stream name.
  */
 export function streamNames(prefix: string): { history: string; last: string } {
-  const base = prefix.replace(/[^a-z0-9]/g, (ch) => `-${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-  const up = base.toUpperCase();
+  const up = prefixName(prefix);
   return { history: `${up}_HISTORY`, last: `${up}_LAST` };
+}
+
+/** The upper-cased, one-to-one escaped form of a prefix that JetStream names start with. */
+export function prefixName(prefix: string): string {
+  return prefix.replace(/[^a-z0-9]/g, (ch) => `-${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).toUpperCase();
 }
 
 export interface RetentionOptions {
@@ -52,6 +56,8 @@ export interface RetentionOptions {
   historyLimit: number;
   storage: 'file' | 'memory';
   maxAgeSeconds: number;
+  /** JetStream replicas of both streams. */
+  replicas: number;
   /** History/last reads in flight at once on this node. */
   readConcurrency: number;
   /** Told of every read refused because too many were waiting. */
@@ -190,7 +196,7 @@ export class Retention {
       max_msgs_per_subject: perSubject,
       max_age: nanos(this.#o.maxAgeSeconds * 1000),
       discard: DiscardPolicy.Old,
-      num_replicas: 1,
+      num_replicas: this.#o.replicas,
     };
     try {
       await jsm.streams.add(config);
