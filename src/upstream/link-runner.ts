@@ -1,8 +1,11 @@
 /**
  * Runs one upstream link: owns its socket, drives the adapter's LinkHooks, and keeps the state
  * machine  idle → connecting → authenticating → ready → backoff → connecting …  ending in
- * `failed` (a terminal close: no more retries) or `closed` (stopped).
- * Every state change is published as an `upstream.state` event and shown in metrics.
+ * `failed` (a terminal close: no more retries) or `closed` (stopped). In a cluster the link runs
+ * only while this node holds its lease: `fence()` drops it (`standby`/`unowned`) and `start()`
+ * takes it up again.
+ * Every state change is shown in metrics, and published as an `upstream.state` event (with the
+ * `owner`, this node) except `standby`/`unowned`: only a link's owner speaks for it on the bus.
  *
  * The socket comes from an injected {@link Connector} and every timer from the injected clock, so
  * the whole state machine runs in unit tests with a fake connector and a ManualClock.
@@ -101,8 +104,36 @@ export class LinkRunner {
     return this.#backoff.attempt;
   }
 
+  /** Starts connecting: the first time, or again after a fence. */
   start(): void {
-    if (this.#state === 'idle') void this.#attempt();
+    if (this.#stopping) return;
+    if (this.#state === 'idle' || this.#state === 'standby' || this.#state === 'unowned') void this.#attempt();
+  }
+
+  /**
+   * This node no longer holds the link's lease: the socket is terminated at once (no close
+   * handshake: the deadline is the lease's, not the peer's), nothing is retried, and the state
+   * becomes `state`. The adapter hears `onClose` (1006, `lease lost`) so its per-socket timers
+   * end. Also sets the state of a link that was never started. A no-op once stopped.
+   */
+  fence(state: 'standby' | 'unowned', reason: string): void {
+    if (this.#stopping) return;
+    this.#generation++;
+    this.#retry?.cancel();
+    this.#retry = null;
+    this.#steady?.cancel();
+    this.#steady = null;
+    for (const closing of this.#closing) closing.terminate();
+    this.#closing.clear();
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#open = false;
+    if (socket) {
+      socket.terminate();
+      this.#guard('close', () => this.#hooks.onClose({ code: 1006, reason: 'lease lost' }));
+    }
+    this.#backoff.reset();
+    this.#setState(state, reason);
   }
 
   /** Applies a command if the link is ready. Never rejects. */
@@ -129,6 +160,8 @@ export class LinkRunner {
    * or STOP_GRACE_MS passed on the clock (then the socket is terminated). Idempotent.
    */
   async stop(): Promise<void> {
+    // A link this node does not run is not its to report on the bus.
+    const running = this.#state !== 'idle' && this.#state !== 'standby' && this.#state !== 'unowned';
     this.#stopping = true;
     this.#generation++;
     this.#retry?.cancel();
@@ -153,7 +186,7 @@ export class LinkRunner {
         socket.close(f.code, f.reason);
       });
     }
-    this.#setState('closed', 'stopped');
+    this.#setState('closed', 'stopped', running);
   }
 
   #io(): LinkIO {
@@ -223,7 +256,7 @@ export class LinkRunner {
     o.metrics.eventsIn.inc({ protocol: o.protocol, upstream: o.upstream });
   }
 
-  #setState(state: LinkState, reason: string): void {
+  #setState(state: LinkState, reason: string, publish = state !== 'standby' && state !== 'unowned'): void {
     if (state === this.#state && reason === this.#reason) return;
     const o = this.#o;
     o.metrics.upstreamLinks.dec({ protocol: o.protocol, upstream: o.upstream, state: this.#state });
@@ -231,7 +264,8 @@ export class LinkRunner {
     this.#state = state;
     this.#reason = reason;
     o.log.info('upstream link state', { upstream: o.upstream, resource: o.spec.resource, id: o.spec.id, state, reason });
-    this.#publish('upstream.state', { state, reason, resource: o.spec.resource, id: o.spec.id }, '_');
+    if (!publish) return;
+    this.#publish('upstream.state', { state, reason, resource: o.spec.resource, id: o.spec.id, owner: o.node }, '_');
   }
 
   async #attempt(): Promise<void> {

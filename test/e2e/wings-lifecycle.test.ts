@@ -202,6 +202,6 @@ describe('terminal upstream closes', () => {
     const metrics = await (await fetch(`${h.relay.url}/metrics`)).text();
     assert.match(metrics, /bridge_upstream_links\{protocol="wings",upstream="up",state="failed"\} 1/);
     const state = await h.relay.bus.last(h.relay.subjects.event('up', 'upstream.state', '_'));
-    assert.deepEqual(state?.data, { state: 'failed', reason: 'server suspended (4409)', resource: 'server', id: S1 }, 'link state is published as upstream.state');
+    assert.deepEqual(state?.data, { state: 'failed', reason: 'server suspended (4409)', resource: 'server', id: S1, owner: 'test-node' }, 'link state is published as upstream.state');
   });
 });
