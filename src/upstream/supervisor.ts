@@ -46,6 +46,7 @@ export interface LinkStatus {
 }
 
 interface Link {
+  readonly upstream: string;
   readonly runner: LinkRunner;
   /** The lease key (Subjects.leaseKey). */
   readonly key: string;
@@ -97,6 +98,7 @@ export class Supervisor {
         maxPayloadBytes: o.limits.maxPayloadBytes,
       });
       links.set(`${spec.resource}\u0000${spec.id}`, {
+        upstream: config.name,
         runner,
         key: o.subjects.leaseKey(config.name, spec.resource, spec.id),
         commands: [o.subjects.command(config.name, spec.resource, spec.id)],
@@ -181,6 +183,8 @@ export class Supervisor {
   /** Runs the link while the lease is ours; drops it the moment it is not. */
   #follow(link: Link, view: LeaseView): void {
     if (this.#stopping) return;
+    const { spec } = link.runner;
+    this.#o.log.info('link ownership', { upstream: link.upstream, resource: spec.resource, id: spec.id, ownership: view.ownership, owner: view.owner });
     if (view.ownership === 'owned') {
       this.#serve(link);
       link.runner.start();
