@@ -28,8 +28,9 @@ export interface Lease extends LeaseView {
   onChange(listener: (view: LeaseView) => void): void;
   /**
    * Gives the lease up for good (drain): the stored lease is deleted only if it is still this
-   * node's, so a standby node takes over at once. Resolves once the delete was answered (or
-   * failed: the lease then ages out). The caller must have closed the link first. Idempotent.
+   * node's, so a standby node takes over at once. Resolves once another node has taken it, or a
+   * short while (NATS: the renew period) after the delete was answered, or when the delete failed
+   * (the lease then ages out). The caller must have closed the link first. Idempotent.
    */
   release(): Promise<void>;
 }

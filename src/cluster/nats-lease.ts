@@ -140,6 +140,8 @@ export class NatsLease implements Lease {
   #fence: Timer | null = null;
   #attempt: Timer | null = null;
   #released = false;
+  /** Set while a release waits for another node to take the lease over. */
+  #handedOver: (() => void) | null = null;
 
   constructor(o: NatsLeaseOptions) {
     this.#o = o;
@@ -177,6 +179,7 @@ export class NatsLease implements Lease {
 
   /** A watcher delivery for this key. */
   observe(entry: StoredLease): void {
+    if (this.#released && entry.record && !this.#mine(entry.record)) this.#handedOver?.();
     if (this.#released || !this.#t || entry.revision < this.#maxRevision) return;
     this.#apply(entry);
   }
@@ -195,11 +198,20 @@ export class NatsLease implements Lease {
     this.#setView(UNOWNED);
     if (wasOwned) this.#o.onOwnedChange?.();
     if (!held) return;
+    const taken = new Promise<void>((resolve) => (this.#handedOver = resolve));
     try {
       await this.#o.store.delete(this.key, held.revision);
     } catch (err) {
-      this.#o.log.warn('lease release failed; it ages out instead', { key: this.key, err: err as Error });
+      this.#o.log.warn('lease release failed; it ages out instead', { lease: this.key, err: err as Error });
+      return;
     }
+    // A drain waits (at most R) for a standby to take the link: the node then exits with its
+    // links in new hands, and a rolling restart that moves on once it exited does not stop the
+    // next owner before that one took over.
+    let timer: Timer | undefined;
+    await Promise.race([taken, new Promise<void>((resolve) => (timer = this.#o.clock.setTimeout(resolve, this.#t?.renewMs ?? 0)))]);
+    timer?.cancel();
+    this.#handedOver = null;
   }
 
   // ---- internals -------------------------------------------------------------------------------
@@ -216,7 +228,7 @@ export class NatsLease implements Lease {
   #run(call: () => Promise<void>): boolean {
     if (this.#inflight || this.#released) return false;
     const p = call()
-      .catch((err: unknown) => this.#o.log.error('lease step failed', { key: this.key, err: err as Error }))
+      .catch((err: unknown) => this.#o.log.error('lease step failed', { lease: this.key, err: err as Error }))
       .finally(() => {
         if (this.#inflight === p) this.#inflight = null;
       });
@@ -248,7 +260,7 @@ export class NatsLease implements Lease {
     } catch (err) {
       if (this.#released) return;
       if (err instanceof LeaseConflict) return this.#learn();
-      this.#o.log.debug('lease attempt failed', { key: this.key, err: err as Error });
+      this.#o.log.debug('lease attempt failed', { lease: this.key, err: err as Error });
       this.#schedule(t.renewMs);
     }
   }
@@ -263,7 +275,7 @@ export class NatsLease implements Lease {
       if (this.#released) return;
       if (err instanceof LeaseConflict) return this.#learn();
       // Not an answer: the fence timer decides, never a failed call.
-      this.#o.log.debug('lease renewal failed', { key: this.key, err: err as Error });
+      this.#o.log.debug('lease renewal failed', { lease: this.key, err: err as Error });
     }
   }
 
@@ -273,7 +285,7 @@ export class NatsLease implements Lease {
       entry = await this.#o.store.get(this.key);
     } catch (err) {
       if (this.#released) return;
-      this.#o.log.debug('lease read failed', { key: this.key, err: err as Error });
+      this.#o.log.debug('lease read failed', { lease: this.key, err: err as Error });
       if (this.#view.ownership !== 'owned') this.#schedule(this.#t!.renewMs);
       return;
     }
@@ -358,7 +370,7 @@ export class NatsLease implements Lease {
     this.#fence?.cancel();
     this.#fence = null;
     this.#setView(view);
-    this.#o.log.warn('lease lost', { key: this.key, reason, owner: view.owner });
+    this.#o.log.warn('lease lost', { lease: this.key, reason, owner: view.owner });
     this.#o.onLost?.(reason);
     this.#o.onOwnedChange?.();
   }
@@ -371,7 +383,7 @@ export class NatsLease implements Lease {
       try {
         listener(view);
       } catch (err) {
-        this.#o.log.error('lease listener threw', { key: this.key, err: err as Error });
+        this.#o.log.error('lease listener threw', { lease: this.key, err: err as Error });
       }
     }
   }
