@@ -8,8 +8,9 @@
  * exists; then the streams are ensured and the state becomes `connected`. From there on the nats
  * client reconnects forever by itself.
  *
- * The `nats` package is imported only by the src/bus/nats*.ts files: this one, nats-connect.ts,
- * nats-subscriptions.ts and nats-retention.ts.
+ * The `nats` package is imported only by the src/bus/nats*.ts files (this one, nats-connect.ts,
+ * nats-subscriptions.ts and nats-retention.ts) and the src/cluster/nats*.ts files, which share
+ * this bus's connection (`connection()`).
  * Written for nats-server ≥ 2.9.4: it uses no multi-filter consumers and no batched direct get.
  */
 import { DebugEvents, ErrorCode, Events } from 'nats';
