@@ -217,7 +217,7 @@ export class NatsLease implements Lease {
   // ---- internals -------------------------------------------------------------------------------
 
   #record(): LeaseRecord {
-    return { node: this.#o.node, since: Date.now(), instance: this.#o.instance };
+    return { node: this.#o.node, since: this.#o.clock.now(), instance: this.#o.instance };
   }
 
   #mine(record: LeaseRecord | null): boolean {

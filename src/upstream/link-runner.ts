@@ -78,6 +78,7 @@ export class LinkRunner {
   /** Sockets given up on that are finishing their close handshake within CLOSE_GRACE_MS. */
   readonly #closing = new Set<UpstreamSocket>();
   #stopping = false;
+  #stopped: Promise<void> | null = null;
   /** Bumped per attempt and whenever a socket is given up on, so its callbacks are ignored. */
   #generation = 0;
 
@@ -114,17 +115,19 @@ export class LinkRunner {
    * This node no longer holds the link's lease: the socket is terminated at once (no close
    * handshake: the deadline is the lease's, not the peer's), nothing is retried, and the state
    * becomes `state`. The adapter hears `onClose` (1006, `lease lost`) so its per-socket timers
-   * end. Also sets the state of a link that was never started. A no-op once stopped.
+   * end. Also sets the state of a link that was never started. While stopping it only
+   * terminates the socket still in its close handshake.
    */
   fence(state: 'standby' | 'unowned', reason: string): void {
+    // Also while stopping: the socket still finishing its close handshake goes at once.
+    for (const closing of this.#closing) closing.terminate();
+    this.#closing.clear();
     if (this.#stopping) return;
     this.#generation++;
     this.#retry?.cancel();
     this.#retry = null;
     this.#steady?.cancel();
     this.#steady = null;
-    for (const closing of this.#closing) closing.terminate();
-    this.#closing.clear();
     const socket = this.#socket;
     this.#socket = null;
     this.#open = false;
@@ -159,7 +162,12 @@ export class LinkRunner {
    * Closes the socket with 1001 and stops retrying; resolves once the upstream answered the close
    * or STOP_GRACE_MS passed on the clock (then the socket is terminated). Idempotent.
    */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     // A link this node does not run is not its to report on the bus.
     const running = this.#state !== 'idle' && this.#state !== 'standby' && this.#state !== 'unowned';
     this.#stopping = true;
@@ -173,6 +181,8 @@ export class LinkRunner {
     this.#socket = null;
     this.#open = false;
     if (socket) {
+      // Among the closing sockets, so that a fence during the handshake terminates it too.
+      this.#closing.add(socket);
       await new Promise<void>((resolve) => {
         const grace = this.#o.clock.setTimeout(() => {
           socket.terminate();
@@ -180,6 +190,7 @@ export class LinkRunner {
         }, STOP_GRACE_MS);
         socket.on('close', () => {
           grace.cancel();
+          this.#closing.delete(socket);
           resolve();
         });
         const f = closeFrame('BRIDGE_ERR_SHUTDOWN');

@@ -182,8 +182,12 @@ export class Supervisor {
 
   /** Runs the link while the lease is ours; drops it the moment it is not. */
   #follow(link: Link, view: LeaseView): void {
-    if (this.#stopping) return;
     const { spec } = link.runner;
+    if (this.#stopping) {
+      // A lease lost during the drain still ends the socket at once (it may be in its close handshake).
+      if (view.ownership !== 'owned') link.runner.fence(view.ownership, 'lease lost while stopping');
+      return;
+    }
     this.#o.log.info('link ownership', { upstream: link.upstream, resource: spec.resource, id: spec.id, ownership: view.ownership, owner: view.owner });
     if (view.ownership === 'owned') {
       this.#serve(link);

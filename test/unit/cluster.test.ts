@@ -191,6 +191,37 @@ describe('supervisor on a lease', () => {
   });
 });
 
+describe('supervisor on a lease: a loss during the drain', () => {
+  test('a lease lost while the link is in its close handshake terminates the socket at once', async () => {
+    const clock = new ManualClock();
+    const bus = new MemoryBus({ clock });
+    const connector = new FakeConnector();
+    const fake = fakeRole({ readyOnOpen: true });
+    const coordinator = handCoordinator();
+    const supervisor = new Supervisor({
+      node: 'n1', bus, subjects: new Subjects('t'), metrics: new Metrics({ defaultMetrics: false }), clock, log,
+      limits: { backoffInitialMs: 100, backoffMaxMs: 1000, backoffMultiplier: 2, backoffResetMs: 0, connectTimeoutMs: 1000, maxPayloadBytes: 65536 } as never,
+      http: async () => ({ status: 200, headers: {}, json: undefined, text: '' }),
+      interest: new InterestTable(), coordinator, connector,
+    });
+    supervisor.add({ name: 'up', protocol: 'fake' }, { protocol: 'fake', createUpstream: () => fake.role } as unknown as ProtocolAdapter);
+    supervisor.start();
+    coordinator.set({ ownership: 'owned', owner: 'n1', since: 1 });
+    await clock.advance(0);
+    const socket = connector.last;
+    socket.accept();
+    let stopped = false;
+    void supervisor.stop().then(() => (stopped = true));
+    await clock.advance(0);
+    assert.deepEqual(socket.closedWith, { code: 1001, reason: 'relay shutting down' });
+    assert.equal(socket.terminated, false, 'a polite close first');
+    coordinator.set({ ownership: 'unowned', owner: null, since: null });
+    assert.equal(socket.terminated, true, 'terminated in the turn the lease was lost');
+    await clock.advance(0);
+    assert.equal(stopped, true, 'the stop did not wait out its grace');
+  });
+});
+
 describe('commands between owners', () => {
   const cmd = { type: 'server.command', upstream: 'u', resource: 'server', id: 'x', data: {}, principal: { client: 'c', permissions: [] } } as BridgeCommand;
 
