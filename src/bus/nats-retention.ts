@@ -17,6 +17,8 @@ const JS_STREAM_NOT_FOUND = 10059;
 const JS_STREAM_NAME_IN_USE = 10058;
 /** The client refuses a pull `expires` under one second. */
 const HISTORY_FETCH_MS = 5000;
+/** How long `ensureStreams` waits for a new replicated stream to elect its leader. */
+const LEADER_WAIT_MS = 10_000;
 /** Distinct reads that may wait for a turn, per allowed concurrent read. */
 const WAITING_PER_SLOT = 64;
 const WILDCARD_TOKEN = /(?:^|\.)[*>](?:\.|$)/;
@@ -93,10 +95,26 @@ export class Retention {
     this.#api = { jsm, js };
   }
 
-  /** Creates both streams, or brings streams made by another version up to date. */
+  /**
+   * Creates both streams, or brings streams made by another version up to date, and waits (a
+   * bounded while) until each has a leader: a replicated stream captures nothing before, and
+   * what a link publishes first (a Wings `status` a late dashboard reads back) would be lost.
+   */
   async ensureStreams(): Promise<void> {
     await this.#ensureStream(this.streams.history, 'history', this.#o.historyLimit);
     await this.#ensureStream(this.streams.last, 'last', 1);
+    await this.#untilLed(this.streams.history);
+    await this.#untilLed(this.streams.last);
+  }
+
+  async #untilLed(name: string): Promise<void> {
+    const { jsm } = this.#need();
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      const info = await jsm.streams.info(name);
+      if (!info.cluster || info.cluster.leader || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** Deletes both streams. Missing streams are fine. */

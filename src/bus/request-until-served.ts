@@ -15,15 +15,17 @@ export const MAX_PAUSE_MS = 250;
 
 export async function requestUntilServed(bus: Bus, subject: string, command: BridgeCommand, timeoutMs: number, clock: Clock): Promise<CommandReply> {
   const deadline = clock.now() + timeoutMs;
+  const nobody: CommandReply = { ok: false, code: 'BRIDGE_ERR_UPSTREAM_UNAVAILABLE', message: `no owner of this upstream link answered within ${timeoutMs} ms` };
   let pause = FIRST_PAUSE_MS;
   for (;;) {
     const reply = await bus.request(subject, command, Math.max(1, deadline - clock.now()));
+    // Timed out on what was left of the whole wait: say the whole wait.
+    if (!reply.ok && reply.code === 'BRIDGE_ERR_COMMAND_TIMEOUT') return { ...reply, message: `no reply within ${timeoutMs} ms` };
     if (!isNoResponder(reply)) return reply;
     const left = deadline - clock.now();
-    if (left <= 0) {
-      return { ok: false, code: 'BRIDGE_ERR_UPSTREAM_UNAVAILABLE', message: `no owner of this upstream link answered within ${timeoutMs} ms` };
-    }
+    if (left <= 0) return nobody;
     await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(pause, left)));
+    if (deadline - clock.now() <= 0) return nobody;
     pause = Math.min(MAX_PAUSE_MS, pause * 2);
   }
 }

@@ -166,11 +166,17 @@ export class NatsCoordinator implements Coordinator {
     }
   }
 
-  /** A NATS server may come back without the bucket (a new node): make it again. */
+  /**
+   * After a reconnect: the server may have come back without the bucket (a new node), so it is
+   * made again; and the watcher's consumer may have been on the server we lost, so the watcher
+   * is made again rather than left to notice that by missed heartbeats.
+   */
   async #followReconnects(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
       if (this.#stopped) return;
-      if (s.type === Events.Reconnect && this.#bucket) void this.#open(nc);
+      if (s.type !== Events.Reconnect || !this.#bucket) continue;
+      void this.#open(nc);
+      this.#watch?.stop();
     }
   }
 

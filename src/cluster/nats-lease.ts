@@ -31,6 +31,7 @@
  * Standby: a node learns the owner from the bucket's watcher (or a failed create) and tries
  * `create` at the local receipt time of the owner's last renewal + T (+ jitter), again every
  * T/20 while the entry it knows is still there, and at once when it sees a delete (a release).
+ * When the watcher has said nothing of the owner for 1.5·R it tries (and so reads) anyway.
  */
 import type { Clock, Timer } from '../clock.ts';
 import type { Log } from '../contracts.ts';
@@ -49,6 +50,8 @@ export interface LeaseTiming {
   readonly retryMs: number;
   /** Upper bound of the random delay added to a standby's scheduled create. */
   readonly jitterMs: number;
+  /** A standby that heard nothing of the owner's renewals for this long looks for itself. */
+  readonly standbyCheckMs: number;
   /** G: the watchdog ends the process this long after a missed fence deadline. */
   readonly watchdogGraceMs: number;
   /** W: how often the watchdog looks. */
@@ -64,6 +67,7 @@ export function leaseTiming(ttlMs: number): LeaseTiming {
     callTimeoutMs: Math.floor(renewMs * 0.8),
     retryMs: Math.max(20, Math.floor(ttlMs / 20)),
     jitterMs: Math.max(1, Math.floor(ttlMs / 20)),
+    standbyCheckMs: Math.floor(renewMs * 1.5),
     watchdogGraceMs: renewMs,
     watchdogCheckMs: Math.max(10, Math.floor(ttlMs / 40)),
   };
@@ -321,9 +325,11 @@ export class NatsLease implements Lease {
     if (this.#other?.revision !== entry.revision) this.#other = { revision: entry.revision, seenAt: now };
     if (owned) this.#lose('conflict', view);
     else this.#setView(view);
-    // The owner renews well inside T: try when its last renewal we saw must have aged out.
+    // The owner renews well inside T: try when its last renewal we saw must have aged out. The
+    // watcher brings each renewal within R; when it is silent longer (it lost its consumer in a
+    // NATS failover and is being made again), an attempt also tells us what is stored.
     const due = this.#other.seenAt + t.ttlMs - now;
-    this.#schedule(due > 0 ? due + this.#jitter() : t.retryMs);
+    this.#schedule(Math.min(due > 0 ? due + this.#jitter() : t.retryMs, t.standbyCheckMs));
   }
 
   #succeeded(revision: number, record: LeaseRecord, sentAt: number): void {

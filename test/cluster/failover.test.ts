@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { useNatsCluster } from '../helpers/nats-cluster.ts';
 import { JWT_SECRET, RelayProcess, owners, tookAt, untilLinks } from '../helpers/relay-cluster.ts';
-import { S1, consoleLines, primed, startUpstreams, until, type Upstreams } from '../helpers/cluster-upstreams.ts';
+import { S1, flows, primed, startUpstreams, type Upstreams } from '../helpers/cluster-upstreams.ts';
 import type { WingsClient } from '../helpers/wings-client.ts';
 
 const TTL = 1500;
@@ -37,17 +37,6 @@ describe('cluster: failover', () => {
     await up?.close();
   });
 
-  /** Sends a batch of lines (after probing until the dashboards hear again) and checks each gets all, once, in order. */
-  async function flows(clients: WingsClient[], tag: string): Promise<void> {
-    await primed(up.wings, S1, clients, 20_000);
-    const from = clients.map((c) => c.frames.length);
-    const lines = Array.from({ length: 20 }, (_, i) => `${tag} ${i + 1}`);
-    for (const line of lines) up.wings.console(S1, line);
-    await until(() => clients.every((c, i) => consoleLines(c, `${tag} `, from[i]).length >= lines.length), 10_000, `${tag}: every line everywhere`);
-    await new Promise((r) => setTimeout(r, 200));
-    clients.forEach((c, i) => assert.deepEqual(consoleLines(c, `${tag} `, from[i]), lines, `${tag}: dashboard ${i + 1}`));
-  }
-
   test('a NATS node dies while dashboards are connected: the relays move to the others, no dashboard loses its subscription', async (t) => {
     // The NATS node the first relay is on (its last `bus state` line says which).
     const server = relays[0]!.logs.findLast((l) => l.msg === 'bus state' && l.state === 'connected')?.server;
@@ -58,7 +47,7 @@ describe('cluster: failover', () => {
     try {
       await relays[0]!.waitLog((l) => relays[0]!.logs.indexOf(l) >= relinked && l.msg === 'bus state' && l.state === 'connected', 15_000, 'f1 reconnected to another node');
       t.diagnostic(`f1 moved from ${String(server)} to ${String(relays[0]!.logs.findLast((l) => l.msg === 'bus state')?.server)}`);
-      await flows(dashboards, 'after node loss');
+      await flows(up.wings, S1, relays, dashboards, 'after node loss', (m) => t.diagnostic(m));
       for (const c of dashboards) assert.equal(c.ws.readyState, c.ws.OPEN, 'the dashboard socket stayed open');
     } finally {
       await victim.restart();
@@ -79,7 +68,7 @@ describe('cluster: failover', () => {
     const took = tookAt(next, S1, killed)!;
     t.diagnostic(`ttl ${TTL} ms: ${next.id} owned S1 ${took - killed} ms after ${owner.id} was killed`);
     assert.ok(took - killed <= TTL + 600, `takeover ${took - killed} ms after the kill`);
-    await flows(relays.map((r, i) => (r === owner ? null : dashboards[i]!)).filter((c): c is WingsClient => c !== null), 'after kill');
+    await flows(up.wings, S1, relays, relays.map((r, i) => (r === owner ? null : dashboards[i]!)).filter((c): c is WingsClient => c !== null), 'after kill', (m) => t.diagnostic(m));
     up.assertNeverTwoSockets();
   });
 
@@ -96,7 +85,7 @@ describe('cluster: failover', () => {
     const took = tookAt(other, S1, asked)!;
     t.diagnostic(`${other.id} owned S1 ${took - asked} ms after SIGTERM; ${owner.id} exited ${exit.at - asked} ms after it`);
     assert.ok(took < exit.at, `taken over (${took - asked} ms) before the process exited (${exit.at - asked} ms)`);
-    await flows([dashboards[relays.indexOf(other)]!], 'after drain');
+    await flows(up.wings, S1, relays, [dashboards[relays.indexOf(other)]!], 'after drain', (m) => t.diagnostic(m));
     up.assertNeverTwoSockets();
   });
 });

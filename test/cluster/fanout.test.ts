@@ -65,7 +65,7 @@ describe('cluster: fan-out through three relays on three NATS nodes', () => {
 
   test('exactly one relay owns each link; the others stand by and name it', async () => {
     for (const [upstream, id] of [['up', S1], ['up', S2], ['felix', '_']] as const) {
-      const links = await untilLinks(relays, upstream, id, (ls) => ls.filter((l) => l?.ownership === 'owned').length === 1 && ls.filter((l) => l?.ownership === 'standby').length === 2, 15_000, `one owner of ${upstream}/${id}`);
+      const links = await untilLinks(relays, upstream, id, (ls) => ls.filter((l) => l?.ownership === 'owned' && l.state === 'ready').length === 1 && ls.filter((l) => l?.ownership === 'standby').length === 2, 15_000, `one owner of ${upstream}/${id}`);
       const owner = relays[links.findIndex((l) => l?.ownership === 'owned')]!.id;
       for (const l of links) {
         assert.equal(l!.owner, owner);
@@ -97,7 +97,13 @@ describe('cluster: fan-out through three relays on three NATS nodes', () => {
 
     const before = dashboards.map((c) => c.frames.length);
     for (const c of dashboards) c.send('send logs');
-    await until(() => dashboards.every((c, i) => consoleLines(c, 'line 40', before[i]).length === 1), 10_000, 'send logs answered');
+    // A history read is a JetStream consumer on the R3 stream: slow on a loaded machine.
+    await until(() => dashboards.every((c, i) => consoleLines(c, 'line 40', before[i]).length === 1), 20_000, 'send logs answered').catch(async (err: Error) => {
+      const jsm = await zombie!.nc.jetstreamManager();
+      const streams: string[] = [];
+      for await (const si of jsm.streams.list()) streams.push(`${si.config.name}: ${si.state.messages} msgs, leader ${si.cluster?.leader}, replicas ${JSON.stringify(si.cluster?.replicas?.map((r) => [r.name, r.current, r.lag]))}`);
+      throw new Error(`${err.message}: ${dashboards.map((c, i) => consoleLines(c, 'line ', before[i]).length).join(', ')} lines; streams ${streams.join('; ')}; ${relays.map((r) => r.logs.filter((l) => l.level === 'warn' || l.level === 'error').slice(-3).map((l) => l.msg).join(' | ')).join(' / ')}`);
+    });
     await new Promise((r) => setTimeout(r, 200));
     dashboards.forEach((c, i) => assert.deepEqual(consoleLines(c, 'line ', before[i]), lines, `send logs on ${relays[i]!.id}: the last lines, each once`));
     up.assertNeverTwoSockets();

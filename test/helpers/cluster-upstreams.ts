@@ -9,6 +9,7 @@ import { createLog } from '../../src/log.ts';
 import { WingsSimulator } from '../../adapters/wings/simulator.ts';
 import { FelixSimulator } from '../../adapters/felix/simulator.ts';
 import type { WingsClient } from './wings-client.ts';
+import { untilLinks, type RelayProcess } from './relay-cluster.ts';
 
 export const S1 = '1c1c1c1c-0000-4000-8000-000000000001';
 export const S2 = '2c2c2c2c-0000-4000-8000-000000000002';
@@ -83,5 +84,36 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Checks that events flow: with one relay owning `server` and ready, a batch of numbered lines
+ * reaches every dashboard once and in order. Lines the upstream sends while its link changes
+ * hands reach nobody (the old socket is gone, the new one not yet open), so a batch during which
+ * a relay logged a state change of that link is sent again, up to three times; otherwise a
+ * missing line fails.
+ */
+export async function flows(sim: WingsSimulator, server: string, relays: readonly RelayProcess[], clients: readonly WingsClient[], tag: string, report: (msg: string) => void = () => {}): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const alive = relays.filter((r) => r.alive);
+    await untilLinks(alive, 'up', server, (ls) => ls.filter((l) => l?.ownership === 'owned' && l.state === 'ready').length === 1, 30_000, `${tag}: an owner of ${server}, ready`);
+    await primed(sim, server, clients, 20_000);
+    const start = Date.now();
+    const from = clients.map((c) => c.frames.length);
+    const lines = Array.from({ length: 20 }, (_, i) => `${tag} #${attempt} ${i + 1}`);
+    for (const line of lines) sim.console(server, line);
+    const all = await until(() => clients.every((c, i) => consoleLines(c, `${tag} #${attempt} `, from[i]).length >= lines.length), 10_000, `${tag}: every line everywhere`).then(
+      () => true,
+      () => false,
+    );
+    const moved = alive.some((r) => r.logs.some((l) => l.msg === 'upstream link state' && l.id === server && Date.parse(l.time) >= start - 50));
+    if (!all && moved && attempt < 3) {
+      report(`${tag}: the link changed hands during batch ${attempt}; sending another`);
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    clients.forEach((c, i) => assert.deepEqual(consoleLines(c, `${tag} #${attempt} `, from[i]), lines, `${tag}: dashboard ${i + 1}`));
+    return;
   }
 }

@@ -253,6 +253,17 @@ describe('commands between owners', () => {
     assert.equal(got.at! - started, 2000);
   });
 
+  test('an owner that does not answer in time: COMMAND_TIMEOUT for the whole wait', async () => {
+    const clock = new ManualClock();
+    const bus = new MemoryBus({ clock });
+    let reply: unknown;
+    void requestUntilServed(bus, 't.cmd.u.server.x', cmd, 2000, clock).then((r) => (reply = r));
+    await clock.advance(700);
+    bus.serve('t.cmd.u.server.x', () => new Promise(() => {}));
+    await clock.advance(2000);
+    assert.deepEqual(reply, { ok: false, code: 'BRIDGE_ERR_COMMAND_TIMEOUT', message: 'no reply within 2000 ms' });
+  });
+
   test('an answer, even a refusal, is not asked again', async () => {
     const clock = new ManualClock();
     const bus = new MemoryBus({ clock });
