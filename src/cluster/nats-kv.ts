@@ -6,7 +6,7 @@
 import { StorageType } from 'nats';
 import type { KV, KvEntry, NatsConnection } from 'nats';
 import { prefixName } from '../bus/nats-retention.ts';
-import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './nats-lease.ts';
+import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './lease-store.ts';
 
 /** JetStream's "wrong last sequence" answer to an expected-revision write. */
 const JS_WRONG_LAST_SEQUENCE = 10071;
