@@ -63,7 +63,8 @@ export function guardedSystemClock(onError: (err: unknown) => void): Clock {
 export function monotonicClock(onError: (err: unknown) => void): Clock {
   const guarded = guardedSystemClock(onError);
   const origin = performance.timeOrigin;
-  return { ...guarded, now: () => origin + performance.now() };
+  // Whole milliseconds, as Date.now() gives: `since` values are shown and compared as such.
+  return { ...guarded, now: () => Math.floor(origin + performance.now()) };
 }
 
 interface Scheduled {

@@ -95,6 +95,7 @@ export class RelayProcess {
         http: { host: '127.0.0.1', port: 0, shutdownGraceMs: c.shutdownGraceMs ?? 3000 },
         bus: { kind: 'nats', prefix: c.prefix, servers: c.natsUrls, storage: 'memory', replicas: c.replicas ?? 3 },
         cluster: { leaseTtlMs: c.leaseTtlMs },
+        // RELAY_LOG=debug shows the lease steps in failure output (`tail()`).
         log: { level: process.env.RELAY_LOG ?? 'info' },
         clients: c.clients ?? [ADMIN_CLIENT],
         upstreams: c.upstreams,
