@@ -59,6 +59,8 @@ const BUS_STATES: readonly BusState[] = ['connecting', 'connected', 'reconnectin
 
 /** Of a stop's grace, the part kept for links, bus, port and simulators after the sessions' drain. */
 const STOP_RESERVE_MS = 1000;
+/** How long closing the bus may take once its drain was cut short at the deadline (a socket close). */
+const BUS_CLOSE_MS = 250;
 
 export class Relay {
   readonly config: BridgeConfig;
@@ -372,7 +374,10 @@ export class Relay {
         this.#step('links', () => this.supervisor.stop(), deadline),
       ]);
       await this.#step('leases', () => this.coordinator.stop(), deadline);
-      if (this.#busStarted) await this.#step('bus', () => this.bus.drain(), deadline);
+      if (this.#busStarted && !(await this.#step('bus', () => this.bus.drain(), deadline))) {
+        // A drain cut short (no server to flush to) would keep the client reconnecting forever.
+        await this.#step('bus close', () => this.bus.close(), this.clock.now() + BUS_CLOSE_MS);
+      }
       await this.#step('port', () => this.server.close(), deadline);
       await this.#step('simulators', () => Promise.all([...this.simulators.values()].map((s) => s.close())), deadline);
       if (logged) this.log.info('relay stopped');
@@ -385,7 +390,7 @@ export class Relay {
    * always started, even past the deadline: its synchronous part (terminating sockets, closing the
    * listener) is what makes the exit clean; only the waiting is cut short.
    */
-  async #step(step: string, run: () => Promise<unknown>, deadline: number): Promise<void> {
+  async #step(step: string, run: () => Promise<unknown>, deadline: number): Promise<boolean> {
     let work: Promise<unknown>;
     try {
       work = run();
@@ -405,5 +410,6 @@ export class Relay {
     const done = await Promise.race([finished, late]);
     (timer as Timer | null)?.cancel();
     if (!done) this.log.warn('shutdown step abandoned at the grace deadline', { step });
+    return done;
   }
 }

@@ -78,6 +78,12 @@ export interface Bus {
   /** Stops accepting publishes, delivers what is in flight, unsubscribes, closes. Idempotent. */
   drain(): Promise<void>;
 
+  /**
+   * Ends the bus at once, waiting for nothing in flight (a drain abandoned at the shutdown
+   * deadline must not leave a connection reconnecting forever). Idempotent; fine during a drain.
+   */
+  close(): Promise<void>;
+
   /** The server this node talks to now (NATS: `host:port`), for logs; undefined for memory. */
   readonly server?: string | undefined;
 }

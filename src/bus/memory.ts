@@ -317,6 +317,11 @@ export class MemoryBus implements Bus {
   }
 
   /** Refuses new publishes and requests, waits for pending replies (each bounded by its timeout), closes. */
+  /** Nothing is ever in flight in process: the same as {@link drain}. */
+  close(): Promise<void> {
+    return this.drain();
+  }
+
   drain(): Promise<void> {
     this.#drained ??= (async () => {
       this.#state.set('draining');

@@ -264,6 +264,14 @@ export class NatsBus implements Bus {
     return this.#drained;
   }
 
+  async close(): Promise<void> {
+    this.#first.cancel();
+    const nc = this.#nc;
+    if (nc && !nc.isClosed()) await nc.close().catch((err: unknown) => this.#onError(err));
+    this.#state.set('closed');
+    this.#settle();
+  }
+
   /** Deletes both retention streams (test and teardown helper). Missing streams are fine. */
   deleteStreams(): Promise<void> {
     return this.#retention.deleteStreams();
