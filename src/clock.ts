@@ -55,6 +55,18 @@ export function guardedSystemClock(onError: (err: unknown) => void): Clock {
   };
 }
 
+/**
+ * Like {@link guardedSystemClock}, but `now()` never jumps: it is the process's monotonic clock
+ * (`performance.now()`) anchored to the epoch once, at start. An NTP step of the wall clock
+ * cannot stretch an interval measured on it, which the lease code's self-fence relies on.
+ */
+export function monotonicClock(onError: (err: unknown) => void): Clock {
+  const guarded = guardedSystemClock(onError);
+  const origin = performance.timeOrigin;
+  // Whole milliseconds, as Date.now() gives: `since` values are shown and compared as such.
+  return { ...guarded, now: () => Math.floor(origin + performance.now()) };
+}
+
 interface Scheduled {
   at: number;
   seq: number;

@@ -126,6 +126,8 @@ export interface UpstreamStateData {
   id: string;
   /** With `failed`: the error-table row that says why (e.g. BRIDGE_ERR_SUSPENDED), when known. */
   code?: string;
+  /** The node that holds the link (only a link's owner publishes its state). */
+  owner?: string;
 }
 export const POWER_ACTIONS = ['start', 'stop', 'restart', 'kill'] as const;
 export type PowerAction = (typeof POWER_ACTIONS)[number];

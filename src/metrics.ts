@@ -18,7 +18,11 @@ export type HandlerSite = 'request' | 'upgrade' | 'frame' | 'timer' | 'bus' | 'l
 
 export type Direction = 'upstream' | 'downstream';
 
-export const LINK_STATES = ['idle', 'connecting', 'authenticating', 'ready', 'backoff', 'failed', 'closed'] as const;
+/**
+ * Link states. `standby` (another node owns the link) and `unowned` (no owner seen) are the
+ * states of a link this node does not hold; a link it holds shows its runner's state.
+ */
+export const LINK_STATES = ['idle', 'connecting', 'authenticating', 'ready', 'backoff', 'failed', 'closed', 'standby', 'unowned'] as const;
 export type LinkState = (typeof LINK_STATES)[number];
 
 export class Metrics {
@@ -34,6 +38,12 @@ export class Metrics {
     name: 'bridge_upstream_links',
     help: 'Upstream links by state (one link per upstream resource).',
     labelNames: ['protocol', 'upstream', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly leaseLosses = new Counter({
+    name: 'bridge_lease_losses_total',
+    help: 'Upstream link leases this node lost while holding them (its link was dropped at once): `deadline` (no renewal within half the lease TTL), `conflict` (another node holds it), `deleted`.',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
   readonly upstreamReconnects = new Counter({

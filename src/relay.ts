@@ -2,13 +2,18 @@
  * The composition root: builds the bus, the simulators, the upstream supervisor, the hub and the
  * downstream server from a frozen config, and tears them down in the order a drain needs.
  */
-import { guardedSystemClock, type Clock, type Timer } from './clock.ts';
+import { guardedSystemClock, monotonicClock, type Clock, type Timer } from './clock.ts';
 import { errorReporter, type ErrorReport } from './contain.ts';
 import type { Bus, BusState } from './bus/bus.ts';
 import { MemoryBus } from './bus/memory.ts';
 import { NatsBus } from './bus/nats.ts';
+import { requestUntilServed } from './bus/request-until-served.ts';
+import type { Coordinator } from './cluster/coordinator.ts';
+import { MemoryCoordinator } from './cluster/memory.ts';
+import { NatsCoordinator } from './cluster/nats-coordinator.ts';
 import type { BridgeConfig, ListenerConfig } from './config/schema.ts';
 import type { HttpRequest, ListenerContext, Log, ProtocolAdapter, Simulator, SimulatorEndpoint, TokenPolicy } from './contracts.ts';
+import type { BridgeCommand, CommandReply } from './events.ts';
 import { ClientRegistry } from './auth/clients.ts';
 import { AddressAdmission } from './downstream/admission.ts';
 import { ClientAddresses, HostPolicy } from './downstream/edge.ts';
@@ -47,12 +52,20 @@ export interface RelayOptions {
    * by name. The relay then starts none, and its upstreams use these.
    */
   simulatorEndpoints?: ReadonlyMap<string, SimulatorEndpoint>;
+  /**
+   * On the NATS bus, run the thread that kills the process when its event loop stalls past a
+   * lease's fence deadline (src/cluster/watchdog.ts). Default: on. (Leases always run on real
+   * time, whatever `clock` is: the KV bucket ages them out in real time.)
+   */
+  watchdog?: boolean;
 }
 
 const BUS_STATES: readonly BusState[] = ['connecting', 'connected', 'reconnecting', 'draining', 'closed'];
 
 /** Of a stop's grace, the part kept for links, bus, port and simulators after the sessions' drain. */
 const STOP_RESERVE_MS = 1000;
+/** How long closing the bus may take once its drain was cut short at the deadline (a socket close). */
+const BUS_CLOSE_MS = 250;
 
 export class Relay {
   #config: BridgeConfig;
@@ -61,6 +74,8 @@ export class Relay {
   readonly subjects: Subjects;
   readonly hub: Hub;
   readonly supervisor: Supervisor;
+  /** Who holds which upstream link: this node always (memory bus), or leases in NATS KV. */
+  readonly coordinator: Coordinator;
   readonly server: DownstreamServer;
   readonly simulators = new Map<string, Simulator>();
   readonly interest: InterestTable;
@@ -107,9 +122,10 @@ export class Relay {
     this.metrics.setBusState(this.bus.kind, this.bus.state, BUS_STATES);
     this.bus.onStateChange((s) => {
       this.metrics.setBusState(this.bus.kind, s, BUS_STATES);
-      this.log.info('bus state', { kind: this.bus.kind, state: s });
+      this.log.info('bus state', { kind: this.bus.kind, state: s, ...(this.bus.server ? { server: this.bus.server } : {}) });
       this.#startLinks();
     });
+    this.coordinator = this.#makeCoordinator(opts);
     this.hub = new Hub(this.bus, this.metrics);
     this.interest = new InterestTable({ clock: this.clock, coalesceMs: config.limits.interestCoalesceMs });
     this.supervisor = new Supervisor({
@@ -122,6 +138,7 @@ export class Relay {
       limits: config.limits,
       http: createHttpClient(config.limits.httpTimeoutMs),
       interest: this.interest,
+      coordinator: this.coordinator,
       ...(opts.random ? { random: opts.random } : {}),
     });
     this.server = new DownstreamServer({
@@ -140,7 +157,7 @@ export class Relay {
       notes: this.#notes,
       clients: this.#clients,
       backend: {
-        request: (cmd) => this.bus.request(this.subjects.command(cmd.upstream, cmd.resource, cmd.id), cmd, this.#config.limits.commandTimeoutMs),
+        request: (cmd) => this.#request(cmd),
         history: (subject, limit) => this.bus.history(subject, limit),
         last: (subject) => this.bus.last(subject),
       },
@@ -172,6 +189,7 @@ export class Relay {
       historyLimit: b.historyLimit,
       storage: b.storage,
       maxAgeSeconds: b.maxAgeSeconds,
+      replicas: b.replicas,
       historyConcurrency: config.limits.historyConcurrency,
       onHistoryRefused: () => {
         metrics.limitHits.inc({ limit: 'historyConcurrency' });
@@ -183,6 +201,26 @@ export class Relay {
       ...(b.user ? { user: b.user } : {}),
       ...(b.password ? { pass: b.password } : {}),
       onError,
+    });
+  }
+
+  #makeCoordinator(opts: RelayOptions): Coordinator {
+    const { config } = this;
+    const bus = this.bus;
+    if (!(bus instanceof NatsBus)) return new MemoryCoordinator(config.node.id, this.clock);
+    return new NatsCoordinator({
+      node: config.node.id,
+      connection: () => bus.connection(),
+      prefix: config.bus.prefix,
+      leaseTtlMs: config.cluster.leaseTtlMs,
+      replicas: config.bus.replicas,
+      // Real time even when a test drives the relay's clock: the bucket ages entries out in real
+      // time, and the self-fence measures intervals on a clock no NTP step can stretch.
+      clock: monotonicClock((err) => this.report('timer', err)),
+      log: this.log,
+      watchdog: opts.watchdog ?? true,
+      ...(opts.random ? { random: opts.random } : {}),
+      onLost: (_key, reason) => this.metrics.leaseLosses.inc({ reason }),
     });
   }
 
@@ -310,6 +348,8 @@ export class Relay {
   #startLinks(): void {
     if (!this.#linksWanted || this.#linksStarted || this.#draining || this.bus.state !== 'connected') return;
     this.#linksStarted = true;
+    // Leases asked for before the coordinator's bucket is open wait for it (as `unowned`).
+    void this.coordinator.start();
     this.supervisor.start();
   }
 
@@ -333,6 +373,18 @@ export class Relay {
         return `${proto}://${req.headers.host ?? `127.0.0.1:${this.#port}`}`;
       },
     };
+  }
+
+  /**
+   * A dashboard's command, to whichever node holds the link. Every node has the same config, so
+   * a resource unknown here is unknown everywhere: answered at once. Between owners nobody
+   * serves the subject; the request is then asked again until `limits.commandTimeoutMs`.
+   */
+  #request(cmd: BridgeCommand): Promise<CommandReply> {
+    const known = this.supervisor.resources().some((r) => r.upstream === cmd.upstream && r.resource === cmd.resource && r.id === cmd.id);
+    if (!known) return Promise.resolve({ ok: false, code: 'BRIDGE_ERR_NOT_FOUND', message: 'no such upstream resource' });
+    const subject = this.subjects.command(cmd.upstream, cmd.resource, cmd.id);
+    return requestUntilServed(this.bus, subject, cmd, this.config.limits.commandTimeoutMs, this.clock);
   }
 
   #readiness(): { ready: boolean; detail: Record<string, unknown> } {
@@ -359,8 +411,9 @@ export class Relay {
   }
 
   /**
-   * Graceful stop: /readyz 503, refuse new upgrades, close dashboards with 1001, close upstream
-   * links, drain the bus, close the port and the simulators. Idempotent.
+   * Graceful stop: /readyz 503, refuse new upgrades, close dashboards with 1001 while the upstream
+   * links are closed and their leases released (at once, so another node takes them over while
+   * this one still drains), drain the bus, close the port and the simulators. Idempotent.
    *
    * `graceMs` bounds the whole stop on the relay's clock: the sessions get the grace less a
    * reserve for the steps after them, and any step still running at the deadline is abandoned
@@ -377,9 +430,15 @@ export class Relay {
       this.#draining = true;
       if (logged) this.log.info('relay draining', { sessions: this.server.sessionCount });
       const sessionsMs = Math.max(0, graceMs - Math.min(STOP_RESERVE_MS, Math.floor(graceMs / 5)));
-      await this.#step('sessions', () => this.server.drain(sessionsMs), deadline);
-      await this.#step('links', () => this.supervisor.stop(), deadline);
-      if (this.#busStarted) await this.#step('bus', () => this.bus.drain(), deadline);
+      await Promise.all([
+        this.#step('sessions', () => this.server.drain(sessionsMs), deadline),
+        this.#step('links', () => this.supervisor.stop(), deadline),
+      ]);
+      await this.#step('leases', () => this.coordinator.stop(), deadline);
+      if (this.#busStarted && !(await this.#step('bus', () => this.bus.drain(), deadline))) {
+        // A drain cut short (no server to flush to) would keep the client reconnecting forever.
+        await this.#step('bus close', () => this.bus.close(), this.clock.now() + BUS_CLOSE_MS);
+      }
       await this.#step('port', () => this.server.close(), deadline);
       await this.#step('simulators', () => Promise.all([...this.simulators.values()].map((s) => s.close())), deadline);
       this.#notes.close();
@@ -393,7 +452,7 @@ export class Relay {
    * always started, even past the deadline: its synchronous part (terminating sockets, closing the
    * listener) is what makes the exit clean; only the waiting is cut short.
    */
-  async #step(step: string, run: () => Promise<unknown>, deadline: number): Promise<void> {
+  async #step(step: string, run: () => Promise<unknown>, deadline: number): Promise<boolean> {
     let work: Promise<unknown>;
     try {
       work = run();
@@ -413,5 +472,6 @@ export class Relay {
     const done = await Promise.race([finished, late]);
     (timer as Timer | null)?.cancel();
     if (!done) this.log.warn('shutdown step abandoned at the grace deadline', { step });
+    return done;
   }
 }

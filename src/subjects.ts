@@ -37,6 +37,21 @@ export function unescapeToken(token: string): string | null {
   }
 }
 
+const KV_SAFE = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Escapes one token of a NATS KV key. KV keys allow only `[-/=._A-Za-z0-9]`, so the subject
+ * escaping (`%XX`) cannot be used: every byte outside `[A-Za-z0-9_-]` becomes `=XX` instead
+ * (`.` and `/` too, so a token never splits), and the empty string is `=`. One-to-one and pure.
+ */
+export function kvToken(raw: string): string {
+  if (raw === '') return '=';
+  if (KV_SAFE.test(raw)) return raw;
+  let out = '';
+  for (const ch of raw) out += KV_SAFE.test(ch) ? ch : percent(ch).replace(/%/g, '=');
+  return out;
+}
+
 /** How long the bus keeps events of a type: a window of lines, the last value, or nothing. */
 export type Retention = 'history' | 'last' | 'none';
 
@@ -128,6 +143,14 @@ export class Subjects {
   /** A cluster-control subject, `<p>.ctl.<tokens…>` (tokens escaped). */
   control(...tokens: string[]): string {
     return [`${this.prefix}.ctl`, ...tokens.map(escapeToken)].join('.');
+  }
+
+  /**
+   * The KV key of one upstream link's ownership lease: `<upstream>.<resource>.<id>`, each token
+   * escaped with {@link kvToken} (NATS KV keys allow fewer characters than subjects).
+   */
+  leaseKey(upstream: string, resource: string, id: string): string {
+    return [upstream, resource, id].map(kvToken).join('.');
   }
 
   /** Parses an event subject; null when it is not one of this prefix. */

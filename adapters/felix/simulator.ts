@@ -65,6 +65,8 @@ export class FelixSimulator implements Simulator {
   readonly #timers: Timer[] = [];
   readonly #startedAt: number;
   #nextSocket = 1;
+  /** The most sockets open at once (a test hook: "never two links"). */
+  #peak = 0;
   #acks = 0;
   #revision = 0;
   #stalled = false;
@@ -97,6 +99,7 @@ export class FelixSimulator implements Simulator {
             record: (id, code, data) => keepLast(sim.received, { socket: id, code, data }),
           });
           sim.#sockets.add(socket);
+          sim.#peak = Math.max(sim.#peak, sim.#sockets.size);
           return {
             onMessage: (text) => socket.onMessage(text),
             onPong: () => socket.onPong(),
@@ -144,6 +147,11 @@ export class FelixSimulator implements Simulator {
   /** Open sockets. */
   connectionCount(): number {
     return this.#sockets.size;
+  }
+
+  /** The most sockets open at once since the simulator started. */
+  peakConnections(): number {
+    return this.#peak;
   }
 
   /** Terminates every socket without a close frame (a bot restart, for reconnect tests). */

@@ -91,6 +91,8 @@ export class WingsSimulator implements Simulator {
   readonly #host: WebHost;
   readonly #servers = new Map<string, SimServer>();
   readonly #sessions = new Map<string, Set<SimSession>>();
+  /** The most sockets each server had open at once (a test hook: "never two links"). */
+  readonly #peaks = new Map<string, number>();
   #permissions: readonly string[] = DEFAULT_PERMISSIONS;
   #closed: Promise<void> | null = null;
 
@@ -140,6 +142,7 @@ export class WingsSimulator implements Simulator {
         });
         const set = sim.#sessions.get(uuid)!;
         set.add(session);
+        sim.#peaks.set(uuid, Math.max(sim.#peaks.get(uuid) ?? 0, set.size));
         return {
           onMessage: (text) => session.onMessage(text),
           onClose: () => {
@@ -200,6 +203,11 @@ export class WingsSimulator implements Simulator {
   /** Open sockets of a server, authenticated or not. */
   connectionCount(uuid: string): number {
     return this.#sessions.get(uuid)?.size ?? 0;
+  }
+
+  /** The most sockets a server had open at once since the simulator started. */
+  peakConnections(uuid: string): number {
+    return this.#peaks.get(uuid) ?? 0;
   }
 
   /** Expiry (ms since the epoch) of the token each socket of a server holds; null before auth. */

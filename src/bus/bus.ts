@@ -51,7 +51,8 @@ export interface Bus {
 
   /**
    * Sends a command to whoever serves `subject` and waits for the reply. Never rejects: no responder
-   * → `BRIDGE_ERR_UPSTREAM_UNAVAILABLE`; no reply within `timeoutMs` → `BRIDGE_ERR_COMMAND_TIMEOUT`.
+   * → `BRIDGE_ERR_UPSTREAM_UNAVAILABLE` made by {@link noResponder} (tell it apart with
+   * {@link isNoResponder}); no reply within `timeoutMs` → `BRIDGE_ERR_COMMAND_TIMEOUT`.
    */
   request(subject: string, command: BridgeCommand, timeoutMs: number): Promise<CommandReply>;
 
@@ -76,4 +77,25 @@ export interface Bus {
 
   /** Stops accepting publishes, delivers what is in flight, unsubscribes, closes. Idempotent. */
   drain(): Promise<void>;
+
+  /**
+   * Ends the bus at once, waiting for nothing in flight (a drain abandoned at the shutdown
+   * deadline must not leave a connection reconnecting forever). Idempotent; fine during a drain.
+   */
+  close(): Promise<void>;
+
+  /** The server this node talks to now (NATS: `host:port`), for logs; undefined for memory. */
+  readonly server?: string | undefined;
+}
+
+const NO_RESPONDER = 'no responder for ';
+
+/** The reply of a request nobody serves (between two owners of a link, or before the first). */
+export function noResponder(subject: string): CommandReply {
+  return { ok: false, code: 'BRIDGE_ERR_UPSTREAM_UNAVAILABLE', message: `${NO_RESPONDER}${subject}` };
+}
+
+/** Whether a reply says that nobody serves the subject (so asking again later may succeed). */
+export function isNoResponder(reply: CommandReply): boolean {
+  return !reply.ok && reply.code === 'BRIDGE_ERR_UPSTREAM_UNAVAILABLE' && reply.message.startsWith(NO_RESPONDER);
 }

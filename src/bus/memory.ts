@@ -9,7 +9,7 @@
  */
 import type { Clock, Timer } from '../clock.ts';
 import { BusStateCell } from './state.ts';
-import type { Bus, BusState, BusSubscription, CommandHandler, EventHandler } from './bus.ts';
+import { noResponder, type Bus, type BusState, type BusSubscription, type CommandHandler, type EventHandler } from './bus.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
 import { retentionOf } from '../subjects.ts';
 
@@ -282,7 +282,7 @@ export class MemoryBus implements Bus {
   /** The handler runs on a later microtask, never inside the caller's stack. Never rejects. */
   request(subject: string, command: BridgeCommand, timeoutMs: number): Promise<CommandReply> {
     const server = this.#state.ending ? undefined : this.#servers.match(subject)[0];
-    if (!server) return Promise.resolve(errorReply('BRIDGE_ERR_UPSTREAM_UNAVAILABLE', `no responder for ${subject}`));
+    if (!server) return Promise.resolve(noResponder(subject));
     const reply = new Promise<CommandReply>((resolve) => {
       const timer = this.#setTimeout(
         () => resolve(errorReply('BRIDGE_ERR_COMMAND_TIMEOUT', `no reply within ${timeoutMs} ms`)),
@@ -317,6 +317,11 @@ export class MemoryBus implements Bus {
   }
 
   /** Refuses new publishes and requests, waits for pending replies (each bounded by its timeout), closes. */
+  /** Nothing is ever in flight in process: the same as {@link drain}. */
+  close(): Promise<void> {
+    return this.drain();
+  }
+
   drain(): Promise<void> {
     this.#drained ??= (async () => {
       this.#state.set('draining');

@@ -17,6 +17,8 @@ const JS_STREAM_NOT_FOUND = 10059;
 const JS_STREAM_NAME_IN_USE = 10058;
 /** The client refuses a pull `expires` under one second. */
 const HISTORY_FETCH_MS = 5000;
+/** How long `ensureStreams` waits for a new replicated stream to elect its leader. */
+const LEADER_WAIT_MS = 10_000;
 /** Distinct reads that may wait for a turn, per allowed concurrent read. */
 const WAITING_PER_SLOT = 64;
 const WILDCARD_TOKEN = /(?:^|\.)[*>](?:\.|$)/;
@@ -42,9 +44,13 @@ export function decodeEvent(data: Uint8Array): BridgeEvent {
  * (`a.b`, `a_b` and `A_B` get different names) and the result is a valid stream name.
  */
 export function streamNames(prefix: string): { history: string; last: string } {
-  const base = prefix.replace(/[^a-z0-9]/g, (ch) => `-${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-  const up = base.toUpperCase();
+  const up = prefixName(prefix);
   return { history: `${up}_HISTORY`, last: `${up}_LAST` };
+}
+
+/** The upper-cased, one-to-one escaped form of a prefix that JetStream names start with. */
+export function prefixName(prefix: string): string {
+  return prefix.replace(/[^a-z0-9]/g, (ch) => `-${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).toUpperCase();
 }
 
 export interface RetentionOptions {
@@ -52,6 +58,8 @@ export interface RetentionOptions {
   historyLimit: number;
   storage: 'file' | 'memory';
   maxAgeSeconds: number;
+  /** JetStream replicas of both streams. */
+  replicas: number;
   /** History/last reads in flight at once on this node. */
   readConcurrency: number;
   /** Told of every read refused because too many were waiting. */
@@ -87,10 +95,26 @@ export class Retention {
     this.#api = { jsm, js };
   }
 
-  /** Creates both streams, or brings streams made by another version up to date. */
+  /**
+   * Creates both streams, or brings streams made by another version up to date, and waits (a
+   * bounded while) until each has a leader: a replicated stream captures nothing before, and
+   * what a link publishes first (a Wings `status` a late dashboard reads back) would be lost.
+   */
   async ensureStreams(): Promise<void> {
     await this.#ensureStream(this.streams.history, 'history', this.#o.historyLimit);
     await this.#ensureStream(this.streams.last, 'last', 1);
+    await this.#untilLed(this.streams.history);
+    await this.#untilLed(this.streams.last);
+  }
+
+  async #untilLed(name: string): Promise<void> {
+    const { jsm } = this.#need();
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      const info = await jsm.streams.info(name);
+      if (!info.cluster || info.cluster.leader || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** Deletes both streams. Missing streams are fine. */
@@ -190,7 +214,7 @@ export class Retention {
       max_msgs_per_subject: perSubject,
       max_age: nanos(this.#o.maxAgeSeconds * 1000),
       discard: DiscardPolicy.Old,
-      num_replicas: 1,
+      num_replicas: this.#o.replicas,
     };
     try {
       await jsm.streams.add(config);

@@ -8,15 +8,16 @@
  * exists; then the streams are ensured and the state becomes `connected`. From there on the nats
  * client reconnects forever by itself.
  *
- * The `nats` package is imported only by the src/bus/nats*.ts files: this one, nats-connect.ts,
- * nats-subscriptions.ts and nats-retention.ts.
+ * The `nats` package is imported only by the src/bus/nats*.ts files (this one, nats-connect.ts,
+ * nats-subscriptions.ts and nats-retention.ts) and the src/cluster/nats*.ts files, which share
+ * this bus's connection (`connection()`).
  * Written for nats-server ≥ 2.9.4: it uses no multi-filter consumers and no batched direct get.
  */
 import { DebugEvents, ErrorCode, Events } from 'nats';
 import type { Msg, NatsConnection } from 'nats';
 import { systemClock, type Clock } from '../clock.ts';
 import { BusStateCell } from './state.ts';
-import type { Bus, BusState, BusSubscription, CommandHandler, EventHandler } from './bus.ts';
+import { noResponder, type Bus, type BusState, type BusSubscription, type CommandHandler, type EventHandler } from './bus.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
 import { isValidPattern } from './memory.ts';
 import { describeConnectError, FirstConnect, MAX_RETRY_MS } from './nats-connect.ts';
@@ -35,6 +36,8 @@ export interface NatsBusOptions {
   storage?: 'file' | 'memory';
   /** Retained events older than this are dropped. Default 86400 (one day). */
   maxAgeSeconds?: number;
+  /** JetStream replicas of the streams. Default 1. */
+  replicas?: number;
   /** History/last reads (JetStream requests) in flight at once on this node. Default 16. */
   historyConcurrency?: number;
   /** Told of every history/last read refused because too many were waiting. */
@@ -89,6 +92,9 @@ export class NatsBus implements Bus {
   /** Resolves when the first connection is established, or the bus drained without one. */
   readonly #settled: Promise<void>;
   #settle!: () => void;
+  /** Resolves with the first connection, or undefined when the bus drained without one. */
+  readonly #connection: Promise<NatsConnection | undefined>;
+  #gotConnection!: (nc: NatsConnection | undefined) => void;
   /** Resolves the pending `start()`: set by it, called on the first success or failure. */
   #firstOutcome: () => void = () => {};
   #drained: Promise<void> | undefined;
@@ -101,6 +107,7 @@ export class NatsBus implements Bus {
       historyLimit: Math.max(1, Math.floor(opts.historyLimit ?? 150)),
       storage: opts.storage ?? 'file',
       maxAgeSeconds: opts.maxAgeSeconds ?? 86_400,
+      replicas: opts.replicas ?? 1,
       readConcurrency: opts.historyConcurrency ?? 16,
       ...(opts.onHistoryRefused ? { onReadRefused: opts.onHistoryRefused } : {}),
       onError: (err) => this.#onError(err),
@@ -113,6 +120,24 @@ export class NatsBus implements Bus {
       onAttemptFailed: (reason) => this.#failed(reason),
     });
     this.#settled = new Promise<void>((resolve) => (this.#settle = resolve));
+    this.#connection = new Promise((resolve) => (this.#gotConnection = resolve));
+  }
+
+  /**
+   * The bus's NATS connection, once it exists (undefined if the bus drained first), for the
+   * cluster coordinator: its KV calls then share the fate of the events (see src/cluster/).
+   * The nats client reconnects it by itself; `drain()` closes it.
+   */
+  connection(): Promise<NatsConnection | undefined> {
+    return this.#connection;
+  }
+
+  /** The server the connection is on now (`host:port`), for logs. */
+  get server(): string | undefined {
+    const nc = this.#nc;
+    if (!nc || nc.isClosed()) return undefined;
+    const s = nc.getServer();
+    return s === '' ? undefined : s;
   }
 
   get state(): BusState {
@@ -187,7 +212,7 @@ export class NatsBus implements Bus {
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === ErrorCode.Timeout) return fail('BRIDGE_ERR_COMMAND_TIMEOUT', `no reply within ${timeoutMs} ms`);
-      if (code === ErrorCode.NoResponders) return fail('BRIDGE_ERR_UPSTREAM_UNAVAILABLE', `no responder for ${subject}`);
+      if (code === ErrorCode.NoResponders) return noResponder(subject);
       return fail('BRIDGE_ERR_UPSTREAM_UNAVAILABLE', messageOf(err));
     }
   }
@@ -224,6 +249,7 @@ export class NatsBus implements Bus {
       if (!nc || nc.isClosed()) {
         this.#state.set('closed');
         this.#settle();
+        this.#gotConnection(undefined);
         return;
       }
       const reachable = this.#established && this.#state.value !== 'reconnecting';
@@ -236,6 +262,14 @@ export class NatsBus implements Bus {
       this.#settle();
     })();
     return this.#drained;
+  }
+
+  async close(): Promise<void> {
+    this.#first.cancel();
+    const nc = this.#nc;
+    if (nc && !nc.isClosed()) await nc.close().catch((err: unknown) => this.#onError(err));
+    this.#state.set('closed');
+    this.#settle();
   }
 
   /** Deletes both retention streams (test and teardown helper). Missing streams are fine. */
@@ -254,6 +288,7 @@ export class NatsBus implements Bus {
       return;
     }
     this.#nc = nc;
+    this.#gotConnection(nc);
     void this.#watch(nc);
     void nc.closed().then((err) => {
       if (err) this.#onError(err);

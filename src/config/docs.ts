@@ -5,7 +5,7 @@
 import type { TObject, TSchema } from '@sinclair/typebox';
 import type { ProtocolAdapter } from '../contracts.ts';
 import { ERRORS } from '../errors.ts';
-import { BusSection, ClientSchema, GrantSchema, HttpSection, LimitsSection, ListenerBase, LogSection, NodeSection, SimulatorBase, UpstreamBase } from './schema.ts';
+import { BusSection, ClientSchema, ClusterSection, GrantSchema, HttpSection, LimitsSection, ListenerBase, LogSection, NodeSection, SimulatorBase, UpstreamBase } from './schema.ts';
 
 function typeOf(s: TSchema): string {
   if (s.anyOf) {
@@ -53,6 +53,7 @@ export function configReference(adapters: readonly ProtocolAdapter[]): string {
     table('`http`', HttpSection.properties, requiredOf(HttpSection)),
     table('`http.tls`', TlsSection.properties, requiredOf(TlsSection)),
     table('`bus`', BusSection.properties, requiredOf(BusSection)),
+    table('`cluster`', ClusterSection.properties, requiredOf(ClusterSection)),
     table('`clients[]`', ClientSchema.properties, requiredOf(ClientSchema)),
     table('`clients[].grants[]`', GrantSchema.properties, requiredOf(GrantSchema)),
     table('`limits`', LimitsSection.properties, requiredOf(LimitsSection)),

@@ -73,6 +73,25 @@ export const BusSection = Type.Object(
     historyLimit: Type.Integer({ minimum: 1, maximum: 10000, default: 150, description: 'Events kept per subject for console-like types (send logs).' }),
     storage: Type.Union([Type.Literal('file'), Type.Literal('memory')], { default: 'file', description: 'JetStream storage of the history streams (kind nats).' }),
     maxAgeSeconds: Type.Integer({ minimum: 1, default: 86400, description: 'How long JetStream keeps history (kind nats).' }),
+    replicas: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'JetStream replicas of the history streams and the cluster\'s KV buckets (kind nats); 3 on a 3-node NATS cluster, so that losing one NATS node loses neither history nor leases.' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ClusterSection = Type.Object(
+  {
+    leaseTtlMs: Type.Integer({
+      minimum: 1000,
+      maximum: 300000,
+      default: 10000,
+      description: 'Lifetime of an upstream link\'s ownership lease in NATS KV (kind nats). The owner renews it every fifth of this and drops its link once half of it has passed without a renewal; another node takes over a dead owner\'s link within this time, and at once after a drain.',
+    }),
+    interestTtlMs: Type.Integer({
+      minimum: 1000,
+      maximum: 300000,
+      default: 15000,
+      description: 'How long a node\'s published dashboard interest (Felix users/guilds) counts without a refresh (kind nats).',
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -185,6 +204,7 @@ export const CoreSchema = Type.Object(
     node: NodeSection,
     http: HttpSection,
     bus: BusSection,
+    cluster: ClusterSection,
     clients: Type.Array(ClientSchema, { default: [] }),
     // Items are checked one by one against their protocol's schema (src/config/load.ts).
     upstreams: Type.Array(Type.Unknown(), { default: [] }),
@@ -220,6 +240,7 @@ export type NodeConfig = Static<typeof NodeSection> & { id: string };
 export type HttpConfig = Omit<Static<typeof HttpSection>, 'tls'> & { tls?: TlsConfig };
 /** The bus section with secrets resolved. */
 export type BusConfig = Omit<Static<typeof BusSection>, 'token' | 'password'> & { token?: string; password?: string };
+export type ClusterConfig = Static<typeof ClusterSection>;
 export type GrantConfig = Static<typeof GrantSchema>;
 export interface ClientConfig {
   name: string;
@@ -255,6 +276,7 @@ export interface BridgeConfig {
   readonly node: Readonly<NodeConfig>;
   readonly http: Readonly<HttpConfig>;
   readonly bus: Readonly<BusConfig>;
+  readonly cluster: Readonly<ClusterConfig>;
   readonly clients: readonly Readonly<ClientConfig>[];
   readonly upstreams: readonly Readonly<UpstreamConfig>[];
   readonly listeners: readonly Readonly<ListenerConfig>[];

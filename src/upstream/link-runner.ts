@@ -1,10 +1,13 @@
 /**
  * Runs one upstream link: owns its socket, drives the adapter's LinkHooks, and keeps the state
  * machine  idle → connecting → authenticating → ready → backoff → connecting …  ending in
- * `failed` (a terminal close: no more retries) or `closed` (stopped).
- * Every state change is published as an `upstream.state` event under the link's own id (so each
- * link has its own retained last state) and shown in metrics; a terminal verdict's error row
- * travels in the event's `code`, for listeners to tell their dashboards.
+ * `failed` (a terminal close: no more retries) or `closed` (stopped). In a cluster the link runs
+ * only while this node holds its lease: `fence()` drops it (`standby`/`unowned`) and `start()`
+ * takes it up again.
+ * Every state change is shown in metrics, and published as an `upstream.state` event under the
+ * link's own id (so each link has its own retained last state), with the `owner` (this node),
+ * except `standby`/`unowned`: only a link's owner speaks for it on the bus. A terminal verdict's
+ * error row travels in the event's `code`, for listeners to tell their dashboards.
  *
  * The socket comes from an injected {@link Connector} and every timer from the injected clock, so
  * the whole state machine runs in unit tests with a fake connector and a ManualClock.
@@ -77,6 +80,7 @@ export class LinkRunner {
   /** Sockets given up on that are finishing their close handshake within CLOSE_GRACE_MS. */
   readonly #closing = new Set<UpstreamSocket>();
   #stopping = false;
+  #stopped: Promise<void> | null = null;
   /** Bumped per attempt and whenever a socket is given up on, so its callbacks are ignored. */
   #generation = 0;
 
@@ -103,8 +107,38 @@ export class LinkRunner {
     return this.#backoff.attempt;
   }
 
+  /** Starts connecting: the first time, or again after a fence. */
   start(): void {
-    if (this.#state === 'idle') void this.#attempt();
+    if (this.#stopping) return;
+    if (this.#state === 'idle' || this.#state === 'standby' || this.#state === 'unowned') void this.#attempt();
+  }
+
+  /**
+   * This node no longer holds the link's lease: the socket is terminated at once (no close
+   * handshake: the deadline is the lease's, not the peer's), nothing is retried, and the state
+   * becomes `state`. The adapter hears `onClose` (1006, `lease lost`) so its per-socket timers
+   * end. Also sets the state of a link that was never started. While stopping it only
+   * terminates the socket still in its close handshake.
+   */
+  fence(state: 'standby' | 'unowned', reason: string): void {
+    // Also while stopping: the socket still finishing its close handshake goes at once.
+    for (const closing of this.#closing) closing.terminate();
+    this.#closing.clear();
+    if (this.#stopping) return;
+    this.#generation++;
+    this.#retry?.cancel();
+    this.#retry = null;
+    this.#steady?.cancel();
+    this.#steady = null;
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#open = false;
+    if (socket) {
+      socket.terminate();
+      this.#guard('close', () => this.#hooks.onClose({ code: 1006, reason: 'lease lost' }));
+    }
+    this.#backoff.reset();
+    this.#setState(state, reason);
   }
 
   /** Applies a command if the link is ready. Never rejects. */
@@ -130,7 +164,14 @@ export class LinkRunner {
    * Closes the socket with 1001 and stops retrying; resolves once the upstream answered the close
    * or STOP_GRACE_MS passed on the clock (then the socket is terminated). Idempotent.
    */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    // A link this node does not run is not its to report on the bus.
+    const running = this.#state !== 'idle' && this.#state !== 'standby' && this.#state !== 'unowned';
     this.#stopping = true;
     this.#generation++;
     this.#retry?.cancel();
@@ -142,6 +183,8 @@ export class LinkRunner {
     this.#socket = null;
     this.#open = false;
     if (socket) {
+      // Among the closing sockets, so that a fence during the handshake terminates it too.
+      this.#closing.add(socket);
       await new Promise<void>((resolve) => {
         const grace = this.#o.clock.setTimeout(() => {
           socket.terminate();
@@ -149,13 +192,14 @@ export class LinkRunner {
         }, STOP_GRACE_MS);
         socket.on('close', () => {
           grace.cancel();
+          this.#closing.delete(socket);
           resolve();
         });
         const f = closeFrame('BRIDGE_ERR_SHUTDOWN');
         socket.close(f.code, f.reason);
       });
     }
-    this.#setState('closed', 'stopped');
+    this.#setState('closed', 'stopped', { publish: running });
   }
 
   #io(): LinkIO {
@@ -225,16 +269,19 @@ export class LinkRunner {
     o.metrics.eventsIn.inc({ protocol: o.protocol, upstream: o.upstream });
   }
 
-  #setState(state: LinkState, reason: string, code?: string): void {
+  #setState(state: LinkState, reason: string, extra: { code?: string | undefined; publish?: boolean } = {}): void {
     if (state === this.#state && reason === this.#reason) return;
     const o = this.#o;
     o.metrics.upstreamLinks.dec({ protocol: o.protocol, upstream: o.upstream, state: this.#state });
     o.metrics.upstreamLinks.inc({ protocol: o.protocol, upstream: o.upstream, state });
     this.#state = state;
     this.#reason = reason;
-    o.log.info('upstream link state', { upstream: o.upstream, resource: o.spec.resource, id: o.spec.id, state, reason });
-    const data: UpstreamStateData = { state, reason, resource: o.spec.resource, id: o.spec.id };
-    if (code !== undefined) data.code = code;
+    // A link that runs runs on its owner, this node; a standby's owner is in the `link ownership` line.
+    const held = state !== 'standby' && state !== 'unowned';
+    o.log.info('upstream link state', { upstream: o.upstream, resource: o.spec.resource, id: o.spec.id, state, reason, ...(held ? { owner: o.node } : {}) });
+    if (!(extra.publish ?? held)) return;
+    const data: UpstreamStateData = { state, reason, resource: o.spec.resource, id: o.spec.id, owner: o.node };
+    if (extra.code !== undefined) data.code = extra.code;
     this.#publish('upstream.state', data, o.spec.id);
   }
 
@@ -298,7 +345,7 @@ export class LinkRunner {
   #afterFailure(verdict: LinkVerdict): void {
     if (this.#stopping) return;
     if (verdict.terminal) {
-      this.#setState('failed', verdict.reason, verdict.code);
+      this.#setState('failed', verdict.reason, { code: verdict.code });
       return;
     }
     const delay = this.#backoff.next();

@@ -1,8 +1,11 @@
 /**
- * Holds every upstream link of this node: one LinkRunner per configured upstream resource, and
- * one bus `serve` per upstream that routes commands to the right link.
+ * Holds every upstream link of this node: one LinkRunner per configured upstream resource, run
+ * only while this node holds the link's lease (src/cluster/), and the bus `serve`s of the link's
+ * command subjects, made while it holds the lease and dropped when it loses it, so that commands
+ * from any node reach the one node that holds the socket.
  */
 import type { Bus, BusSubscription } from '../bus/bus.ts';
+import type { Coordinator, Lease, LeaseView, LinkOwnership } from '../cluster/coordinator.ts';
 import type { Clock } from '../clock.ts';
 import type { HttpCall, HttpResult, Log, ProtocolAdapter, ResourceRef, SimulatorEndpoint } from '../contracts.ts';
 import type { LimitsConfig, UpstreamConfig } from '../config/schema.ts';
@@ -23,6 +26,8 @@ export interface SupervisorOptions {
   http(call: HttpCall): Promise<HttpResult>;
   random?: () => number;
   interest: InterestTable;
+  /** Who holds which link (memory: this node, always). */
+  coordinator: Coordinator;
   /** Opens the links' sockets; default: real ones through `ws`. */
   connector?: Connector;
 }
@@ -30,18 +35,33 @@ export interface SupervisorOptions {
 export interface LinkStatus {
   resource: string;
   id: string;
+  /** The runner's state while this node holds the link, else `standby`/`unowned`. */
   state: string;
   reason: string;
+  ownership: LinkOwnership;
+  /** The owner's node id, when known. */
+  owner: string | null;
+  /** When the owner took the link (ms since the epoch), when known. */
+  since: number | null;
+}
+
+interface Link {
+  readonly upstream: string;
+  readonly runner: LinkRunner;
+  /** The lease key (Subjects.leaseKey). */
+  readonly key: string;
+  /** The command subjects this link answers: its own, and those of resources routed to it. */
+  readonly commands: string[];
+  serves: BusSubscription[];
+  lease: Lease | null;
 }
 
 export class Supervisor {
   readonly #o: SupervisorOptions;
-  /** upstream name → `${resource}\0${id}` → runner */
-  readonly #links = new Map<string, Map<string, LinkRunner>>();
-  /** upstream name → `${resource}\0${id}` → the runner that takes its commands */
-  readonly #routes = new Map<string, Map<string, LinkRunner>>();
-  readonly #serves: BusSubscription[] = [];
+  /** upstream name → `${resource}\0${id}` → link */
+  readonly #links = new Map<string, Map<string, Link>>();
   readonly #resources: ResourceRef[] = [];
+  #stopping = false;
 
   constructor(o: SupervisorOptions) {
     this.#o = o;
@@ -55,9 +75,9 @@ export class Supervisor {
       ? { config, node: o.node, clock: o.clock, log, simulator }
       : { config, node: o.node, clock: o.clock, log };
     const role = adapter.createUpstream(ctx);
-    const runners = new Map<string, LinkRunner>();
+    const links = new Map<string, Link>();
     for (const spec of role.links()) {
-      runners.set(`${spec.resource}\u0000${spec.id}`, new LinkRunner({
+      const runner = new LinkRunner({
         upstream: config.name,
         protocol: adapter.protocol,
         node: o.node,
@@ -76,21 +96,28 @@ export class Supervisor {
         ...(o.random ? { random: o.random } : {}),
         connectTimeoutMs: o.limits.connectTimeoutMs,
         maxPayloadBytes: o.limits.maxPayloadBytes,
-      }));
+      });
+      links.set(`${spec.resource}\u0000${spec.id}`, {
+        upstream: config.name,
+        runner,
+        key: o.subjects.leaseKey(config.name, spec.resource, spec.id),
+        commands: [o.subjects.command(config.name, spec.resource, spec.id)],
+        serves: [],
+        lease: null,
+      });
       this.#resources.push({ upstream: config.name, protocol: adapter.protocol, resource: spec.resource, id: spec.id, link: spec });
     }
-    const routes = new Map(runners);
-    const only = runners.size === 1 ? [...runners.values()][0] : undefined;
+    const only = links.size === 1 ? [...links.values()][0] : undefined;
     for (const extra of role.resources?.() ?? []) {
-      const link = only?.spec;
+      const link = only?.runner.spec;
       this.#resources.push({ upstream: config.name, protocol: adapter.protocol, resource: extra.resource, id: extra.id, ...(link ? { link } : {}) });
-      // Commands for a resource without a link of its own go to the upstream's only link.
-      if (only) routes.set(`${extra.resource}\u0000${extra.id}`, only);
+      // Commands for a resource without a link of its own go to the upstream's only link, and
+      // so are served wherever that link is.
+      only?.commands.push(o.subjects.command(config.name, extra.resource, extra.id));
     }
-    this.#links.set(config.name, runners);
-    this.#routes.set(config.name, routes);
+    this.#links.set(config.name, links);
     o.interest.onChange(config.name, (union) => {
-      for (const r of runners.values()) r.interestChanged(union);
+      for (const l of links.values()) l.runner.interestChanged(union);
     });
   }
 
@@ -99,40 +126,86 @@ export class Supervisor {
     return this.#resources;
   }
 
-  /** Serves commands and connects every link. */
+  /**
+   * Asks for every link's lease; from then on each link runs (and serves its commands) exactly
+   * while this node holds the lease. On the memory coordinator that is at once and for good.
+   */
   start(): void {
-    const o = this.#o;
-    for (const [upstream, runners] of this.#links) {
-      const routes = this.#routes.get(upstream)!;
-      this.#serves.push(
-        o.bus.serve(o.subjects.upstreamCommands(upstream), async (cmd, subject) => {
-          const addr = o.subjects.parseCommand(subject);
-          const runner = addr && routes.get(`${addr.resource}\u0000${addr.id}`);
-          if (!runner) return { ok: false, code: 'BRIDGE_ERR_NOT_FOUND', message: 'no such upstream resource' };
-          return runner.command(cmd);
-        }),
-      );
-      for (const r of runners.values()) r.start();
+    for (const links of this.#links.values()) {
+      for (const link of links.values()) {
+        if (link.lease) continue;
+        const lease = this.#o.coordinator.lease(link.key);
+        link.lease = lease;
+        lease.onChange((view) => this.#follow(link, view));
+        this.#follow(link, lease);
+      }
     }
   }
 
   /** The runner of one link (tests and /readyz). */
   link(upstream: string, resource: string, id: string): LinkRunner | undefined {
-    return this.#links.get(upstream)?.get(`${resource}\u0000${id}`);
+    return this.#links.get(upstream)?.get(`${resource}\u0000${id}`)?.runner;
   }
 
-  /** Link states per upstream, for /readyz. */
+  /** Link states and ownership per upstream, for /readyz. */
   status(): Record<string, LinkStatus[]> {
     const out: Record<string, LinkStatus[]> = {};
-    for (const [upstream, runners] of this.#links) {
-      out[upstream] = [...runners.values()].map((r) => ({ resource: r.spec.resource, id: r.spec.id, state: r.state, reason: r.reason }));
+    for (const [upstream, links] of this.#links) {
+      out[upstream] = [...links.values()].map(({ runner, lease }) => ({
+        resource: runner.spec.resource,
+        id: runner.spec.id,
+        state: runner.state,
+        reason: runner.reason,
+        ownership: lease?.ownership ?? 'unowned',
+        owner: lease?.owner ?? null,
+        since: lease?.since ?? null,
+      }));
     }
     return out;
   }
 
-  /** Stops serving commands and closes every link with 1001. */
+  /**
+   * Stops serving commands, closes every link with 1001, then gives up each lease once its link
+   * is closed (never before: the next owner must not connect while this socket lives), so that
+   * a standby node takes over at once.
+   */
   async stop(): Promise<void> {
-    for (const s of this.#serves.splice(0)) s.unsubscribe();
-    await Promise.all([...this.#links.values()].flatMap((m) => [...m.values()].map((r) => r.stop())));
+    this.#stopping = true;
+    const all = [...this.#links.values()].flatMap((m) => [...m.values()]);
+    for (const link of all) this.#unserve(link);
+    await Promise.all(
+      all.map(async (link) => {
+        await link.runner.stop();
+        await link.lease?.release();
+      }),
+    );
+  }
+
+  /** Runs the link while the lease is ours; drops it the moment it is not. */
+  #follow(link: Link, view: LeaseView): void {
+    const { spec } = link.runner;
+    if (this.#stopping) {
+      // A lease lost during the drain still ends the socket at once (it may be in its close handshake).
+      if (view.ownership !== 'owned') link.runner.fence(view.ownership, 'lease lost while stopping');
+      return;
+    }
+    this.#o.log.info('link ownership', { upstream: link.upstream, resource: spec.resource, id: spec.id, ownership: view.ownership, owner: view.owner });
+    if (view.ownership === 'owned') {
+      this.#serve(link);
+      link.runner.start();
+      return;
+    }
+    link.runner.fence(view.ownership, view.owner ? `owned by ${view.owner}` : 'no owner');
+    this.#unserve(link);
+  }
+
+  #serve(link: Link): void {
+    if (link.serves.length > 0) return;
+    const runner = link.runner;
+    link.serves = link.commands.map((subject) => this.#o.bus.serve(subject, (cmd) => runner.command(cmd)));
+  }
+
+  #unserve(link: Link): void {
+    for (const s of link.serves.splice(0)) s.unsubscribe();
   }
 }

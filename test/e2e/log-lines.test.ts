@@ -58,6 +58,7 @@ describe('log lines', () => {
     await eventually(() => find((l) => l.msg === 'upstream link state' && l.upstream === 'up' && l.id === S1 && l.state === 'ready').length > 0, 5000, 'link ready line');
     const link = find((l) => l.msg === 'upstream link state' && l.id === S1)[0]!;
     for (const k of ['upstream', 'resource', 'id', 'state', 'reason']) assert.ok(k in link, k);
+    assert.equal(link.owner, 'reload-node', 'on the memory bus this node owns every link');
   });
 
   test('a refused upgrade, a refused token request and a refused key in a session are each a line', async () => {

@@ -72,7 +72,10 @@ describe('status page routes', () => {
     assert.match(s.version, /^\d+\.\d+\.\d+/);
     assert.equal(s.ready, true);
     assert.deepEqual(s.bus, { kind: 'memory', state: 'connected' });
-    assert.deepEqual(s.links, [{ upstream: 'up', protocol: 'wings', resource: 'server', id: S1, state: 'ready', reason: 'authenticated' }]);
+    // A relay on the memory bus is a cluster of one: it owns every link, since it started.
+    const since = s.links[0]?.since;
+    assert.equal(typeof since, 'number');
+    assert.deepEqual(s.links, [{ upstream: 'up', protocol: 'wings', resource: 'server', id: S1, state: 'ready', reason: 'authenticated', ownership: 'owned', owner: 'status-node', since }]);
     assert.deepEqual(s.listeners, [
       { name: 'w', dialect: 'wings', path: '/api/servers/:server/ws', upstreams: ['up'] },
       { name: 'ce', dialect: 'cloudevents', path: '/events', upstreams: ['up'] },

@@ -203,6 +203,6 @@ describe('terminal upstream closes', () => {
     const metrics = await (await fetch(`${h.relay.url}/metrics`)).text();
     assert.match(metrics, /bridge_upstream_links\{protocol="wings",upstream="up",state="failed"\} 1/);
     const state = await h.relay.bus.last(h.relay.subjects.event('up', 'upstream.state', S1));
-    assert.deepEqual(state?.data, { state: 'failed', reason: 'server suspended (4409)', resource: 'server', id: S1, code: 'BRIDGE_ERR_SUSPENDED' }, 'link state is published as upstream.state, per link');
+    assert.deepEqual(state?.data, { state: 'failed', reason: 'server suspended (4409)', resource: 'server', id: S1, owner: 'test-node', code: 'BRIDGE_ERR_SUSPENDED' }, 'link state is published as upstream.state, per link');
   });
 });

@@ -18,7 +18,7 @@ export interface NatsCluster {
 }
 
 /** Starts `n` clustered servers with JetStream; resolves once the cluster has a JetStream meta leader. */
-export async function startNatsCluster(n = 3, o: { readyTimeoutMs?: number } = {}): Promise<NatsCluster> {
+export async function startNatsCluster(n = 3, o: { readyTimeoutMs?: number; args?: string[] } = {}): Promise<NatsCluster> {
   const ports = await freePorts(2 * n);
   const clientPorts = ports.slice(0, n);
   const routePorts = ports.slice(n);
@@ -39,6 +39,7 @@ export async function startNatsCluster(n = 3, o: { readyTimeoutMs?: number } = {
             '--cluster_name', clusterName,
             '--cluster', routeUrl(routePorts[i]!),
             '--routes', routePorts.filter((_, j) => j !== i).map(routeUrl).join(','),
+            ...(o.args ?? []),
           ],
         }),
       ),
@@ -67,11 +68,14 @@ export async function startNatsCluster(n = 3, o: { readyTimeoutMs?: number } = {
   return cluster;
 }
 
-/** One cluster for the calling test file: started in a `before`, stopped in an `after` registered here. */
-export function useNatsCluster(n = 3): { readonly cluster: NatsCluster } {
+/**
+ * One cluster for the calling test file: started in a `before`, stopped in an `after` registered
+ * here. `args` go to every node (e.g. `--no_advertise`, so that a client given one URL knows no other).
+ */
+export function useNatsCluster(n = 3, o: { args?: string[] } = {}): { readonly cluster: NatsCluster } {
   let cluster: NatsCluster | undefined;
   before(async () => {
-    cluster = await startNatsCluster(n);
+    cluster = await startNatsCluster(n, o);
   });
   after(() => cluster?.stop());
   return {

@@ -47,7 +47,7 @@ for (const bus of ['memory', 'nats'] as const) {
         assert.equal(closed?.code, 4409, 'the dashboard of the suspended server is closed 4409');
 
         const state = await eventually(() => h.relay.bus.last(h.relay.subjects.event('up', 'upstream.state', S1)), 4000, 'link state');
-        assert.deepEqual([state.data], [{ state: 'failed', reason: 'server suspended (4409)', resource: 'server', id: S1, code: 'BRIDGE_ERR_SUSPENDED' }]);
+        assert.deepEqual([state.data], [{ state: 'failed', reason: 'server suspended (4409)', resource: 'server', id: S1, owner: 'test-node', code: 'BRIDGE_ERR_SUSPENDED' }]);
 
         const { body } = await h.token(S1);
         const late = await WingsClient.connect(body.data.socket);

@@ -1,0 +1,125 @@
+/**
+ * The lease bucket on JetStream KV: opening it, the {@link LeaseStore} calls a lease makes, and
+ * the watcher that tells standby nodes who owns what and when an owner released.
+ * One of the src/cluster/nats*.ts files: with src/bus/nats*.ts, the only files that import `nats`.
+ */
+import { StorageType } from 'nats';
+import type { KV, KvEntry, NatsConnection } from 'nats';
+import { prefixName } from '../bus/nats-retention.ts';
+import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './lease-store.ts';
+
+/** JetStream's "wrong last sequence" answer to an expected-revision write. */
+const JS_WRONG_LAST_SEQUENCE = 10071;
+/** Creating an R3 stream takes a raft group: much longer than a lease call may. */
+const SETUP_TIMEOUT_MS = 5000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** `bridge` → `BRIDGE_LEASES` (the stream is `KV_BRIDGE_LEASES`), escaped like the stream names. */
+export function leaseBucketName(prefix: string): string {
+  return `${prefixName(prefix)}_LEASES`;
+}
+
+function wrongRevision(err: unknown): boolean {
+  return (err as { api_error?: { err_code?: number } } | null)?.api_error?.err_code === JS_WRONG_LAST_SEQUENCE;
+}
+
+function decodeRecord(value: Uint8Array): LeaseRecord | null {
+  try {
+    const r = JSON.parse(decoder.decode(value)) as Partial<LeaseRecord> | null;
+    if (typeof r?.node === 'string' && typeof r.instance === 'string' && typeof r.since === 'number') {
+      return { node: r.node, instance: r.instance, since: r.since };
+    }
+  } catch {
+    // not ours to read: treated like a delete marker (nobody we know holds it)
+  }
+  return null;
+}
+
+/** A KV entry as a lease sees it: delete and purge markers have no record. */
+export function storedLease(e: KvEntry): StoredLease {
+  return { revision: e.revision, record: e.operation === 'PUT' ? decodeRecord(e.value) : null };
+}
+
+export interface LeaseBucket {
+  /** The calls of the leases, each with the short timeout. */
+  store: LeaseStore;
+  /** The bucket's real max age (it may have been made with another `leaseTtlMs`). */
+  ttlMs: number;
+  /** Watches every key: the last entry of each first, then every change. */
+  watch(onEntry: (key: string, entry: StoredLease) => void): Promise<BucketWatch>;
+}
+
+export interface BucketWatch {
+  stop(): void;
+  /** Settles when the watcher ended: stopped, or failed (then it should be started again). */
+  done: Promise<void>;
+}
+
+/**
+ * Opens the bucket, creating it when missing: history 1, max age `ttlMs`, file storage always (a
+ * NATS server that restarts must still know who owns what), `replicas` copies.
+ */
+export async function openLeaseBucket(nc: NatsConnection, o: { prefix: string; ttlMs: number; replicas: number; callTimeoutMs: number }): Promise<LeaseBucket> {
+  const name = leaseBucketName(o.prefix);
+  const setup = nc.jetstream({ timeout: SETUP_TIMEOUT_MS });
+  const admin = await setup.views.kv(name, { history: 1, ttl: o.ttlMs, replicas: o.replicas, storage: StorageType.File });
+  const status = await admin.status();
+  // Reads go to the stream leader (no direct get from a replica that may lag behind it).
+  const ops = await nc.jetstream({ timeout: o.callTimeoutMs }).views.kv(name, { bindOnly: true, allow_direct: false });
+  return {
+    store: new KvLeaseStore(ops),
+    ttlMs: status.ttl,
+    watch: (onEntry) => watchBucket(admin, onEntry),
+  };
+}
+
+class KvLeaseStore implements LeaseStore {
+  readonly #kv: KV;
+
+  constructor(kv: KV) {
+    this.#kv = kv;
+  }
+
+  async create(key: string, record: LeaseRecord): Promise<number> {
+    try {
+      return await this.#kv.put(key, encoder.encode(JSON.stringify(record)), { previousSeq: 0 });
+    } catch (err) {
+      if (!wrongRevision(err)) throw err;
+    }
+    // Something is stored: a delete marker (a release) may be replaced; a live entry may not.
+    const e = await this.#kv.get(key);
+    if (e && e.operation !== 'PUT') return this.update(key, record, e.revision);
+    throw new LeaseConflict(key);
+  }
+
+  async update(key: string, record: LeaseRecord, revision: number): Promise<number> {
+    try {
+      return await this.#kv.put(key, encoder.encode(JSON.stringify(record)), { previousSeq: revision });
+    } catch (err) {
+      throw wrongRevision(err) ? new LeaseConflict(key) : err;
+    }
+  }
+
+  async get(key: string): Promise<StoredLease | null> {
+    const e = await this.#kv.get(key);
+    return e ? storedLease(e) : null;
+  }
+
+  async delete(key: string, revision: number): Promise<void> {
+    try {
+      await this.#kv.delete(key, { previousSeq: revision });
+    } catch (err) {
+      throw wrongRevision(err) ? new LeaseConflict(key) : err;
+    }
+  }
+}
+
+async function watchBucket(kv: KV, onEntry: (key: string, entry: StoredLease) => void): Promise<BucketWatch> {
+  const iter = await kv.watch({ key: '>' });
+  const done = (async () => {
+    for await (const e of iter) onEntry(e.key, storedLease(e));
+  })();
+  return { stop: () => iter.stop(), done };
+}

@@ -1,0 +1,368 @@
+/**
+ * One upstream link's ownership lease on a NATS KV bucket whose max age is the lease TTL (nats-
+ * server 2.9 has no per-key TTL). The KV calls go through the small {@link LeaseStore} interface
+ * (nats-kv.ts implements it); this file is the state machine and the timing, and imports no NATS.
+ *
+ * ## Timing (T = the bucket's max age, `cluster.leaseTtlMs`)
+ *
+ *   R = T/5     renew period: the owner sends `update(key, record, revision)` every R.
+ *   C = 0.8·R   every KV call times out after C < R, so calls never queue behind a hung one.
+ *   F = T/2     self-fence: t_ok is the local (monotonic) time at which the last renewal that
+ *               succeeded was *sent*. Once now − t_ok ≥ F the owner drops its socket at once
+ *               (terminate, no close handshake, no retry) and stops claiming the link. The check
+ *               runs on its own timer armed at t_ok + F, never behind a pending call.
+ *   G = T/5     watchdog grace: a worker thread (watchdog.ts) SIGKILLs the process once
+ *               t_ok + F + G has passed and the main thread still claims the lease (its loop
+ *               stalled, or its fence timer ran late); the kernel then closes the socket.
+ *
+ * Why there are never two sockets for one link: the server stores a renewal after we sent it, so
+ * that revision cannot age out before t_ok + T (server time). Another node can `create` the key
+ * only once it is gone (or deleted by our release, which comes after our socket is closed), and
+ * connects only after its create was answered. Our socket is gone by t_ok + F normally, and by
+ * t_ok + F + G + W (W = the watchdog's check period, T/40), i.e. t_ok + 0.725·T, at the latest.
+ * The margin 0.275·T (2.75 s at the default 10 s) covers:
+ *   - clock rates: our monotonic clock against the servers' clocks over T (parts per million);
+ *   - skew between the NATS servers holding the bucket's replicas (a replica that becomes leader
+ *     ages messages by its own clock) and forward steps of a NATS server's wall clock;
+ *   - the upstream noticing our terminated socket (a FIN on loopback or a LAN: microseconds).
+ * Assumed: NATS servers' clocks agree within a quarter of T and are not stepped forward by more;
+ * the relay process is not paused as a whole (SIGSTOP, a frozen VM: the watchdog stops with it).
+ *
+ * Standby: a node learns the owner from the bucket's watcher (or a failed create) and tries
+ * `create` at the local receipt time of the owner's last renewal + T (+ jitter), again every
+ * T/20 while the entry it knows is still there, and at once when it sees a delete (a release).
+ * When the watcher has said nothing of the owner for 1.5·R it tries (and so reads) anyway.
+ */
+import type { Clock, Timer } from '../clock.ts';
+import type { Log } from '../contracts.ts';
+import type { Lease, LeaseView } from './coordinator.ts';
+import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './lease-store.ts';
+
+export interface LeaseTiming {
+  /** T: the bucket's max age. */
+  readonly ttlMs: number;
+  /** R: renew period. */
+  readonly renewMs: number;
+  /** F: self-fence deadline after the send of the last successful renewal. */
+  readonly fenceMs: number;
+  /** C: timeout of every KV call (< R). */
+  readonly callTimeoutMs: number;
+  /** Retry period of a standby whose known entry outlived its expected expiry. */
+  readonly retryMs: number;
+  /** Upper bound of the random delay added to a standby's scheduled create. */
+  readonly jitterMs: number;
+  /** A standby that heard nothing of the owner's renewals for this long looks for itself. */
+  readonly standbyCheckMs: number;
+  /** G: the watchdog ends the process this long after a missed fence deadline. */
+  readonly watchdogGraceMs: number;
+  /** W: how often the watchdog looks. */
+  readonly watchdogCheckMs: number;
+}
+
+export function leaseTiming(ttlMs: number): LeaseTiming {
+  const renewMs = Math.floor(ttlMs / 5);
+  return {
+    ttlMs,
+    renewMs,
+    fenceMs: Math.floor(ttlMs / 2),
+    callTimeoutMs: Math.floor(renewMs * 0.8),
+    retryMs: Math.max(20, Math.floor(ttlMs / 20)),
+    jitterMs: Math.max(1, Math.floor(ttlMs / 20)),
+    standbyCheckMs: Math.floor(renewMs * 1.5),
+    watchdogGraceMs: renewMs,
+    watchdogCheckMs: Math.max(10, Math.floor(ttlMs / 40)),
+  };
+}
+
+export type LossReason = 'deadline' | 'conflict' | 'deleted';
+
+export interface NatsLeaseOptions {
+  key: string;
+  node: string;
+  instance: string;
+  store: LeaseStore;
+  /** Timers and `now()`; `now()` should not jump (see monotonicClock). */
+  clock: Clock;
+  log: Log;
+  random?: () => number;
+  /** Told of every loss of an owned lease (metrics), after the listeners. */
+  onLost?(reason: LossReason): void;
+  /** Told when the lease became owned or stopped being owned (the watchdog's deadline). */
+  onOwnedChange?(): void;
+}
+
+const UNOWNED: LeaseView = { ownership: 'unowned', owner: null, since: null };
+
+export class NatsLease implements Lease {
+  readonly key: string;
+  readonly #o: NatsLeaseOptions;
+  readonly #listeners: ((view: LeaseView) => void)[] = [];
+  #t: LeaseTiming | null = null;
+  #view: LeaseView = UNOWNED;
+  /** Our entry as far as we know: kept after a fence, to re-take it while nobody replaced it. */
+  #held: { revision: number; record: LeaseRecord } | null = null;
+  /** Send time of the last renewal (or create) that succeeded. */
+  #okAt = Number.NEGATIVE_INFINITY;
+  /** The entry of another node we know of, and when we first saw that revision. */
+  #other: { revision: number; seenAt: number } | null = null;
+  /** Highest revision seen for this key: older watcher deliveries are ignored. */
+  #maxRevision = 0;
+  #inflight: Promise<void> | null = null;
+  #renew: Timer | null = null;
+  #fence: Timer | null = null;
+  #attempt: Timer | null = null;
+  #released = false;
+  /** Set while a release waits for another node to take the lease over. */
+  #handedOver: (() => void) | null = null;
+
+  constructor(o: NatsLeaseOptions) {
+    this.#o = o;
+    this.key = o.key;
+  }
+
+  get ownership() {
+    return this.#view.ownership;
+  }
+
+  get owner() {
+    return this.#view.owner;
+  }
+
+  get since() {
+    return this.#view.since;
+  }
+
+  /** When this node must have dropped the link, if it owns it (clock time); null otherwise. */
+  get fenceDeadline(): number | null {
+    return this.#view.ownership === 'owned' && this.#t ? this.#okAt + this.#t.fenceMs : null;
+  }
+
+  onChange(listener: (view: LeaseView) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** The store is usable (the bucket exists) with this timing: start competing for the lease. */
+  activate(timing: LeaseTiming): void {
+    if (this.#released) return;
+    const first = this.#t === null;
+    this.#t = timing;
+    if (first) this.#schedule(0);
+  }
+
+  /** A watcher delivery for this key. */
+  observe(entry: StoredLease): void {
+    if (this.#released && entry.record && !this.#mine(entry.record)) this.#handedOver?.();
+    if (this.#released || !this.#t || entry.revision < this.#maxRevision) return;
+    this.#apply(entry);
+  }
+
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    this.#attempt?.cancel();
+    this.#renew?.cancel();
+    this.#fence?.cancel();
+    // A renewal in flight would move the revision under the delete: let it finish first.
+    await this.#inflight;
+    const held = this.#held;
+    const wasOwned = this.#view.ownership === 'owned';
+    this.#held = null;
+    this.#setView(UNOWNED);
+    if (wasOwned) this.#o.onOwnedChange?.();
+    if (!held) return;
+    const taken = new Promise<void>((resolve) => (this.#handedOver = resolve));
+    try {
+      await this.#o.store.delete(this.key, held.revision);
+    } catch (err) {
+      this.#o.log.warn('lease release failed; it ages out instead', { lease: this.key, err: err as Error });
+      return;
+    }
+    // A drain waits (at most R) for a standby to take the link: the node then exits with its
+    // links in new hands, and a rolling restart that moves on once it exited does not stop the
+    // next owner before that one took over.
+    let timer: Timer | undefined;
+    await Promise.race([taken, new Promise<void>((resolve) => (timer = this.#o.clock.setTimeout(resolve, this.#t?.renewMs ?? 0)))]);
+    timer?.cancel();
+    this.#handedOver = null;
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  #record(): LeaseRecord {
+    return { node: this.#o.node, since: this.#o.clock.now(), instance: this.#o.instance };
+  }
+
+  #mine(record: LeaseRecord | null): boolean {
+    return record !== null && record.instance === this.#o.instance && record.node === this.#o.node;
+  }
+
+  /** Runs one KV call at a time; false (nothing started) while one is in flight. */
+  #run(call: () => Promise<void>): boolean {
+    if (this.#inflight || this.#released) return false;
+    const p = call()
+      .catch((err: unknown) => this.#o.log.error('lease step failed', { lease: this.key, err: err as Error }))
+      .finally(() => {
+        if (this.#inflight === p) this.#inflight = null;
+      });
+    this.#inflight = p;
+    return true;
+  }
+
+  /** An attempt to acquire in `ms`; one that finds a call in flight runs after it, unless that call decided otherwise. */
+  #schedule(ms: number): void {
+    this.#attempt?.cancel();
+    this.#attempt = this.#o.clock.setTimeout(() => {
+      this.#attempt = null;
+      if (this.#run(() => this.#acquire())) return;
+      void this.#inflight?.then(() => {
+        if (!this.#attempt && !this.#released && this.#view.ownership !== 'owned') this.#schedule(0);
+      });
+    }, ms);
+  }
+
+  /** Create the key, or re-take our own entry after a fence; on conflict learn who holds it. */
+  async #acquire(): Promise<void> {
+    const t = this.#t!;
+    const held = this.#held;
+    const record = held?.record ?? this.#record();
+    const sentAt = this.#o.clock.now();
+    try {
+      const revision = held ? await this.#o.store.update(this.key, record, held.revision) : await this.#o.store.create(this.key, record);
+      this.#succeeded(revision, record, sentAt);
+    } catch (err) {
+      if (this.#released) return;
+      if (err instanceof LeaseConflict) return this.#learn();
+      this.#o.log.debug('lease attempt failed', { lease: this.key, err: err as Error });
+      this.#schedule(t.renewMs);
+    }
+  }
+
+  async #renewOnce(): Promise<void> {
+    const held = this.#held;
+    if (!held) return;
+    const sentAt = this.#o.clock.now();
+    try {
+      this.#succeeded(await this.#o.store.update(this.key, held.record, held.revision), held.record, sentAt);
+    } catch (err) {
+      if (this.#released) return;
+      if (err instanceof LeaseConflict) return this.#learn();
+      // Not an answer: the fence timer decides, never a failed call.
+      this.#o.log.debug('lease renewal failed', { lease: this.key, err: err as Error });
+    }
+  }
+
+  async #learn(): Promise<void> {
+    let entry: StoredLease | null;
+    try {
+      entry = await this.#o.store.get(this.key);
+    } catch (err) {
+      if (this.#released) return;
+      this.#o.log.debug('lease read failed', { lease: this.key, err: err as Error });
+      if (this.#view.ownership !== 'owned') this.#schedule(this.#t!.renewMs);
+      return;
+    }
+    if (this.#released) return;
+    if (entry === null) return this.#apply({ revision: this.#maxRevision, record: null });
+    if (entry.revision >= this.#maxRevision) this.#apply(entry);
+    else if (this.#view.ownership !== 'owned') this.#schedule(this.#t!.retryMs);
+  }
+
+  /** What an entry (from the watcher or a read) means for us. */
+  #apply(entry: StoredLease): void {
+    const t = this.#t!;
+    const now = this.#o.clock.now();
+    this.#maxRevision = Math.max(this.#maxRevision, entry.revision);
+    const owned = this.#view.ownership === 'owned';
+    if (entry.record === null) {
+      // Deleted (a release) or aged out: nobody holds it.
+      this.#held = null;
+      this.#other = null;
+      if (owned) this.#lose('deleted', UNOWNED);
+      else this.#setView(UNOWNED);
+      this.#schedule(this.#jitter());
+      return;
+    }
+    if (this.#mine(entry.record)) {
+      // Ours: a renewal whose answer timed out did land. Adopt its revision and go on renewing.
+      if (!this.#held || entry.revision > this.#held.revision) this.#held = { revision: entry.revision, record: entry.record };
+      if (!owned) this.#schedule(0);
+      return;
+    }
+    const view: LeaseView = { ownership: 'standby', owner: entry.record.node, since: entry.record.since };
+    this.#held = null;
+    if (this.#other?.revision !== entry.revision) this.#other = { revision: entry.revision, seenAt: now };
+    if (owned) this.#lose('conflict', view);
+    else this.#setView(view);
+    // The owner renews well inside T: try when its last renewal we saw must have aged out. The
+    // watcher brings each renewal within R; when it is silent longer (it lost its consumer in a
+    // NATS failover and is being made again), an attempt also tells us what is stored.
+    const due = this.#other.seenAt + t.ttlMs - now;
+    this.#schedule(Math.min(due > 0 ? due + this.#jitter() : t.retryMs, t.standbyCheckMs));
+  }
+
+  #succeeded(revision: number, record: LeaseRecord, sentAt: number): void {
+    // Even when released meanwhile: `release()` deletes what we hold once this call is over.
+    this.#held = { revision, record };
+    if (this.#released) return;
+    const t = this.#t!;
+    this.#maxRevision = Math.max(this.#maxRevision, revision);
+    this.#other = null;
+    // An answer this late proves nothing about now: keep it only to re-take with.
+    if (this.#o.clock.now() - sentAt >= t.fenceMs) {
+      if (this.#view.ownership !== 'owned') this.#schedule(0);
+      return;
+    }
+    this.#okAt = sentAt;
+    this.#armFence();
+    if (this.#view.ownership === 'owned') return;
+    this.#attempt?.cancel();
+    this.#renew?.cancel();
+    this.#renew = this.#o.clock.setInterval(() => this.#run(() => this.#renewOnce()), t.renewMs);
+    this.#setView({ ownership: 'owned', owner: this.#o.node, since: record.since });
+    this.#o.onOwnedChange?.();
+  }
+
+  #armFence(): void {
+    this.#fence?.cancel();
+    const left = this.#okAt + this.#t!.fenceMs - this.#o.clock.now();
+    this.#fence = this.#o.clock.setTimeout(() => this.#checkFence(), Math.max(0, left));
+  }
+
+  #checkFence(): void {
+    this.#fence = null;
+    if (this.#view.ownership !== 'owned') return;
+    if (this.#o.clock.now() - this.#okAt < this.#t!.fenceMs) return this.#armFence();
+    // Our entry may still be there: keep `#held` and keep trying to re-take it every R.
+    this.#lose('deadline', UNOWNED);
+    this.#schedule(this.#t!.renewMs);
+  }
+
+  /** Stops claiming the link: the listeners drop it first, in this very turn. */
+  #lose(reason: LossReason, view: LeaseView): void {
+    this.#renew?.cancel();
+    this.#renew = null;
+    this.#fence?.cancel();
+    this.#fence = null;
+    this.#setView(view);
+    this.#o.log.warn('lease lost', { lease: this.key, reason, owner: view.owner });
+    this.#o.onLost?.(reason);
+    this.#o.onOwnedChange?.();
+  }
+
+  #setView(view: LeaseView): void {
+    const old = this.#view;
+    if (old.ownership === view.ownership && old.owner === view.owner && old.since === view.since) return;
+    this.#view = view;
+    for (const listener of this.#listeners) {
+      try {
+        listener(view);
+      } catch (err) {
+        this.#o.log.error('lease listener threw', { lease: this.key, err: err as Error });
+      }
+    }
+  }
+
+  #jitter(): number {
+    return Math.floor((this.#o.random ?? Math.random)() * this.#t!.jitterMs);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Three relay processes, each attached to a different node of a 3-node NATS cluster, in front of
+ * one Wings daemon and one Felix bot: exactly one relay holds each upstream socket, every
+ * dashboard on every relay gets each event once and in order, `send logs` has no duplicates, and
+ * commands reach the owner from any relay — or, when nobody holds the link, come back as the
+ * dialect's error after `commandTimeoutMs`. Over the whole file no resource ever had two sockets.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { connect, type NatsConnection } from 'nats';
+import { monotonicClock } from '../../src/clock.ts';
+import { NatsCoordinator } from '../../src/cluster/nats-coordinator.ts';
+import { createLog } from '../../src/log.ts';
+import { Subjects } from '../../src/subjects.ts';
+import { useNatsCluster } from '../helpers/nats-cluster.ts';
+import { JWT_SECRET, RelayProcess, owners, untilLinks } from '../helpers/relay-cluster.ts';
+import { S1, S2, S3, consoleLines, primed, startUpstreams, until, type Upstreams } from '../helpers/cluster-upstreams.ts';
+import type { WingsClient } from '../helpers/wings-client.ts';
+
+const TTL = 1500;
+const COMMAND_TIMEOUT_MS = 2000;
+const prefix = `fan${randomBytes(3).toString('hex')}`;
+let up: Upstreams;
+let relays: RelayProcess[] = [];
+let zombie: { coordinator: NatsCoordinator; nc: NatsConnection } | undefined;
+const clients: WingsClient[] = [];
+
+describe('cluster: fan-out through three relays on three NATS nodes', () => {
+  const nats = useNatsCluster(3);
+  before(async () => {
+    up = await startUpstreams(JWT_SECRET);
+    // A node that holds S3's lease and serves nothing: a link no relay may open.
+    const nc = await connect({ servers: nats.cluster.urls });
+    const coordinator = new NatsCoordinator({
+      node: 'zombie',
+      connection: async () => nc,
+      prefix,
+      leaseTtlMs: TTL,
+      replicas: 3,
+      clock: monotonicClock((err) => {
+        throw err;
+      }),
+      log: createLog('silent'),
+      watchdog: false,
+    });
+    zombie = { coordinator, nc };
+    await coordinator.start();
+    const held = coordinator.lease(new Subjects(prefix).leaseKey('up', 'server', S3));
+    await until(() => held.ownership === 'owned', 10_000, 'the zombie holds S3');
+    relays = await Promise.all(
+      nats.cluster.urls.map((url, i) =>
+        RelayProcess.start({ id: `n${i + 1}`, natsUrls: [url], prefix, leaseTtlMs: TTL, upstreams: up.upstreams, listeners: up.listeners, limits: { commandTimeoutMs: COMMAND_TIMEOUT_MS } }),
+      ),
+    );
+  });
+
+  after(async () => {
+    for (const c of clients) c.terminate();
+    await Promise.all(relays.map((r) => r.stop()));
+    await zombie?.coordinator.stop();
+    await zombie?.nc.close();
+    await up?.close();
+  });
+
+  test('exactly one relay owns each link; the others stand by and name it', async () => {
+    for (const [upstream, id] of [['up', S1], ['up', S2], ['felix', '_']] as const) {
+      const links = await untilLinks(relays, upstream, id, (ls) => ls.filter((l) => l?.ownership === 'owned' && l.state === 'ready').length === 1 && ls.filter((l) => l?.ownership === 'standby').length === 2, 15_000, `one owner of ${upstream}/${id}`);
+      const owner = relays[links.findIndex((l) => l?.ownership === 'owned')]!.id;
+      for (const l of links) {
+        assert.equal(l!.owner, owner);
+        assert.equal(l!.state, l!.ownership === 'owned' ? 'ready' : 'standby');
+        assert.equal(typeof l!.since, 'number');
+      }
+    }
+    const s3 = await untilLinks(relays, 'up', S3, (ls) => ls.every((l) => l?.ownership === 'standby'), 5000, 'S3 held by the zombie');
+    assert.deepEqual(s3.map((l) => [l!.state, l!.owner]), [['standby', 'zombie'], ['standby', 'zombie'], ['standby', 'zombie']]);
+    await until(() => up.wings.connectionCount(S1) === 1 && up.wings.connectionCount(S2) === 1 && up.felix.connectionCount() === 1, 5000, 'one socket each');
+    assert.equal(up.wings.connectionCount(S3), 0, 'nobody opened the zombie\'s link');
+    const metrics = await (await fetch(`${relays[0]!.url}/metrics`)).text();
+    assert.match(metrics, /bridge_upstream_links\{protocol="wings",upstream="up",state="standby"\} [1-3]/);
+    up.assertNeverTwoSockets();
+  });
+
+  test('dashboards on all three relays receive every console line once, in order; send logs has no duplicates', async () => {
+    const [owner] = await owners(relays, 'up', S1);
+    assert.ok(owner, 'S1 has an owner');
+    const dashboards = await Promise.all(relays.map((r) => r.wings(S1)));
+    clients.push(...dashboards);
+    await primed(up.wings, S1, dashboards);
+    const from = dashboards.map((c) => c.frames.length);
+    const lines = Array.from({ length: 40 }, (_, i) => `line ${i + 1}`);
+    for (const line of lines) up.wings.console(S1, line);
+    await until(() => dashboards.every((c, i) => consoleLines(c, 'line ', from[i]).length >= lines.length), 10_000, 'every line everywhere');
+    await new Promise((r) => setTimeout(r, 200));
+    dashboards.forEach((c, i) => assert.deepEqual(consoleLines(c, 'line ', from[i]), lines, `dashboard on ${relays[i]!.id}`));
+
+    const before = dashboards.map((c) => c.frames.length);
+    for (const c of dashboards) c.send('send logs');
+    // A history read is a JetStream consumer on the R3 stream: slow on a loaded machine.
+    await until(() => dashboards.every((c, i) => consoleLines(c, 'line 40', before[i]).length === 1), 20_000, 'send logs answered').catch(async (err: Error) => {
+      const jsm = await zombie!.nc.jetstreamManager();
+      const streams: string[] = [];
+      for await (const si of jsm.streams.list()) streams.push(`${si.config.name}: ${si.state.messages} msgs, leader ${si.cluster?.leader}, replicas ${JSON.stringify(si.cluster?.replicas?.map((r) => [r.name, r.current, r.lag]))}`);
+      throw new Error(`${err.message}: ${dashboards.map((c, i) => consoleLines(c, 'line ', before[i]).length).join(', ')} lines; streams ${streams.join('; ')}; ${relays.map((r) => r.logs.filter((l) => l.level === 'warn' || l.level === 'error').slice(-3).map((l) => l.msg).join(' | ')).join(' / ')}`);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    dashboards.forEach((c, i) => assert.deepEqual(consoleLines(c, 'line ', before[i]), lines, `send logs on ${relays[i]!.id}: the last lines, each once`));
+    up.assertNeverTwoSockets();
+  });
+
+  test('a command from a relay that does not own the link reaches the owner, and its echo comes back', async () => {
+    const [owner] = await owners(relays, 'up', S1);
+    const other = relays.find((r) => r !== owner)!;
+    const c = await other.wings(S1);
+    clients.push(c);
+    c.send('send command', ['say from afar']);
+    await c.next((f) => f.event === 'console output' && f.args?.[0] === '> say from afar', 5000);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(up.wings.received.filter((f) => f.event === 'send command' && f.args[0] === 'say from afar').length, 1, 'applied once, by the owner');
+    up.assertNeverTwoSockets();
+  });
+
+  test('a link nobody serves: the dashboard gets daemon error after commandTimeoutMs', async () => {
+    const c = await relays[2]!.wings(S3);
+    clients.push(c);
+    const sent = Date.now();
+    c.send('send command', ['into the void']);
+    const err = await c.event('daemon error', COMMAND_TIMEOUT_MS + 5000);
+    const waited = Date.now() - sent;
+    assert.ok(waited >= COMMAND_TIMEOUT_MS - 50, `answered after ${waited} ms`);
+    assert.match(err.args![0]!, /no owner of this upstream link answered within 2000 ms/);
+    assert.equal(up.wings.received.filter((f) => f.args[0] === 'into the void').length, 0);
+    up.assertNeverTwoSockets();
+  });
+});
