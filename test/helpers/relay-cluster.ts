@@ -103,7 +103,8 @@ export class RelayProcess {
         limits: { backoffInitialMs: 100, backoffMaxMs: 1000, ...c.limits },
       }),
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The pid file goes with the config: a killed relay would leave one in $TMPDIR otherwise.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', file, '--pid-file', join(dir, 'bridge.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
     track(child);
     const relay = new RelayProcess(c.id, child, dir);
     const listening = await relay.waitLog((l) => l.msg === 'relay listening', 30_000, 'relay listening');
