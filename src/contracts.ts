@@ -231,6 +231,11 @@ export interface HttpRequest {
   /** Lower-case header names. */
   headers: Readonly<Record<string, string | undefined>>;
   remoteAddress: string;
+  /**
+   * The scheme the client used as a trusted proxy reports it (X-Forwarded-Proto), present only when
+   * the TCP peer is one of `http.trustedProxies`: anyone else could name any scheme.
+   */
+  readonly forwardedProto?: 'http' | 'https';
 }
 
 export interface HttpResponse {

@@ -369,7 +369,7 @@ export class Relay {
       publicUrl: (req: HttpRequest) => {
         const publicUrl = this.#config.http.publicUrl;
         if (publicUrl) return publicUrl.replace(/\/$/, '');
-        const proto = this.server.host.secure || req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
+        const proto = this.server.host.secure || req.forwardedProto === 'https' ? 'https' : 'http';
         return `${proto}://${req.headers.host ?? `127.0.0.1:${this.#port}`}`;
       },
     };

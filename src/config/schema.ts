@@ -57,7 +57,7 @@ export const HttpSection = Type.Object(
         { additionalProperties: false, description: 'Serve `https://` and `wss://` on the one port with this certificate and key (checked at load: `bridge check` reports an unreadable or mismatched pair). Files are read again on every config reload (SIGHUP, `bridge reload`), which swaps the certificate for new connections without dropping open ones. Unset: plain HTTP (put a reverse proxy in front for TLS).' },
       ),
     ),
-    trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Reverse proxies (addresses or CIDR blocks, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client address for the per-address limits: the last hop that is not a trusted proxy counts.' }),
+    trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Reverse proxies (addresses or CIDR blocks, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client address for the per-address limits: the last hop that is not a trusted proxy counts. Their X-Forwarded-Proto also sets the scheme of token URLs when `publicUrl` is unset; from any other peer it is ignored.' }),
   },
   { additionalProperties: false, default: {} },
 );

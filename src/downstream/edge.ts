@@ -130,6 +130,11 @@ export class ClientAddresses {
     return family !== 0 && this.#trusted!.check(address, family === 4 ? 'ipv4' : 'ipv6');
   }
 
+  /** Whether `peer` (a TCP peer address) is one of the trusted proxies. */
+  trusts(peer: string): boolean {
+    return this.#trusted !== null && this.#isTrusted(plainAddress(peer));
+  }
+
   resolve(peer: string, forwardedFor: string | string[] | undefined): string {
     const address = plainAddress(peer);
     if (this.#trusted === null || forwardedFor === undefined || !this.#isTrusted(address)) return address;

@@ -93,7 +93,7 @@ function match<T>(table: Compiled<T>[], path: string): { value: T; params: Recor
   return null;
 }
 
-function toRequest(req: IncomingMessage, params: Record<string, string>, url: URL, address: () => string): HttpRequest {
+function toRequest(req: IncomingMessage, params: Record<string, string>, url: URL, address: () => string, proxied: () => boolean): HttpRequest {
   return {
     method: req.method ?? 'GET',
     path: url.pathname,
@@ -103,6 +103,12 @@ function toRequest(req: IncomingMessage, params: Record<string, string>, url: UR
     // Lazy: reading it makes Node keep the peer address on the socket for the socket's lifetime.
     get remoteAddress() {
       return address();
+    },
+    get forwardedProto() {
+      if (!proxied()) return undefined;
+      const proto = req.headers['x-forwarded-proto'];
+      const first = (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase();
+      return first === 'https' || first === 'http' ? first : undefined;
     },
   };
 }
@@ -244,6 +250,11 @@ export class WebHost {
     return this.#opts.addresses ? this.#opts.addresses.resolve(peer, req.headers['x-forwarded-for']) : plainAddress(peer);
   }
 
+  /** Whether the TCP peer of `req` is one of `http.trustedProxies`. */
+  #viaTrustedProxy(req: IncomingMessage): boolean {
+    return this.#opts.addresses?.trusts(req.socket.remoteAddress ?? '') ?? false;
+  }
+
   /** A refusal the host makes itself: counted, and answered with its row. */
   #refusal(kind: 'request' | 'upgrade', code: BridgeErrorCode, address: string, headers?: Record<string, string>): HttpResponse {
     this.#opts.onRefused?.(kind, code, address);
@@ -294,7 +305,7 @@ export class WebHost {
     const addressOf = () => (address ??= this.#address(req));
     const admission = this.#opts.admission;
     if (route.credential && admission?.blocked(addressOf())) return this.#limited('request', 'BRIDGE_ERR_AUTH_FAILURES', addressOf());
-    const out = await route.handle(toRequest(req, hit.params, url, addressOf));
+    const out = await route.handle(toRequest(req, hit.params, url, addressOf, () => this.#viaTrustedProxy(req)));
     if (route.credential && (out.status === 401 || out.status === 403)) admission?.authFailed(addressOf());
     return out;
   }
@@ -334,7 +345,7 @@ export class WebHost {
     // From here the address holds one admitted slot: handed to the socket, or released below.
     let phase: 'deciding' | 'attached' | 'released' = 'deciding';
     try {
-      const request = toRequest(req, hit.params, url, () => address);
+      const request = toRequest(req, hit.params, url, () => address, () => this.#viaTrustedProxy(req));
       const verdict = await hit.value.authorize(request);
       if (!verdict.accept) {
         if (verdict.reason === 'auth') admission?.authFailed(address);
