@@ -16,7 +16,9 @@ import { encodeInterest, interestKey, isEmpty } from './interest-view.ts';
 
 /** The writes of the bucket the publisher makes. */
 export interface InterestStore {
+  /** Stores `value` under `key`, replacing what was there; rejects when the bucket did not answer. */
   put(key: string, value: string): Promise<void>;
+  /** Removes `key` (a delete marker that watchers see); rejects when the bucket did not answer. */
   delete(key: string): Promise<void>;
 }
 
