@@ -85,6 +85,18 @@ export class InterestPublisher {
     this.#heartbeat ??= this.#o.clock.setInterval(() => this.beat(), this.beatMs);
   }
 
+  /**
+   * An entry under this node's id was seen in the bucket. When this node publishes nothing for
+   * `upstream`, it is a previous run's (a restart with the same node id): deleted now, so the
+   * other nodes drop it at once rather than after the TTL.
+   */
+  seen(upstream: string): void {
+    if (this.#stopped || this.#entries.get(upstream)?.value) return;
+    let e = this.#entries.get(upstream);
+    if (!e) this.#entries.set(upstream, (e = { key: interestKey(upstream, this.#o.node), value: null, writing: Promise.resolve(), queued: false }));
+    this.#write(e);
+  }
+
   /** Puts every live entry again (the heartbeat; also after a reconnect). */
   beat(): void {
     for (const e of this.#entries.values()) if (e.value !== null) this.#write(e);

@@ -77,6 +77,8 @@ export interface InterestViewOptions {
   onInvalid?(key: string): void;
   /** A node's entry lapsed without a heartbeat (the node died or lost NATS). */
   onLapsed?(upstream: string, node: string): void;
+  /** An entry under this node's id: its own echo, or one a previous run with the same id left. */
+  onOwn?(upstream: string): void;
 }
 
 interface Entry {
@@ -108,7 +110,7 @@ export class InterestView {
       this.#o.onInvalid?.(key);
       return this.delete(key);
     }
-    if (record.node === this.#o.self) return;
+    if (record.node === this.#o.self) return this.#o.onOwn?.(record.upstream);
     const old = this.#entries.get(key);
     old?.lapse.cancel();
     const lapse = this.#o.clock.setTimeout(() => this.#lapse(key), record.ttlMs);

@@ -65,6 +65,7 @@ export class NatsInterest {
         o.log.warn('interest entry ignored: not a record of this relay', { key });
       },
       onLapsed: (upstream, node) => o.log.info('interest of a node lapsed (no heartbeat within cluster.interestTtlMs)', { upstream, from: node }),
+      onOwn: (upstream) => this.publisher.seen(upstream),
     });
     this.publisher = new InterestPublisher({ node: o.node, ttlMs: o.ttlMs, clock: o.clock, log: o.log });
   }

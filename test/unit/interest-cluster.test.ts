@@ -57,7 +57,7 @@ function node(id: string, bucket: Bucket, invalid: string[] = []): Node {
   const clock = new ManualClock();
   const table = new InterestTable({ clock, coalesceMs: COALESCE });
   const publisher = new InterestPublisher({ node: id, ttlMs: TTL, clock, log });
-  const view = new InterestView({ self: id, clock, onInvalid: (key) => invalid.push(key) });
+  const view = new InterestView({ self: id, clock, onInvalid: (key) => invalid.push(key), onOwn: (upstream) => publisher.seen(upstream) });
   bucket.views.push(view);
   publisher.open(bucket);
   const coordinator = Object.assign(new MemoryCoordinator(id, clock), {
@@ -180,5 +180,9 @@ describe('interest across nodes', () => {
     await advance([a], COALESCE);
     assert.deepEqual(invalid, [interestKey('felix', 'x'), interestKey('felix', 'y'), interestKey('felix', 'w')], 'not JSON, under another node\'s key, ids not strings');
     assert.deepEqual(plain(a.table.union('felix')), {}, 'a\'s own (e.g. a previous run\'s) entry does not count here');
+    assert.equal(bucket.stored.has(interestKey('felix', 'a')), false, 'a previous run\'s entry is deleted, as a publishes nothing');
+    a.table.declare('s1', 'felix', 'user', ['u1']);
+    await advance([a], COALESCE);
+    assert.ok(bucket.stored.has(interestKey('felix', 'a')), 'a\'s own entry, echoed by the watcher, stays');
   });
 });
