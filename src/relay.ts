@@ -11,6 +11,7 @@ import { requestUntilServed } from './bus/request-until-served.ts';
 import type { Coordinator } from './cluster/coordinator.ts';
 import { MemoryCoordinator } from './cluster/memory.ts';
 import { NatsCoordinator } from './cluster/nats-coordinator.ts';
+import { shareInterest } from './cluster/interest-share.ts';
 import type { BridgeConfig, ListenerConfig } from './config/schema.ts';
 import type { HttpRequest, ListenerContext, Log, ProtocolAdapter, Simulator, SimulatorEndpoint, TokenPolicy } from './contracts.ts';
 import type { BridgeCommand, CommandReply } from './events.ts';
@@ -213,6 +214,7 @@ export class Relay {
       connection: () => bus.connection(),
       prefix: config.bus.prefix,
       leaseTtlMs: config.cluster.leaseTtlMs,
+      interestTtlMs: config.cluster.interestTtlMs,
       replicas: config.bus.replicas,
       // Real time even when a test drives the relay's clock: the bucket ages entries out in real
       // time, and the self-fence measures intervals on a clock no NTP step can stretch.
@@ -221,6 +223,7 @@ export class Relay {
       watchdog: opts.watchdog ?? true,
       ...(opts.random ? { random: opts.random } : {}),
       onLost: (_key, reason) => this.metrics.leaseLosses.inc({ reason }),
+      onInvalidInterest: () => this.metrics.eventsDropped.inc({ dialect: 'cluster', direction: 'upstream', reason: 'bad_frame' }),
     });
   }
 
@@ -306,6 +309,7 @@ export class Relay {
       const sim = up.simulator;
       this.supervisor.add(up, adapter, sim ? (this.#simulatorEndpoints?.get(sim) ?? this.simulators.get(sim)?.endpoint) : undefined);
     }
+    shareInterest(this.interest, this.coordinator, config.upstreams.map((u) => u.name));
     for (const listener of config.listeners) {
       const adapter = adapterFor(this.#adapters, listener.dialect);
       const role = adapter.createListener(this.#listenerContext(listener));

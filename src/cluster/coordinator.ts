@@ -3,9 +3,16 @@
  * (one Wings server socket, one Felix socket, one room, one Semoxy panel socket) has a lease; a
  * node opens the link only while it holds the lease, and drops it the moment it stops holding it.
  *
- * Two implementations: `memory` (one node: every lease granted at once) and `nats` (leases in a
- * JetStream KV bucket, see nats-lease.ts for the timing argument). Adapters know nothing of this.
+ * Its second question: what the dashboards of the *other* nodes want of an upstream (Felix `20002`
+ * users/guilds), so that the node holding a link asks the upstream for every node's dashboards.
+ *
+ * Two implementations: `memory` (one node: every lease granted at once, no other node's interest)
+ * and `nats` (leases in a JetStream KV bucket, see nats-lease.ts for the timing argument; interest
+ * in another, see nats-interest.ts). Adapters know nothing of this.
  */
+
+/** Ids wanted per resource kind of one upstream (the shape of src/upstream/interest.ts). */
+export type Interest = ReadonlyMap<string, ReadonlySet<string>>;
 
 export type LinkOwnership = 'owned' | 'standby' | 'unowned';
 
@@ -48,6 +55,20 @@ export interface Coordinator {
    * from `Subjects.leaseKey`, so every node names a link alike.
    */
   lease(key: string): Lease;
-  /** Releases every lease and stops every timer and watcher; idempotent. */
+  /**
+   * Publishes what this node's dashboards want of `upstream`, replacing what it published before;
+   * an empty interest (no ids at all) withdraws it. NATS: kept alive by a heartbeat while this
+   * node runs (published again once the bucket opens if called before), so it lapses within
+   * `cluster.interestTtlMs` when the node dies; withdrawn on stop. Memory: nobody else to tell.
+   * Never throws; a KV write that fails is logged and made again by the next heartbeat.
+   */
+  publishInterest(upstream: string, interest: Interest): void;
+  /**
+   * Calls `listener` with the union of what every *other* node publishes for `upstream` each
+   * time it changes (a node's entry also lapses `interestTtlMs` after its last heartbeat was
+   * seen), never within the calling turn. Returns the unsubscribe. Memory: never called.
+   */
+  watchInterest(upstream: string, listener: (remote: Interest) => void): () => void;
+  /** Releases every lease, withdraws this node's interest, stops every timer and watcher; idempotent. */
   stop(): Promise<void>;
 }

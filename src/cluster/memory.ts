@@ -1,9 +1,10 @@
 /**
  * The coordinator of a relay on the memory bus: one node, so every lease is granted at once and
- * never lost. The supervisor drives it exactly like the NATS one, so both take the same paths.
+ * never lost, and no other node's interest to add. The supervisor drives it exactly like the NATS
+ * one, so both take the same paths.
  */
 import type { Clock } from '../clock.ts';
-import type { Coordinator, Lease, LeaseView, LinkOwnership } from './coordinator.ts';
+import type { Coordinator, Interest, Lease, LeaseView, LinkOwnership } from './coordinator.ts';
 
 class GrantedLease implements Lease {
   readonly #node: string;
@@ -60,6 +61,12 @@ export class MemoryCoordinator implements Coordinator {
     let lease = this.#leases.get(key);
     if (!lease) this.#leases.set(key, (lease = new GrantedLease(this.node, this.#clock.now())));
     return lease;
+  }
+
+  publishInterest(_upstream: string, _interest: Interest): void {}
+
+  watchInterest(_upstream: string, _listener: (remote: Interest) => void): () => void {
+    return () => {};
   }
 
   async stop(): Promise<void> {

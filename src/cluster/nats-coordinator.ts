@@ -1,7 +1,8 @@
 /**
  * The coordinator of a relay on the NATS bus: one lease per upstream link in the `<PREFIX>_LEASES`
  * JetStream KV bucket (nats-kv.ts), each a {@link NatsLease} state machine (nats-lease.ts, with the
- * timing argument), one bucket watcher for the whole node, and the stalled-loop watchdog.
+ * timing argument), one bucket watcher for the whole node, and the stalled-loop watchdog; and
+ * this node's interest in the `<PREFIX>_INTEREST` bucket (nats-interest.ts).
  *
  * It shares the bus's NATS connection rather than opening its own: the leases then hold exactly
  * as long as this node can publish its links' events. With a second connection, a node whose
@@ -14,7 +15,8 @@ import { Events } from 'nats';
 import type { NatsConnection } from 'nats';
 import type { Clock, Timer } from '../clock.ts';
 import type { Log } from '../contracts.ts';
-import type { Coordinator, Lease } from './coordinator.ts';
+import type { Coordinator, Interest, Lease } from './coordinator.ts';
+import { NatsInterest } from './nats-interest.ts';
 import { leaseTiming, NatsLease, type LeaseTiming, type LossReason } from './nats-lease.ts';
 import { openLeaseBucket, type BucketWatch, type LeaseBucket } from './nats-kv.ts';
 import { monotonicMs, startWatchdog, type Watchdog } from './watchdog.ts';
@@ -26,6 +28,8 @@ export interface NatsCoordinatorOptions {
   prefix: string;
   /** `cluster.leaseTtlMs`: the max age of a bucket this node creates. */
   leaseTtlMs: number;
+  /** `cluster.interestTtlMs` (default 15 s). */
+  interestTtlMs?: number;
   /** `bus.replicas`. */
   replicas: number;
   /** Timers and intervals; `now()` should be monotonic (see monotonicClock). */
@@ -36,6 +40,8 @@ export interface NatsCoordinatorOptions {
   random?: () => number;
   /** Told of every lost lease (metrics). */
   onLost?(key: string, reason: LossReason): void;
+  /** Told of every interest entry in the bucket that is not a record (metrics). */
+  onInvalidInterest?(): void;
 }
 
 export class NatsCoordinator implements Coordinator {
@@ -44,6 +50,7 @@ export class NatsCoordinator implements Coordinator {
   readonly instance = randomBytes(6).toString('hex');
   readonly #o: NatsCoordinatorOptions;
   readonly #leases = new Map<string, NatsLease>();
+  readonly #interest: NatsInterest;
   #timing: LeaseTiming;
   #bucket: LeaseBucket | null = null;
   #watch: BucketWatch | null = null;
@@ -57,6 +64,15 @@ export class NatsCoordinator implements Coordinator {
     this.#o = o;
     this.node = o.node;
     this.#timing = leaseTiming(o.leaseTtlMs);
+    this.#interest = new NatsInterest({
+      node: o.node,
+      prefix: o.prefix,
+      ttlMs: o.interestTtlMs ?? 15_000,
+      replicas: o.replicas,
+      clock: o.clock,
+      log: o.log,
+      ...(o.onInvalidInterest ? { onInvalid: o.onInvalidInterest } : {}),
+    });
   }
 
   /** Resolves once the bucket is open, or at once while NATS is not reachable (then keeps trying). */
@@ -94,13 +110,21 @@ export class NatsCoordinator implements Coordinator {
     return lease;
   }
 
+  publishInterest(upstream: string, interest: Interest): void {
+    this.#interest.publish(upstream, interest);
+  }
+
+  watchInterest(upstream: string, listener: (remote: Interest) => void): () => void {
+    return this.#interest.watch(upstream, listener);
+  }
+
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#sleep?.timer.cancel();
     this.#sleep?.wake();
     this.#deadlines?.cancel();
-    await Promise.all([...this.#leases.values()].map((l) => l.release()));
+    await Promise.all([...[...this.#leases.values()].map((l) => l.release()), this.#interest.stop()]);
     this.#watch?.stop();
     await this.#watchdog?.stop();
   }
@@ -115,6 +139,7 @@ export class NatsCoordinator implements Coordinator {
   async #run(started: () => void): Promise<void> {
     const nc = await this.#o.connection();
     if (!nc || this.#stopped) return started();
+    void this.#interest.run(nc).catch((err: unknown) => this.#o.log.error('cluster interest failed', { err: err as Error }));
     void this.#followReconnects(nc);
     while (!this.#stopped && !(await this.#open(nc))) {
       started();

@@ -2,7 +2,12 @@
  * What downstream sessions want from each upstream, where the upstream must be told (Felix
  * `20002` users/guilds). Each session declares ids per (upstream, resource); the table keeps the
  * union and tells listeners of an upstream when its union changes. A closed session's
- * declarations are dropped. (This node only; cross-node interest is the cluster's work.)
+ * declarations are dropped.
+ *
+ * Across a cluster the table has two parts per upstream: the local one (this node's sessions),
+ * which this node publishes (src/cluster/interest-share.ts), and the remote one, the union that the
+ * other nodes publish, set by {@link InterestTable.setRemote}. The union the link sends upstream
+ * is both; whichever node owns the link so sends what every node's dashboards want.
  *
  * Cost: a dashboard may list 1 000 ids and change its list many times a second, so the union is
  * kept as a reference count per id, updated by the difference between a session's old and new
@@ -29,10 +34,17 @@ class UpstreamInterest {
   readonly declared = new Map<string, Map<string, ReadonlySet<string>>>();
   /** resource → id → how many sessions want it (the union is the keys) */
   readonly counts = new Map<string, Map<string, number>>();
+  /** resource → ids the other nodes want (replaced whole by setRemote) */
+  remote: Interest = new Map();
   readonly listeners = new Set<(interest: Interest) => void>();
+  /** Hear of changes of the local part only (what this node publishes). */
+  readonly localListeners = new Set<(local: Interest) => void>();
   /** Bumped on every change of the union; `told` is the version listeners last heard. */
   version = 0;
   told = 0;
+  /** The same for the local part. */
+  localVersion = 0;
+  localTold = 0;
   /** Open while a window after the last update runs; changes meanwhile wait for its end. */
   window: Timer | null = null;
   /** An update is queued for the end of this turn. */
@@ -64,11 +76,21 @@ export class InterestTable {
     if (!counts) u.counts.set(resource, (counts = new Map()));
     const before = mine.get(resource) ?? NONE;
     const next = new Set(ids);
-    let changed = false;
-    for (const id of next) if (!before.has(id) && add(counts, id)) changed = true;
-    for (const id of before) if (!next.has(id) && remove(counts, id)) changed = true;
+    const remote = u.remote.get(resource) ?? NONE;
+    let local = false;
+    let union = false;
+    for (const id of next) {
+      if (before.has(id) || !add(counts, id)) continue;
+      local = true;
+      if (!remote.has(id)) union = true;
+    }
+    for (const id of before) {
+      if (next.has(id) || !remove(counts, id)) continue;
+      local = true;
+      if (!remote.has(id)) union = true;
+    }
     mine.set(resource, next);
-    if (changed) this.#changed(u);
+    this.#changed(u, union, local);
   }
 
   /** Forgets everything `session` declared. */
@@ -77,19 +99,53 @@ export class InterestTable {
       const mine = u.declared.get(session);
       if (!mine) continue;
       u.declared.delete(session);
-      let changed = false;
+      let local = false;
+      let union = false;
       for (const [resource, ids] of mine) {
         const counts = u.counts.get(resource)!;
-        for (const id of ids) if (remove(counts, id)) changed = true;
+        const remote = u.remote.get(resource) ?? NONE;
+        for (const id of ids) {
+          if (!remove(counts, id)) continue;
+          local = true;
+          if (!remote.has(id)) union = true;
+        }
       }
-      if (changed) this.#changed(u);
+      this.#changed(u, union, local);
     }
   }
 
-  /** The union of every session's declarations for `upstream` (a snapshot). */
+  /**
+   * Replaces what the other nodes of the cluster want of `upstream` (their union; this node's own
+   * entry excluded). O(old remote ids + new remote ids).
+   */
+  setRemote(upstream: string, remote: Interest): void {
+    const u = this.#of(upstream);
+    const before = u.remote;
+    u.remote = remote;
+    let union = false;
+    for (const [resource, ids] of remote) {
+      const had = before.get(resource) ?? NONE;
+      const counts = u.counts.get(resource);
+      for (const id of ids) if (!had.has(id) && !counts?.has(id)) union = true;
+    }
+    for (const [resource, ids] of before) {
+      const has = remote.get(resource) ?? NONE;
+      const counts = u.counts.get(resource);
+      for (const id of ids) if (!has.has(id) && !counts?.has(id)) union = true;
+    }
+    this.#changed(u, union, false);
+  }
+
+  /** The union of every session's declarations for `upstream`, and the other nodes' (a snapshot). */
   union(upstream: string): Interest {
     const u = this.#upstreams.get(upstream);
     return u ? this.#unionOf(u) : new Map();
+  }
+
+  /** What this node's sessions want of `upstream` (a snapshot, without the other nodes' part). */
+  local(upstream: string): Interest {
+    const u = this.#upstreams.get(upstream);
+    return u ? localOf(u) : new Map();
   }
 
   /** Calls `listener` with the new union whenever the union of `upstream` changed (coalesced). */
@@ -99,14 +155,23 @@ export class InterestTable {
     return () => u.listeners.delete(listener);
   }
 
+  /** Calls `listener` with the local part whenever it changed (coalesced like {@link onChange}). */
+  onLocalChange(upstream: string, listener: (local: Interest) => void): () => void {
+    const u = this.#of(upstream);
+    u.localListeners.add(listener);
+    return () => u.localListeners.delete(listener);
+  }
+
   #of(upstream: string): UpstreamInterest {
     let u = this.#upstreams.get(upstream);
     if (!u) this.#upstreams.set(upstream, (u = new UpstreamInterest()));
     return u;
   }
 
-  #changed(u: UpstreamInterest): void {
-    u.version += 1;
+  #changed(u: UpstreamInterest, union: boolean, local: boolean): void {
+    if (union) u.version += 1;
+    if (local) u.localVersion += 1;
+    if (!union && !local) return;
     if (u.window !== null || u.queued) return;
     u.queued = true;
     queueMicrotask(() => {
@@ -116,10 +181,17 @@ export class InterestTable {
   }
 
   #tell(u: UpstreamInterest): void {
-    if (u.version === u.told) return;
-    u.told = u.version;
-    let union: Interest | null = null;
-    for (const listener of u.listeners) listener((union ??= this.#unionOf(u)));
+    if (u.version === u.told && u.localVersion === u.localTold) return;
+    if (u.localVersion !== u.localTold) {
+      u.localTold = u.localVersion;
+      let local: Interest | null = null;
+      for (const listener of u.localListeners) listener((local ??= localOf(u)));
+    }
+    if (u.version !== u.told) {
+      u.told = u.version;
+      let union: Interest | null = null;
+      for (const listener of u.listeners) listener((union ??= this.#unionOf(u)));
+    }
     if (this.#clock === null || this.#coalesceMs <= 0) return;
     u.window = this.#clock.setTimeout(() => {
       u.window = null;
@@ -130,8 +202,19 @@ export class InterestTable {
   #unionOf(u: UpstreamInterest): Interest {
     const out = new Map<string, Set<string>>();
     for (const [resource, counts] of u.counts) out.set(resource, new Set(counts.keys()));
+    for (const [resource, ids] of u.remote) {
+      const set = out.get(resource);
+      if (set) for (const id of ids) set.add(id);
+      else out.set(resource, new Set(ids));
+    }
     return out;
   }
+}
+
+function localOf(u: UpstreamInterest): Interest {
+  const out = new Map<string, Set<string>>();
+  for (const [resource, counts] of u.counts) out.set(resource, new Set(counts.keys()));
+  return out;
 }
 
 /** Counts one more session wanting `id`; true when it joined the union. */

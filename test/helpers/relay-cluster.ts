@@ -25,6 +25,8 @@ export interface RelayConfig {
   natsUrls: string[];
   prefix: string;
   leaseTtlMs: number;
+  /** `cluster.interestTtlMs`; default the relay's. */
+  interestTtlMs?: number;
   /** `bus.replicas`; default 3 (the tests run a 3-node NATS cluster). */
   replicas?: number;
   upstreams: unknown[];
@@ -94,7 +96,7 @@ export class RelayProcess {
         node: { id: c.id },
         http: { host: '127.0.0.1', port: 0, shutdownGraceMs: c.shutdownGraceMs ?? 3000 },
         bus: { kind: 'nats', prefix: c.prefix, servers: c.natsUrls, storage: 'memory', replicas: c.replicas ?? 3 },
-        cluster: { leaseTtlMs: c.leaseTtlMs },
+        cluster: { leaseTtlMs: c.leaseTtlMs, ...(c.interestTtlMs ? { interestTtlMs: c.interestTtlMs } : {}) },
         // RELAY_LOG=debug shows the lease steps in failure output (`tail()`).
         log: { level: process.env.RELAY_LOG ?? 'info' },
         clients: c.clients ?? [ADMIN_CLIENT],

@@ -95,6 +95,8 @@ function handCoordinator(): Coordinator & { set(view: LeaseView): void; released
     node: 'n1',
     start: async () => {},
     lease: () => lease,
+    publishInterest: () => {},
+    watchInterest: () => () => {},
     stop: async () => {},
     set(v) {
       view = v;
