@@ -82,18 +82,39 @@ export class TicketBucket {
   async run<T>(call: (kv: KV) => Promise<T>): Promise<T> {
     try {
       if (!this.#o.available()) throw Object.assign(new Error('bus not connected'), { code: 'BUS_NOT_CONNECTED' });
-      const result = await call(await (this.#opening ??= this.#open()));
+      const result = await call(await this.#bucket());
       if (this.#failing) this.#o.log.info('ticket store available again', {});
       this.#failing = false;
       return result;
     } catch (err) {
       if (wrongRevision(err)) throw err;
-      // Open again next time: the bucket may be gone (memory storage after the servers restarted).
-      this.#opening = null;
+      // A call that failed on an open bucket opens it again next time: it may be gone (memory
+      // storage, after the servers restarted). An open still running is left to finish.
+      if ((err as { code?: unknown } | null)?.code !== 'BUCKET_NOT_OPEN') this.#opening = null;
       if (!this.#failing) this.#o.log.warn('ticket store unavailable: ticket requests answer 503', { error: errorLabel(err) });
       this.#failing = true;
       throw err;
     }
+  }
+
+  /**
+   * The bucket, waited for at most the call timeout: opening it again after a failure may take the
+   * setup timeout (an R3 stream), which no ticket request should wait for; it goes on meanwhile.
+   */
+  #bucket(): Promise<KV> {
+    const opening = (this.#opening ??= this.#open());
+    opening.catch(() => {
+      if (this.#opening === opening) this.#opening = null;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('ticket bucket not open yet'), { code: 'BUCKET_NOT_OPEN' })), this.#callTimeoutMs);
+    });
+    return Promise.race([opening, late]).finally(() => clearTimeout(timer));
+  }
+
+  get #callTimeoutMs(): number {
+    return this.#o.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   }
 
   async #open(): Promise<KV> {
@@ -105,7 +126,7 @@ export class TicketBucket {
     if (ttl > 0 && ttl < this.#retainMs) {
       this.#o.log.warn('the ticket bucket has a shorter max age than a listener\'s tickets need: some expire early', { bucketTtlMs: ttl, neededMs: this.#retainMs });
     }
-    return nc.jetstream({ timeout: this.#o.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS }).views.kv(name, { bindOnly: true, allow_direct: false });
+    return nc.jetstream({ timeout: this.#callTimeoutMs }).views.kv(name, { bindOnly: true, allow_direct: false });
   }
 }
 
