@@ -78,6 +78,15 @@ export class TicketBucket {
     this.#retainMs = Math.max(this.#retainMs, ms);
   }
 
+  /**
+   * Starts opening the bucket now, if a listener needs it and the bus is connected, so the first
+   * ticket request does not wait for the stream to be made (an R3 stream may take seconds).
+   */
+  warm(): void {
+    if (this.#retainMs === 0 || this.#opening || !this.#o.available()) return;
+    void this.#bucket().catch(() => {});
+  }
+
   /** Runs `call` on the bucket; any failure but a lost revision race is logged (once) and rethrown. */
   async run<T>(call: (kv: KV) => Promise<T>): Promise<T> {
     try {
@@ -109,6 +118,7 @@ export class TicketBucket {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(Object.assign(new Error('ticket bucket not open yet'), { code: 'BUCKET_NOT_OPEN' })), this.#callTimeoutMs);
+      timer.unref();
     });
     return Promise.race([opening, late]).finally(() => clearTimeout(timer));
   }
@@ -168,6 +178,7 @@ export class NatsTickets implements TicketService {
     this.#ttlMs = o.policy.ttlSeconds * 1000;
     this.#maxPerClient = o.policy.maxPerClient ?? DEFAULT_MAX_PER_CLIENT;
     o.bucket.need(retentionMs(o.policy));
+    o.bucket.warm();
   }
 
   #key(ticket: string): string {

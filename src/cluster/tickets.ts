@@ -24,6 +24,7 @@ export function ticketServices(o: { bus: Bus; prefix: string; replicas: number; 
     replicas: o.replicas,
     log: o.log,
   });
+  bus.onStateChange((state) => state === 'connected' && bucket.warm());
   // A name no config in force has (removed by a reload) binds no grant: the session refuses it.
   const resolve = (name: string) => o.clients.current.named(name) ?? { name, grants: [] };
   return (scope, policy) => new NatsTickets({ bucket, scope, policy, clock, resolve });
