@@ -6,10 +6,10 @@
  * - Keys are SHA-256 digests of (listener name, ticket): the bucket holds no ticket, and the
  *   tickets of one listener do not open another's path. The value is the client's name and the
  *   expiry instant, nothing secret.
- * - Redeeming a single-use ticket is a read, then a delete that names the revision read
- *   (expected last sequence): of any number of nodes redeeming one ticket at once, JetStream
- *   accepts exactly one delete; every other gets "wrong last sequence" and answers "Invalid
- *   Ticket". Reads go to the stream leader (no direct get from a lagging replica).
+ * - Redeeming a single-use ticket is a read, then a delete of the revision read ({@link
+ *   OpenBucket.spend}): of any number of nodes redeeming one ticket at once, JetStream accepts
+ *   exactly one delete; every other node answers "Invalid Ticket". Reads go to the stream leader
+ *   (no direct get from a lagging replica).
  * - Expiry is the value's `expiresAt` on the relay's clock (wall time: nodes' clocks should agree
  *   to within a small part of the ticket lifetime). The bucket's max age is the lifetime plus as
  *   long again (at most 10 min), so an expired ticket still says "Ticket expired", as on one node.
@@ -21,7 +21,7 @@
  * One of the src/cluster/nats*.ts files: with src/bus/nats*.ts, the only files that import `nats`.
  */
 import { createHash } from 'node:crypto';
-import { StorageType } from 'nats';
+import { Empty, headers, StorageType } from 'nats';
 import type { KV, NatsConnection } from 'nats';
 import { prefixName } from '../bus/nats-retention.ts';
 import type { Clock } from '../clock.ts';
@@ -51,6 +51,21 @@ function errorLabel(err: unknown): string {
   return String(e?.code ?? e?.name ?? 'error');
 }
 
+/** The bucket as the ticket calls use it. */
+export interface OpenBucket {
+  readonly kv: KV;
+  /**
+   * Deletes `key` if it still holds `revision`: true for the one call that did, false (or a
+   * "wrong last sequence" rejection) for every other. Not the expected revision alone: nats-server
+   * 2.9 checks it before the raft proposal, so concurrent writes to a replicated stream may all pass
+   * (nats-io/nats-server#4320; tried here: most rounds of six concurrent deletes had several
+   * winners). The message id (key and revision) makes the stream leader's de-duplication, which
+   * records an id before proposing, accept exactly one within the bucket's duplicate window; the
+   * expected revision refuses any later one.
+   */
+  spend(key: string, revision: number): Promise<boolean>;
+}
+
 export interface TicketBucketOptions {
   /** The bus's connection once it exists. */
   connection(): Promise<NatsConnection | undefined>;
@@ -66,7 +81,7 @@ export interface TicketBucketOptions {
 export class TicketBucket {
   readonly #o: TicketBucketOptions;
   #retainMs = 0;
-  #opening: Promise<KV> | null = null;
+  #opening: Promise<OpenBucket> | null = null;
   #failing = false;
 
   constructor(o: TicketBucketOptions) {
@@ -88,7 +103,7 @@ export class TicketBucket {
   }
 
   /** Runs `call` on the bucket; any failure but a lost revision race is logged (once) and rethrown. */
-  async run<T>(call: (kv: KV) => Promise<T>): Promise<T> {
+  async run<T>(call: (bucket: OpenBucket) => Promise<T>): Promise<T> {
     try {
       if (!this.#o.available()) throw Object.assign(new Error('bus not connected'), { code: 'BUS_NOT_CONNECTED' });
       const result = await call(await this.#bucket());
@@ -110,7 +125,7 @@ export class TicketBucket {
    * The bucket, waited for at most the call timeout: opening it again after a failure may take the
    * setup timeout (an R3 stream), which no ticket request should wait for; it goes on meanwhile.
    */
-  #bucket(): Promise<KV> {
+  #bucket(): Promise<OpenBucket> {
     const opening = (this.#opening ??= this.#open());
     opening.catch(() => {
       if (this.#opening === opening) this.#opening = null;
@@ -127,7 +142,7 @@ export class TicketBucket {
     return this.#o.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   }
 
-  async #open(): Promise<KV> {
+  async #open(): Promise<OpenBucket> {
     const nc = await this.#o.connection();
     if (!nc) throw new Error('no NATS connection');
     const name = ticketBucketName(this.#o.prefix);
@@ -136,7 +151,17 @@ export class TicketBucket {
     if (ttl > 0 && ttl < this.#retainMs) {
       this.#o.log.warn('the ticket bucket has a shorter max age than a listener\'s tickets need: some expire early', { bucketTtlMs: ttl, neededMs: this.#retainMs });
     }
-    return nc.jetstream({ timeout: this.#callTimeoutMs }).views.kv(name, { bindOnly: true, allow_direct: false });
+    const js = nc.jetstream({ timeout: this.#callTimeoutMs });
+    const kv = await js.views.kv(name, { bindOnly: true, allow_direct: false });
+    return {
+      kv,
+      async spend(key, revision) {
+        const h = headers();
+        h.set('KV-Operation', 'DEL');
+        const ack = await js.publish(`$KV.${name}.${key}`, Empty, { headers: h, msgID: `spent.${key}.${revision}`, expect: { lastSubjectSequence: revision } });
+        return !ack.duplicate;
+      },
+    };
   }
 }
 
@@ -191,10 +216,10 @@ export class NatsTickets implements TicketService {
     const expiresAt = this.#o.clock.now() + this.#ttlMs;
     const value = encoder.encode(JSON.stringify({ client: client.name, expiresAt } satisfies StoredTicket));
     try {
-      await this.#o.bucket.run((kv) => kv.create(key, value));
+      await this.#o.bucket.run((b) => b.kv.create(key, value));
       // Past the cap, this client's oldest tickets go (deleted before the new one is handed out).
       const evicted = this.#remember(client.name, key, expiresAt);
-      if (evicted.length > 0) await this.#o.bucket.run((kv) => Promise.all(evicted.map((k) => kv.delete(k))));
+      if (evicted.length > 0) await this.#o.bucket.run((b) => Promise.all(evicted.map((k) => b.kv.delete(k))));
     } catch {
       return { ok: false, reason: 'unavailable' };
     }
@@ -206,16 +231,16 @@ export class NatsTickets implements TicketService {
     if (!ticket) return { ok: false, reason: 'missing' };
     const key = this.#key(ticket);
     try {
-      const entry = await this.#o.bucket.run((kv) => kv.get(key));
+      const entry = await this.#o.bucket.run((b) => b.kv.get(key));
       const stored = entry && entry.operation === 'PUT' ? decodeTicket(entry.value) : null;
       if (!entry || !stored) return { ok: false, reason: 'invalid' };
       if (this.#o.clock.now() >= stored.expiresAt) {
         // Reported once, then forgotten (as Semoxy deletes it); a lost race changes nothing.
-        await this.#o.bucket.run((kv) => kv.delete(key, { previousSeq: entry.revision })).catch(() => {});
+        await this.#o.bucket.run((b) => b.kv.delete(key, { previousSeq: entry.revision })).catch(() => {});
         return { ok: false, reason: 'expired' };
       }
       // The one delete JetStream accepts for this revision is the one use of the ticket.
-      if (!this.#o.policy.reusable) await this.#o.bucket.run((kv) => kv.delete(key, { previousSeq: entry.revision }));
+      if (!this.#o.policy.reusable && !(await this.#o.bucket.run((b) => b.spend(key, entry.revision)))) return { ok: false, reason: 'invalid' };
       return { ok: true, client: this.#o.resolve(stored.client) };
     } catch (err) {
       return { ok: false, reason: wrongRevision(err) ? 'invalid' : 'unavailable' };
