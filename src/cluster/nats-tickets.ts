@@ -21,7 +21,7 @@
  * One of the src/cluster/nats*.ts files: with src/bus/nats*.ts, the only files that import `nats`.
  */
 import { createHash } from 'node:crypto';
-import { Empty, headers, StorageType } from 'nats';
+import { Empty, ErrorCode, headers, StorageType } from 'nats';
 import type { KV, NatsConnection } from 'nats';
 import { prefixName } from '../bus/nats-retention.ts';
 import type { Clock } from '../clock.ts';
@@ -32,6 +32,7 @@ const JS_WRONG_LAST_SEQUENCE = 10071;
 /** Creating an R3 stream takes a raft group. */
 const SETUP_TIMEOUT_MS = 5000;
 const DEFAULT_CALL_TIMEOUT_MS = 2000;
+const NO_RESPONDERS_RETRY_MS = 50;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -102,11 +103,26 @@ export class TicketBucket {
     void this.#bucket().catch(() => {});
   }
 
-  /** Runs `call` on the bucket; any failure but a lost revision race is logged (once) and rethrown. */
+  /**
+   * Runs `call` on the bucket; any failure but a lost revision race is logged (once) and rethrown.
+   * "No responders" is tried again until the call timeout: the stream's subjects reach the other
+   * servers of a cluster a moment after the stream was made (nothing was stored; safe to repeat).
+   */
   async run<T>(call: (bucket: OpenBucket) => Promise<T>): Promise<T> {
     try {
       if (!this.#o.available()) throw Object.assign(new Error('bus not connected'), { code: 'BUS_NOT_CONNECTED' });
-      const result = await call(await this.#bucket());
+      const bucket = await this.#bucket();
+      const deadline = Date.now() + this.#callTimeoutMs;
+      let result: T;
+      for (;;) {
+        try {
+          result = await call(bucket);
+          break;
+        } catch (err) {
+          if ((err as { code?: unknown } | null)?.code !== ErrorCode.NoResponders || Date.now() >= deadline) throw err;
+          await new Promise((resolve) => setTimeout(resolve, NO_RESPONDERS_RETRY_MS));
+        }
+      }
       if (this.#failing) this.#o.log.info('ticket store available again', {});
       this.#failing = false;
       return result;

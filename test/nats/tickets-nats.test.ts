@@ -113,6 +113,13 @@ describe('tickets in NATS KV, across relays', () => {
       const prefix = prefixOf();
       const clock = new ManualClock();
       const nodes = await Promise.all(cluster.urls.map((url) => node(url, prefix, clock, { replicas: 3, callTimeoutMs: 5000 })));
+      // Making an R3 stream may take longer than a call may wait (meanwhile: unavailable).
+      for (const n of nodes) {
+        for (const deadline = Date.now() + 30_000; !(await n.tickets().issue(ALICE)).ok; ) {
+          assert.ok(Date.now() < deadline, 'the R3 bucket was made');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
       await race(nodes.map((n) => n.tickets()), 30);
       await Promise.all(nodes.map((n) => n.nc.close()));
     } finally {
