@@ -3,9 +3,10 @@
  * `GET /account/ticket` with `Authorization: Bearer <client API key>` (or `Token <key>`) →
  * `{"success":"ticket created","data":{"token":"…"}}`; no or unknown key → 401 with Semoxy's
  * "Not Logged In" body. The key is a relay API client's; no upstream session ever reaches a dashboard.
+ * Tickets come from the core's ticket service (`ctx.tickets`); while it cannot answer (NATS down)
+ * minting and ticket upgrades answer 503 in Semoxy's error shape.
  */
-import { bearerKey, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerContext } from '../../src/adapter-kit.ts';
-import type { TicketRefusal, TicketService } from '../../src/adapter-kit.ts';
+import { bearerKey, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerContext, type TicketRefusal, type TicketService } from '../../src/adapter-kit.ts';
 import { HTTP_ERRORS, PATHS, TICKET_CREATED } from './vocabulary.ts';
 
 /** Which handshakes a listener serves: both (a `ticket` query selects v1), or only one. */
