@@ -38,6 +38,7 @@ export type {
   UpstreamRole,
 } from './contracts.ts';
 export { LinkFailure } from './contracts.ts';
+export type { Issued, Redeemed, TicketPolicy, TicketRefusal, TicketService } from './auth/tickets.ts';
 export type { Clock, Timer } from './clock.ts';
 export {
   makeEvent,

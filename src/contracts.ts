@@ -12,6 +12,7 @@ import type { Clock } from './clock.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from './events.ts';
 import type { CloseErrorCode } from './errors.ts';
 import type { Subjects } from './subjects.ts';
+import type { TicketPolicy, TicketService } from './auth/tickets.ts';
 
 // ---- shared slices ----------------------------------------------------------------------------
 
@@ -277,7 +278,7 @@ export type UpgradeVerdict =
        */
       authenticated?: true;
     }
-  | { accept: false; status: number; json?: unknown; text?: string; reason: DropReason | 'auth' | 'origin' | 'not_found' | 'limit' };
+  | { accept: false; status: number; json?: unknown; text?: string; reason: DropReason | 'auth' | 'origin' | 'not_found' | 'limit' | 'unavailable' };
 
 /**
  * What a downstream session may do. Valid until its `onClose`; after the session closed (whoever
@@ -429,6 +430,12 @@ export interface ListenerContext<C> {
    * relay's own tokens must not accept one issued in the future or living longer than this.
    */
   readonly tokenPolicy: TokenPolicy;
+  /**
+   * The listener's ticket store, made once at mount (a dialect whose handshake trades a key for a
+   * one-time ticket). On the NATS bus a ticket minted on any node opens a socket on any node, and a
+   * single-use one only once in the whole cluster; a store that cannot answer says `unavailable`.
+   */
+  tickets(policy: TicketPolicy): TicketService;
 }
 
 /** Bounds on a token's time claims (see {@link ListenerContext.tokenPolicy}). */

@@ -28,6 +28,7 @@ import { adapterFor, ADAPTERS } from './registry.ts';
 import { Subjects } from './subjects.ts';
 import { createHttpClient } from './upstream/http.ts';
 import { Supervisor } from './upstream/supervisor.ts';
+import { ticketServices, type TicketServices } from './cluster/tickets.ts';
 import { InterestTable } from './upstream/interest.ts';
 import { MAX_RETRY_MS as NATS_MAX_RETRY_MS } from './bus/nats-connect.ts';
 import { Reloader, type ReloadOutcome } from './reload.ts';
@@ -94,6 +95,8 @@ export class Relay {
   /** Refusals, failed authentications and limit hits, bounded. */
   readonly #notes: ThrottledLog;
   readonly #reloader: Reloader;
+  /** Each listener's tickets: in this process (memory bus) or in the cluster's KV bucket (NATS). */
+  readonly #tickets: TicketServices;
   #url = '';
   #port = 0;
   #listening = false;
@@ -127,6 +130,7 @@ export class Relay {
       this.#startLinks();
     });
     this.coordinator = this.#makeCoordinator(opts);
+    this.#tickets = ticketServices({ bus: this.bus, prefix: config.bus.prefix, replicas: config.bus.replicas, clock: this.clock, log: this.log, clients: this.#clients });
     this.hub = new Hub(this.bus, this.metrics);
     this.interest = new InterestTable({ clock: this.clock, coalesceMs: config.limits.interestCoalesceMs });
     this.supervisor = new Supervisor({
@@ -370,6 +374,7 @@ export class Relay {
       resources: () => this.supervisor.resources().filter((r) => served.has(r.upstream)),
       // One object for every listener, changed in place by a reload (read per token).
       tokenPolicy: this.#tokenPolicy satisfies TokenPolicy,
+      tickets: (policy) => this.#tickets(listener.name, policy),
       publicUrl: (req: HttpRequest) => {
         const publicUrl = this.#config.http.publicUrl;
         if (publicUrl) return publicUrl.replace(/\/$/, '');

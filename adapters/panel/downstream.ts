@@ -12,8 +12,7 @@ import type { ListenerContext, ListenerRole, UpgradeRequest, UpgradeVerdict } fr
 import type { ApiClient } from '../../src/adapter-kit.ts';
 import type { PanelVersion } from './codec.ts';
 import { PanelSession, servedUpstreams, type ServedUpstream, type SessionDeps } from './session.ts';
-import { ticketEndpointOf, ticketRefusalBody, ticketRoute, type PanelListenerConfig } from './ticket-endpoint.ts';
-import { TicketStore } from './tickets.ts';
+import { ticketEndpointOf, ticketRefusal, ticketRoute, type PanelListenerConfig } from './ticket-endpoint.ts';
 
 type Ctx = ListenerContext<PanelListenerConfig>;
 
@@ -27,7 +26,8 @@ const V2: Admission = Object.freeze({ version: 'v2', client: null });
 
 export function createPanelListener(ctx: Ctx): ListenerRole {
   const { config } = ctx;
-  const store = new TicketStore(ctx.clock, { ttlSeconds: config.ticketTtlSeconds, reusable: config.reusableTickets, maxPerClient: config.maxTicketsPerClient });
+  // The core's ticket service: this process's on the memory bus, the cluster's on NATS.
+  const store = ctx.tickets({ ttlSeconds: config.ticketTtlSeconds, reusable: config.reusableTickets, maxPerClient: config.maxTicketsPerClient });
   const endpoint = ticketEndpointOf(config);
   // Resources are fixed once the relay has started; the maps are built on first use, not at mount.
   let protocols: ReadonlyMap<string, string> | null = null;
@@ -44,11 +44,11 @@ export function createPanelListener(ctx: Ctx): ListenerRole {
   };
   return {
     routes: endpoint === null ? [] : [ticketRoute(ctx, store, endpoint)],
-    authorize(req: UpgradeRequest): UpgradeVerdict {
+    async authorize(req: UpgradeRequest): Promise<UpgradeVerdict> {
       const ticket = req.query.get('ticket');
       if (config.version === 'v2' || (config.version === 'both' && ticket === null)) return { accept: true, state: V2 };
-      const redeemed = store.redeem(ticket);
-      if (!redeemed.ok) return { accept: false, status: 401, json: ticketRefusalBody(redeemed.reason), reason: 'auth' };
+      const redeemed = await store.redeem(ticket);
+      if (!redeemed.ok) return { accept: false, ...ticketRefusal(redeemed.reason), reason: redeemed.reason === 'unavailable' ? 'unavailable' : 'auth' };
       // The ticket was the credential: a v1 socket is authenticated at the upgrade.
       return { accept: true, state: { version: 'v1', client: redeemed.client } satisfies Admission, authenticated: true };
     },

@@ -3,9 +3,10 @@
  * `GET /account/ticket` with `Authorization: Bearer <client API key>` (or `Token <key>`) →
  * `{"success":"ticket created","data":{"token":"…"}}`; no or unknown key → 401 with Semoxy's
  * "Not Logged In" body. The key is a relay API client's; no upstream session ever reaches a dashboard.
+ * Tickets come from the core's ticket service (`ctx.tickets`); while it cannot answer (NATS down)
+ * minting and ticket upgrades answer 503 in Semoxy's error shape.
  */
-import { bearerKey, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerContext } from '../../src/adapter-kit.ts';
-import type { TicketRefusal, TicketStore } from './tickets.ts';
+import { bearerKey, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerContext, type TicketRefusal, type TicketService } from '../../src/adapter-kit.ts';
 import { HTTP_ERRORS, PATHS, TICKET_CREATED } from './vocabulary.ts';
 
 /** Which handshakes a listener serves: both (a `ticket` query selects v1), or only one. */
@@ -38,33 +39,37 @@ export function ticketEndpointOf(config: PanelListenerConfig): string | null {
   return path.endsWith(PATHS.events) ? `${path.slice(0, -PATHS.events.length)}${PATHS.ticket}` : PATHS.ticket;
 }
 
-/** The body Semoxy refuses a ticket upgrade with, by reason (all HTTP 401). */
-export function ticketRefusalBody(reason: TicketRefusal): (typeof HTTP_ERRORS)[keyof typeof HTTP_ERRORS] {
+/** Semoxy's refusal of a ticket upgrade, by reason: its 401 bodies, or the relay's 503 when tickets cannot be checked. */
+export function ticketRefusal(reason: TicketRefusal): { status: 401 | 503; json: (typeof HTTP_ERRORS)[keyof typeof HTTP_ERRORS] } {
   switch (reason) {
     case 'missing':
-      return HTTP_ERRORS.noTicket;
+      return { status: 401, json: HTTP_ERRORS.noTicket };
     case 'expired':
-      return HTTP_ERRORS.ticketExpired;
+      return { status: 401, json: HTTP_ERRORS.ticketExpired };
     case 'invalid':
-      return HTTP_ERRORS.invalidTicket;
+      return { status: 401, json: HTTP_ERRORS.invalidTicket };
+    case 'unavailable':
+      return { status: 503, json: HTTP_ERRORS.ticketsUnavailable };
   }
 }
 
 /** The `GET <path>` route that issues tickets from `store`. */
-export function ticketRoute(ctx: ListenerContext<PanelListenerConfig>, store: TicketStore, path: string): HttpRoute {
+export function ticketRoute(ctx: ListenerContext<PanelListenerConfig>, store: TicketService, path: string): HttpRoute {
   const { clients, telemetry } = ctx;
   return {
     method: 'GET',
     path,
     credential: true,
-    handle(req: HttpRequest): HttpResponse {
+    async handle(req: HttpRequest): Promise<HttpResponse> {
       const key = bearerKey(req.headers.authorization);
       const client = key === null ? null : clients.authenticate(key);
       if (!client) {
         telemetry.authFailed(key === null ? 'no_session' : 'api_key');
         return { status: 401, json: HTTP_ERRORS.notLoggedIn };
       }
-      return { status: 200, json: { success: TICKET_CREATED, data: { token: store.issue(client) } } };
+      const issued = await store.issue(client);
+      if (!issued.ok) return ticketRefusal(issued.reason);
+      return { status: 200, json: { success: TICKET_CREATED, data: { token: issued.ticket } } };
     },
   };
 }

@@ -67,6 +67,8 @@ export const HTTP_ERRORS = {
   noTicket: { error: 'No Ticket Provided', status: 401, description: 'open a ticket using /account/ticket' },
   ticketExpired: { error: 'Ticket expired', status: 401, description: 'please open a new ticket' },
   invalidTicket: { error: 'Invalid Ticket', status: 401, description: 'open a ticket using /account/ticket' },
+  /** The relay's own, in Semoxy's shape: the cluster's ticket store (NATS) cannot answer now. */
+  ticketsUnavailable: { error: 'Service Unavailable', status: 503, description: 'tickets cannot be issued or checked right now, please retry' },
 } as const;
 
 /** The `success` text of a ticket response. */

@@ -52,7 +52,7 @@ export const OTHER_LIMITS: readonly { key: string; dialect?: string; option?: st
   { key: 'listeners[wings].profile', dialect: 'wings', option: 'profile', doc: { counter: '`bridge_events_dropped_total{reason="throttled"}`, `{reason="too_large"}`', sees: 'With `"1.12"`, Wings 1.12\'s own limits: 30 sockets per server (HTTP 400 `Too many open websocket connections.`), frames over 32 KiB dropped, per-event rates with `throttled`.' } },
   { key: 'listeners[felix].maxIds', dialect: 'felix', option: 'maxIds', doc: { counter: '`bridge_events_dropped_total{reason="too_large"}`', sees: 'A `20002` listing more ids changes nothing.' } },
   { key: 'listeners[cloudevents].maxSubscriptions', dialect: 'cloudevents', option: 'maxSubscriptions', doc: { counter: '`bridge_events_dropped_total{reason="throttled"}`', sees: 'A further `subscribe` gets an `{"op":"error"}` reply; the socket stays open.' } },
-  { key: 'listeners[panel].maxTicketsPerClient', dialect: 'panel', option: 'maxTicketsPerClient', doc: { counter: '—', sees: 'That client\'s own oldest ticket stops working ("Invalid Ticket"); no other client\'s.' } },
+  { key: 'listeners[panel].maxTicketsPerClient', dialect: 'panel', option: 'maxTicketsPerClient', doc: { counter: '—', sees: 'That client\'s own oldest ticket stops working ("Invalid Ticket"); no other client\'s. On NATS each relay counts the tickets it minted.' } },
 ];
 
 function defaultOf(s: TSchema): string {

@@ -3,7 +3,9 @@
  * one Wings daemon and one Felix bot: exactly one relay holds each upstream socket, every
  * dashboard on every relay gets each event once and in order, `send logs` has no duplicates, and
  * commands reach the owner from any relay — or, when nobody holds the link, come back as the
- * dialect's error after `commandTimeoutMs`. Over the whole file no resource ever had two sockets.
+ * dialect's error after `commandTimeoutMs`. Anything a dashboard got from one relay works on
+ * every relay: a Wings token, and a Semoxy ticket exactly once in the whole cluster. Over the
+ * whole file no resource ever had two sockets.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,11 +16,15 @@ import { NatsCoordinator } from '../../src/cluster/nats-coordinator.ts';
 import { createLog } from '../../src/log.ts';
 import { Subjects } from '../../src/subjects.ts';
 import { useNatsCluster } from '../helpers/nats-cluster.ts';
-import { JWT_SECRET, RelayProcess, owners, untilLinks } from '../helpers/relay-cluster.ts';
+import { ADMIN_KEY, JWT_SECRET, RelayProcess, owners, untilLinks } from '../helpers/relay-cluster.ts';
 import { S1, S2, S3, consoleLines, primed, startUpstreams, until, type Upstreams } from '../helpers/cluster-upstreams.ts';
-import type { WingsClient } from '../helpers/wings-client.ts';
+import { WingsClient } from '../helpers/wings-client.ts';
+import { PanelClient } from '../helpers/panel-client.ts';
 
 const TTL = 1500;
+/** Semoxy v1/v2 dashboards of the Wings servers: tickets at /account/ticket, sockets at /server/events. */
+const PANEL_LISTENER = { name: 'panel', dialect: 'panel', upstreams: ['up'] };
+const INVALID_TICKET = { error: 'Invalid Ticket', status: 401, description: 'open a ticket using /account/ticket' };
 const COMMAND_TIMEOUT_MS = 2000;
 const prefix = `fan${randomBytes(3).toString('hex')}`;
 let up: Upstreams;
@@ -50,7 +56,7 @@ describe('cluster: fan-out through three relays on three NATS nodes', () => {
     await until(() => held.ownership === 'owned', 10_000, 'the zombie holds S3');
     relays = await Promise.all(
       nats.cluster.urls.map((url, i) =>
-        RelayProcess.start({ id: `n${i + 1}`, natsUrls: [url], prefix, leaseTtlMs: TTL, upstreams: up.upstreams, listeners: up.listeners, limits: { commandTimeoutMs: COMMAND_TIMEOUT_MS } }),
+        RelayProcess.start({ id: `n${i + 1}`, natsUrls: [url], prefix, leaseTtlMs: TTL, upstreams: up.upstreams, listeners: [...up.listeners, PANEL_LISTENER], limits: { commandTimeoutMs: COMMAND_TIMEOUT_MS } }),
       ),
     );
   });
@@ -131,6 +137,56 @@ describe('cluster: fan-out through three relays on three NATS nodes', () => {
     assert.ok(waited >= COMMAND_TIMEOUT_MS - 50, `answered after ${waited} ms`);
     assert.match(err.args![0]!, /no owner of this upstream link answered within 2000 ms/);
     assert.equal(up.wings.received.filter((f) => f.args[0] === 'into the void').length, 0);
+    up.assertNeverTwoSockets();
+  });
+
+  test('a Wings token from one relay opens a socket on another (the shared jwtSecret)', async () => {
+    const [a, b] = relays as [RelayProcess, RelayProcess];
+    const res = await fetch(`${a.url}/api/client/servers/${S1}/websocket`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    assert.equal(res.status, 200);
+    const { data } = (await res.json()) as { data: { token: string; socket: string } };
+    assert.ok(data.socket.startsWith(a.url.replace(/^http/, 'ws')), 'the token names relay A');
+    const c = await WingsClient.connect(data.socket.replace(a.url.replace(/^http/, 'ws'), b.url.replace(/^http/, 'ws')));
+    clients.push(c);
+    c.send('auth', [data.token]);
+    await c.event('auth success', 10_000);
+    await primed(up.wings, S1, [c]);
+  });
+
+  test('a Semoxy ticket minted on one relay opens a socket on another once; every second use, anywhere, is "Invalid Ticket"', async () => {
+    const [a, b, c] = relays as [RelayProcess, RelayProcess, RelayProcess];
+    const ticket = async (r: RelayProcess) => {
+      const res = await fetch(`${r.url}/account/ticket`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { data: { token: string } }).data.token;
+    };
+    const url = (r: RelayProcess, t: string) => `${r.url.replace(/^http/, 'ws')}/server/events?ticket=${encodeURIComponent(t)}`;
+
+    const t = await ticket(a);
+    const dashboard = await PanelClient.connect(url(b, t));
+    try {
+      // A live v1 socket on B: console lines of S1 reach it (probes until its subscription crossed the routes).
+      const deadline = Date.now() + 10_000;
+      for (let k = 0; !dashboard.frames.some((f) => f.action === 'CONSOLE_LINE' && f.data?.message?.startsWith('ticket probe')); k++) {
+        assert.ok(Date.now() < deadline, 'a console line reached the v1 socket on B');
+        up.wings.console(S1, `ticket probe ${k}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const r of [a, b, c]) {
+        const refused = await PanelClient.refusal(url(r, t));
+        assert.deepEqual([refused.status, refused.body], [401, INVALID_TICKET], `second use on ${r.id}`);
+      }
+    } finally {
+      dashboard.close();
+    }
+
+    // One ticket from C, tried on all three relays at once, twice each: one socket opens.
+    const raced = await ticket(c);
+    const outcomes = await Promise.allSettled([a, b, c, a, b, c].map((r) => PanelClient.connect(url(r, raced))));
+    const opened = outcomes.filter((o): o is PromiseFulfilledResult<PanelClient> => o.status === 'fulfilled');
+    for (const o of opened) o.value.close();
+    assert.equal(opened.length, 1, 'exactly one upgrade accepted');
+    for (const o of outcomes) if (o.status === 'rejected') assert.deepEqual([o.reason.status, o.reason.body], [401, INVALID_TICKET]);
     up.assertNeverTwoSockets();
   });
 });
