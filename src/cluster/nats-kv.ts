@@ -4,7 +4,7 @@
  * One of the src/cluster/nats*.ts files: with src/bus/nats*.ts, the only files that import `nats`.
  */
 import { StorageType } from 'nats';
-import type { KV, KvEntry, NatsConnection } from 'nats';
+import type { JetStreamClient, KV, KvEntry, NatsConnection } from 'nats';
 import { prefixName } from '../bus/nats-retention.ts';
 import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './lease-store.ts';
 
@@ -69,7 +69,7 @@ export async function openLeaseBucket(nc: NatsConnection, o: { prefix: string; t
   // Reads go to the stream leader (no direct get from a replica that may lag behind it).
   const ops = await nc.jetstream({ timeout: o.callTimeoutMs }).views.kv(name, { bindOnly: true, allow_direct: false });
   return {
-    store: new KvLeaseStore(ops),
+    store: new KvLeaseStore(ops, nc.jetstream({ timeout: o.callTimeoutMs }), name),
     ttlMs: status.ttl,
     watch: (onEntry) => watchBucket(admin, onEntry),
   };
@@ -77,9 +77,13 @@ export async function openLeaseBucket(nc: NatsConnection, o: { prefix: string; t
 
 class KvLeaseStore implements LeaseStore {
   readonly #kv: KV;
+  readonly #js: JetStreamClient;
+  readonly #bucket: string;
 
-  constructor(kv: KV) {
+  constructor(kv: KV, js: JetStreamClient, bucket: string) {
     this.#kv = kv;
+    this.#js = js;
+    this.#bucket = bucket;
   }
 
   async create(key: string, record: LeaseRecord): Promise<number> {
@@ -94,9 +98,23 @@ class KvLeaseStore implements LeaseStore {
     throw new LeaseConflict(key);
   }
 
+  /**
+   * An expected-revision write that at most one writer wins, also on a replicated bucket. nats-server
+   * 2.9 checks the expected revision at the stream leader before the write is agreed on, so
+   * several concurrent writes expecting one revision can all be accepted (nats-io/nats-server#4320;
+   * standbys taking over a released lease at once did). The leader records a message id before it
+   * proposes, so one id made of key and revision is accepted once; the others come back as
+   * duplicates, which lose like a wrong revision. Each revision is written over at most once, so
+   * the id never comes back within the bucket's duplicate window for another purpose.
+   */
   async update(key: string, record: LeaseRecord, revision: number): Promise<number> {
     try {
-      return await this.#kv.put(key, encoder.encode(JSON.stringify(record)), { previousSeq: revision });
+      const ack = await this.#js.publish(`$KV.${this.#bucket}.${key}`, encoder.encode(JSON.stringify(record)), {
+        msgID: `lease.${key}.${revision}`,
+        expect: { lastSubjectSequence: revision },
+      });
+      if (ack.duplicate) throw new LeaseConflict(key);
+      return ack.seq;
     } catch (err) {
       throw wrongRevision(err) ? new LeaseConflict(key) : err;
     }
