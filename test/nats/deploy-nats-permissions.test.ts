@@ -3,7 +3,7 @@
  * (auth.conf, copied verbatim from the ConfigMap's source): a real nats-server with JetStream on
  * and a temporary store runs with that file, two relay processes connect as `relay` with the
  * deployment's bus settings, and ownership leases (create, renew, watch, release, takeover), event
- * publish/subscribe, `send logs` and `status` from JetStream, and commands across relays all work
+ * publish/subscribe, `send logs` and `status` from JetStream, commands across relays and Felix interest all work
  * with no permission violation in the server's log or the relays'. The KV buckets that other
  * cluster features use are opened and written as the same user. A negative control shows that a
  * violation does show up in the server's log, and that nobody connects without a user.
@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { findNatsServer, startNatsServer, type NatsServerHandle } from '../helpers/nats-server.ts';
-import { JWT_SECRET, RelayProcess, untilLinks } from '../helpers/relay-cluster.ts';
+import { ADMIN_KEY, JWT_SECRET, RelayProcess, untilLinks } from '../helpers/relay-cluster.ts';
+import { FelixClient } from '../helpers/felix-client.ts';
 import { S1, consoleLines, primed, startUpstreams, until, type Upstreams } from '../helpers/cluster-upstreams.ts';
 import type { WingsClient } from '../helpers/wings-client.ts';
 
@@ -37,7 +38,7 @@ let dir: string;
 let server: NatsServerHandle;
 let up: Upstreams;
 let relays: RelayProcess[] = [];
-const clients: WingsClient[] = [];
+const clients: { terminate(): void }[] = [];
 const connections: NatsConnection[] = [];
 
 /** Server output and relay log lines that report a permission violation. */
@@ -127,6 +128,19 @@ describe('deploy/k8s/cluster/nats: the relay works as its NATS user', () => {
     const standby = dashboards[links.findIndex((l) => l?.ownership === 'standby')]!;
     standby.send('send command', ['say via the owner']);
     await standby.next((f) => f.event === 'console output' && f.args?.[0] === '> say via the owner', 10_000);
+    assert.deepEqual(violations(), []);
+  });
+
+  test("Felix interest from dashboards on both relays: the bot's owner sends it upstream", async () => {
+    const links = await untilLinks(relays, 'felix', '_', (ls) => ls.filter((l) => l?.ownership === 'owned' && l.state === 'ready').length === 1, 20_000, 'an owner of the bot');
+    const owner = links.findIndex((l) => l?.ownership === 'owned');
+    const dashboards = await Promise.all(relays.map((r) => FelixClient.connect(`${r.url.replace(/^http/, 'ws')}/felix`, ADMIN_KEY)));
+    clients.push(...dashboards.map((d) => ({ terminate: () => d.ws.terminate() })));
+    // Each relay publishes its dashboards' interest on the bus (once cluster interest is in);
+    // the owner's own dashboard's interest reaches the bot in any case.
+    dashboards.forEach((d, i) => d.listen([], [i === owner ? 'guild-of-owner' : 'guild-of-standby']));
+    await until(() => up.felix.listening().guilds.includes('guild-of-owner'), 10_000, "the owner's dashboard's guild upstream");
+    await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(violations(), []);
   });
 
