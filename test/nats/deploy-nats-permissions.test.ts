@@ -44,7 +44,7 @@ const connections: NatsConnection[] = [];
 /** Server output and relay log lines that report a permission violation. */
 function violations(): string[] {
   const fromServer = server.output().split('\n').filter((l) => VIOLATION.test(l));
-  const fromRelays = relays.flatMap((r) => r.logs.map((l) => JSON.stringify(l)).filter((l) => VIOLATION.test(l) || /permission/i.test(l)));
+  const fromRelays = relays.flatMap((r) => r.logs.map((l) => JSON.stringify(l)).filter((l) => VIOLATION.test(l)));
   return [...fromServer, ...fromRelays];
 }
 
