@@ -16,9 +16,9 @@
  *    connected.
  */
 import { cpuSeconds, Ipc, machineBusySeconds, rssBytes, startNode } from './procs.ts';
-import { startStack, type ScenarioName, type Stack } from './scenarios.ts';
+import { startStack, type ScenarioName, type Stack, type Target } from './scenarios.ts';
 import { sleep } from './child-hook.ts';
-import type { ClientStats, LatencySummary, OpenRequest } from './wire.ts';
+import type { ClientStats, LatencySummary } from './wire.ts';
 
 export interface PhaseOptions {
   settleMs: number;
@@ -68,6 +68,8 @@ export interface RunResult {
     /** CPU used by everything that is not this run's processes (other work on the box), % of one core. */
     otherCpuPct: number;
     serverCpuUsPerDelivery: number;
+    /** CPU of the server and its bus (relays + nats-servers in the cluster scenario) per delivery. */
+    stackCpuUsPerDelivery: number;
     rssBytes: number;
   };
   loss: ClientStats & { expectedPerClient: number };
@@ -75,19 +77,27 @@ export interface RunResult {
   serverLogTail?: string;
 }
 
-type Target = Omit<OpenRequest, 'count'>;
-
-async function openClients(lg: Ipc, target: Target, count: number): Promise<number> {
-  const r = await lg.call<{ opened: number; failed: number; firstError: string | null; ms: number }>('open', { ...target, count });
-  if (r.failed > 0) throw new Error(`${r.failed} of ${count} clients failed to connect: ${r.firstError}`);
-  return r.ms;
+/** Opens `count` clients spread evenly over the targets (the relays of a cluster), in turn. */
+async function openClients(lg: Ipc, targets: Target[], count: number): Promise<number> {
+  let ms = 0;
+  for (let i = 0; i < targets.length; i++) {
+    const n = Math.floor(count / targets.length) + (i < count % targets.length ? 1 : 0);
+    if (n === 0) continue;
+    const r = await lg.call<{ opened: number; failed: number; firstError: string | null; ms: number }>('open', { ...targets[i], count: n });
+    if (r.failed > 0) throw new Error(`${r.failed} of ${n} clients failed to connect to ${targets[i]!.url}: ${r.firstError}`);
+    ms += r.ms;
+  }
+  return ms;
 }
+
+const sumOf = (values: number[]) => values.reduce((a, v) => a + v, 0);
+const serverRss = (stack: Stack) => sumOf(stack.serverPids.map(rssBytes));
 
 async function settledMemory(stack: Stack, settleMs: number): Promise<{ rss: number; heap: number; young: number }> {
   await sleep(settleMs);
   // Node servers collect garbage synchronously right before they report (process-hook.mjs).
   const m = stack.memory ? await stack.memory(true) : null;
-  return { rss: rssBytes(stack.serverPid), heap: m ? m.heapUsed + m.external : Number.NaN, young: m?.youngBytes ?? 0 };
+  return { rss: serverRss(stack), heap: m ? m.heapUsed + m.external : Number.NaN, young: m?.youngBytes ?? 0 };
 }
 
 interface Snapshot {
@@ -135,7 +145,7 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
     phase('start');
     // 1. warm-up
     const warmC = Math.min(C, 100);
-    await openClients(lg, stack.target, warmC);
+    await openClients(lg, stack.targets, warmC);
     burst(200);
     await lg.call('waitFor', { target: 200 * warmC, idleMs: o.idleMs });
     await lg.call('close');
@@ -143,7 +153,7 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
 
     // 2. memory
     const mem0 = await settledMemory(stack, o.settleMs);
-    const openMs = await openClients(lg, stack.target, C);
+    const openMs = await openClients(lg, stack.targets, C);
     const seq0 = published;
     const memC = await settledMemory(stack, o.settleMs);
     const delivered = () => (published - seq0) * C;
@@ -154,10 +164,10 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
     await rate(perSec, o.fixedWarmMs);
     await lg.call('waitFor', { target: delivered(), idleMs: o.idleMs });
     await lg.call('reset', { latency: true });
-    const f0 = await snapshot(lg, [stack.serverPid]);
+    const f0 = await snapshot(lg, stack.serverPids);
     await rate(perSec, o.fixedMs);
     await lg.call('waitFor', { target: delivered(), idleMs: o.idleMs });
-    const f1 = await snapshot(lg, [stack.serverPid]);
+    const f1 = await snapshot(lg, stack.serverPids);
     const latency = await lg.call<LatencySummary>('latency');
     await lg.call('reset', { latency: false });
     phase('fixed');
@@ -179,11 +189,14 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
       }
     };
     await pump(performance.now() + o.satWarmMs);
-    const pids = [stack.serverPid, stack.busPid, stack.pubPid, lgChild.pid];
+    // CPU readings, in this order: the server process(es), the bus process(es), publisher, load generator.
+    const nS = stack.serverPids.length;
+    const nB = stack.busPids.length;
+    const pids = [...stack.serverPids, ...stack.busPids, stack.pubPid, lgChild.pid];
     const s0 = await snapshot(lg, pids);
     await pump(performance.now() + o.satMs);
     const s1 = await snapshot(lg, pids);
-    const satRss = rssBytes(stack.serverPid);
+    const satRss = serverRss(stack);
     const seconds = (s1.us - s0.us) / 1e6;
     const deliveries = s1.total - s0.total;
     await lg.call('waitFor', { target: delivered(), idleMs: o.idleMs });
@@ -193,7 +206,9 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
     const loss = await lg.call<ClientStats>('stats', { expected: expectedPerClient });
     phase('saturation');
     const fixedSeconds = (f1.us - f0.us) / 1e6;
-    const serverCpuSat = s1.cpu[0]! - s0.cpu[0]!;
+    const used = (from: number, to: number) => sumOf(s1.cpu.slice(from, to).map((v, i) => v - s0.cpu[from + i]!));
+    const serverCpuSat = used(0, nS);
+    const busCpuSat = used(nS, nS + nB);
     return {
       scenario: name,
       clients: C,
@@ -208,7 +223,7 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
         heapPerConnBytes: (memC.heap - mem0.heap) / C,
         forcedGc: stack.memory !== null,
       },
-      fixed: { ...latency, targetDeliveriesPerSec: o.rate, messagesPerSec: perSec, serverCpuPct: pct(f0.cpu[0]!, f1.cpu[0]!, fixedSeconds) },
+      fixed: { ...latency, targetDeliveriesPerSec: o.rate, messagesPerSec: perSec, serverCpuPct: pct(sumOf(f0.cpu), sumOf(f1.cpu), fixedSeconds) },
       sat: {
         deliveriesPerSec: deliveries / seconds,
         publishesPerSec: deliveries / C / seconds,
@@ -216,11 +231,12 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
         windowMessages: B,
         stalled,
         serverCpuPct: (serverCpuSat / seconds) * 100,
-        busCpuPct: stack.busPid === null ? null : pct(s0.cpu[1]!, s1.cpu[1]!, seconds),
-        publisherCpuPct: pct(s0.cpu[2]!, s1.cpu[2]!, seconds),
-        loadgenCpuPct: pct(s0.cpu[3]!, s1.cpu[3]!, seconds),
+        busCpuPct: nB === 0 ? null : (busCpuSat / seconds) * 100,
+        publisherCpuPct: pct(s0.cpu[nS + nB]!, s1.cpu[nS + nB]!, seconds),
+        loadgenCpuPct: pct(s0.cpu[nS + nB + 1]!, s1.cpu[nS + nB + 1]!, seconds),
         otherCpuPct: (((s1.machine - s0.machine) - s1.cpu.reduce((a, v, i) => a + (Number.isNaN(v) ? 0 : v - s0.cpu[i]!), 0)) / seconds) * 100,
         serverCpuUsPerDelivery: deliveries > 0 ? (serverCpuSat * 1e6) / deliveries : Number.NaN,
+        stackCpuUsPerDelivery: deliveries > 0 ? ((serverCpuSat + busCpuSat) * 1e6) / deliveries : Number.NaN,
         rssBytes: satRss,
       },
       loss: { ...loss, expectedPerClient },

@@ -1,6 +1,7 @@
 /**
  * Turns the runs into medians with min–max, the relay's ratios to the baseline and to the peer,
- * and PASS/FAIL per target (reported, never asserted). The printed table and the JSON file are
+ * the cluster's ratios to the single relay on NATS, and PASS/FAIL per target (reported, never
+ * asserted). The printed table and the JSON file are
  * built from the same summary.
  */
 import type { RunResult } from './phases.ts';
@@ -32,6 +33,7 @@ export const METRICS: Metric[] = [
   { key: 'satDeliveriesPerSec', label: 'sat deliveries/s', get: (r) => r.sat.deliveriesPerSec, fmt: kfmt, ratio: true },
   { key: 'satServerCpuPct', label: 'sat server CPU', get: (r) => r.sat.serverCpuPct, fmt: pctfmt, ratio: false },
   { key: 'satCpuUsPerDelivery', label: 'server CPU µs/delivery', get: (r) => r.sat.serverCpuUsPerDelivery, fmt: (v) => v.toFixed(2), ratio: true },
+  { key: 'satStackCpuUsPerDelivery', label: 'server+NATS µs/delivery', get: (r) => r.sat.stackCpuUsPerDelivery, fmt: (v) => v.toFixed(2), ratio: true },
   { key: 'satBusCpuPct', label: 'sat nats-server CPU', get: (r) => r.sat.busCpuPct ?? Number.NaN, fmt: pctfmt, ratio: false },
   { key: 'satLoadgenCpuPct', label: 'sat loadgen CPU', get: (r) => r.sat.loadgenCpuPct, fmt: pctfmt, ratio: false },
   { key: 'satOtherCpuPct', label: 'sat CPU, other work', get: (r) => r.sat.otherCpuPct, fmt: pctfmt, ratio: false },
@@ -94,11 +96,22 @@ export function targets(sum: Summary): Target[] {
     out.push({ clients: Number(C), target, value: Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a', pass: Number.isFinite(r) ? test(r) : null });
   };
   for (const C of Object.keys(sum)) {
+    if (sum[C]?.cluster) {
+      // What three relays on three NATS nodes cost against one relay on one, in the same run.
+      const info = (label: string, key: string) => {
+        const r = med(sum, C, 'cluster', key) / med(sum, C, 'relay-nats', key);
+        out.push({ clients: Number(C), target: `cluster ÷ relay-nats ${label}`, value: Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a', pass: null });
+      };
+      info('sat deliveries/s', 'satDeliveriesPerSec');
+      info('p99 @fixed rate', 'p99Us');
+      info('CPU/delivery, relays+NATS', 'satStackCpuUsPerDelivery');
+    }
     if (Number(C) >= 1000) {
       ratioRow(C, 'relay-nats sat deliveries/s ≥ 1.5× nats-server ws', 'relay-nats', 'peer', 'satDeliveriesPerSec', (r) => r >= 1.5);
       ratioRow(C, 'relay-nats sat deliveries/s ≥ 10× ws.send baseline', 'relay-nats', 'baseline', 'satDeliveriesPerSec', (r) => r >= 10);
     }
-    for (const s of ['relay-mem', 'relay-nats'] as const) {
+    for (const s of ['relay-mem', 'relay-nats', 'cluster'] as const) {
+      if (!sum[C]?.[s]) continue;
       ratioRow(C, `${s} p99 @fixed rate ≤ baseline p99`, s, 'baseline', 'p99Us', (r) => r <= 1);
       // Below ~1000 connections the RSS delta is within allocator noise (a few hundred KB).
       // A reading at or below zero is allocator noise (short settle, small C), not a result.
@@ -121,20 +134,19 @@ const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s + ' '.repeat(
 
 export function renderTable(sum: Summary, reps: number, notes: string[]): string {
   const lines: string[] = [];
-  const heads = ['relay-mem', 'relay-nats', 'baseline(ws.send)', 'peer(nats-ws)'];
-  const ratioHeads = ['mem÷base', 'mem÷peer', 'nats÷base', 'nats÷peer'];
+  const heads = ['relay-mem', 'relay-nats', 'baseline(ws.send)', 'peer(nats-ws)', 'cluster(3 relays+3 NATS)'];
+  const ratioHeads = ['mem÷base', 'mem÷peer', 'nats÷base', 'nats÷peer', 'clu÷nats'];
+  const pairs: [ScenarioName, ScenarioName][] = [['relay-mem', 'baseline'], ['relay-mem', 'peer'], ['relay-nats', 'baseline'], ['relay-nats', 'peer'], ['cluster', 'relay-nats']];
   for (const [C, byScenario] of Object.entries(sum)) {
     lines.push('', `C = ${C} clients — median${reps > 1 ? ' [min–max]' : ''} of ${reps} rep${reps > 1 ? 's' : ''}`);
     lines.push(pad('metric', 24) + heads.map((h) => pad(h, 25)).join('') + ratioHeads.map((h) => pad(h, 10)).join(''));
     for (const m of METRICS) {
       const cells = SCENARIOS.map((s) => pad(cell(m, byScenario[s]?.[m.key]), 25)).join('');
       const ratios = m.ratio
-        ? (['relay-mem', 'relay-nats'] as const).flatMap((s) =>
-            (['baseline', 'peer'] as const).map((o) => {
-              const r = med(sum, C, s, m.key) / med(sum, C, o, m.key);
-              return pad(Number.isFinite(r) ? `${r.toFixed(2)}×` : '–', 10);
-            }),
-          )
+        ? pairs.map(([s, o]) => {
+            const r = med(sum, C, s, m.key) / med(sum, C, o, m.key);
+            return pad(Number.isFinite(r) ? `${r.toFixed(2)}×` : '–', 10);
+          })
         : [];
       lines.push(pad(m.label, 24) + cells + ratios.join(''));
     }

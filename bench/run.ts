@@ -6,7 +6,8 @@
  *   --quick              C=100,1000, 1 rep, short phases (< 2 minutes)
  *   --clients 100,1000   client counts (default 100,1000,5000)
  *   --reps N             repetitions (default 3)
- *   --scenarios a,b      subset of relay-mem,relay-nats,baseline,peer
+ *   --scenarios a,b      subset of relay-mem,relay-nats,baseline,peer,cluster (`--scenario` too);
+ *                        cluster brings relay-nats along, its reference
  *   --rate N             deliveries/s of the fixed-rate latency phase (default 20000)
  *   --sat-ms N / --fixed-ms N   measured length of the saturation / fixed-rate phases
  *   --depth N            closed-loop windows in flight (default 3; a window is 10 000 deliveries)
@@ -19,6 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildRelay } from './build.ts';
 import { runInstance, type PhaseOptions, type RunResult } from './phases.ts';
 import { ROOT } from './procs.ts';
 import { renderTable, summarize, targets } from './report.ts';
@@ -71,10 +73,12 @@ function parseArgs(argv: string[]): Options {
       if (from !== 'dist' && from !== 'src') throw new Error('--relay-from takes dist or src');
       process.env.BENCH_RELAY_FROM = from;
     }
-    else if (a === '--scenarios') {
+    else if (a === '--scenarios' || a === '--scenario') {
       const list = value().split(',').map((x) => x.trim());
       const bad = list.filter((x) => !(SCENARIOS as readonly string[]).includes(x));
       if (bad.length) throw new Error(`unknown scenario ${bad.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+      // The cluster is reported as ratios to one relay on NATS, measured in the same run.
+      if (list.includes('cluster') && !list.includes('relay-nats')) list.unshift('relay-nats');
       o.scenarios = list as ScenarioName[];
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -107,13 +111,6 @@ function natsVersion(): string {
   }
 }
 
-/** Compiles the relay as the container image does (tsconfig.build.json → dist/). */
-function buildRelay(): void {
-  const t0 = Date.now();
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  process.stderr.write(`bench: built the relay into dist/ (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
-}
-
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const started = new Date();
@@ -121,7 +118,7 @@ async function main(): Promise<void> {
   const runs: (RunResult & { loadAvg: number })[] = [];
   const failures: { scenario: ScenarioName; clients: number; rep: number; error: string }[] = [];
   const cores = cpus().length;
-  if (o.scenarios.some((s) => s.startsWith('relay')) && process.env.BENCH_RELAY_FROM !== 'src') buildRelay();
+  if (o.scenarios.some((s) => s.startsWith('relay') || s === 'cluster') && process.env.BENCH_RELAY_FROM !== 'src') buildRelay();
   process.stderr.write(`bench: ${total} runs (${o.scenarios.join(', ')}) × C=${o.clients.join(',')} × ${o.reps} rep(s) on ${cores} cores\n`);
   let n = 0;
   for (const C of o.clients) {
@@ -160,6 +157,14 @@ async function main(): Promise<void> {
       'at C = 100 the RSS delta is within allocator noise.',
     'ratios are of medians: relay ÷ baseline and relay ÷ peer (throughput: higher is better; latency, CPU/delivery, memory: lower is better).',
   ];
+  if (o.scenarios.includes('cluster')) {
+    notes.push(
+      'cluster = the same Wings upstream through 3 relays (one holds the upstream socket by its lease, the others get the events over NATS), each on its own node of a ' +
+        '3-node NATS cluster (JetStream R3, routes), clients spread evenly over the relays; "server" figures sum the 3 relays, "nats-server CPU" the 3 NATS nodes, ' +
+        '"server+NATS µs/delivery" both (relay-nats: the relay and its nats-server). clu÷nats = cluster ÷ relay-nats of this run. ' +
+        `With ${cores} cores for ${3 + 3 + 2} busy processes the cluster cannot deliver more than one relay here: read its CPU per delivery, not its throughput.`,
+    );
+  }
   const loads = runs.map((r) => r.loadAvg).filter(Number.isFinite);
   const other = runs.map((r) => r.sat.otherCpuPct).filter(Number.isFinite);
   if (loads.length && other.length) {

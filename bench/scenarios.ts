@@ -4,6 +4,8 @@
  * - relay-nats: the same with the relay on its own nats-server (JetStream, temp store dir)
  * - baseline:   publisher → baseline-server.ts (per-client ws.send) → clients
  * - peer:       publisher (nats over TCP) → nats-server's WebSocket listener → NATS-over-WS clients
+ * - cluster:    the same publisher → 3 relays on a 3-node NATS cluster (cluster-stack.ts), clients
+ *               spread over the relays
  * The relay runs as the container image runs it, from the compiled build (`node dist/src/main.js
  * --config FILE`, built by run.ts with `npm run build`'s tsconfig), plus the bench's GC/exit hook,
  * with a generated config whose upstream is the publisher's simulator. `--relay-from src` runs
@@ -14,44 +16,48 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, HOOK, Ipc, NODE_MEASURE_FLAGS, NODE_SERVER_ENV, removeTempDir, start, startGuarded, startNode, tempDir, type Child } from './procs.ts';
-import { SERVER_UUID, SIM_API_KEY, type OpenRequest } from './wire.ts';
+import { LINK_READY_LINE, SERVER_UUID, SIM_API_KEY, type OpenRequest } from './wire.ts';
+import { startClusterStack } from './cluster-stack.ts';
 
-export const SCENARIOS = ['relay-mem', 'relay-nats', 'baseline', 'peer'] as const;
+export const SCENARIOS = ['relay-mem', 'relay-nats', 'baseline', 'peer', 'cluster'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** The compiled relay entry point (tsconfig.build.json → dist/). */
 export const RELAY_BUILD_MAIN = 'dist/src/main.js';
 export const NATS_SERVER = process.env.NATS_SERVER ?? '/usr/sbin/nats-server';
-const CLIENT_KEY = 'ptlc_bench_dashboard_key';
+export const CLIENT_KEY = 'ptlc_bench_dashboard_key';
 const SUBJECT = 'bench.fanout';
 /** Far above what the closed loop can leave in flight per client, so no client that reads is cut. */
 const WRITE_QUEUE_BYTES = 16 * 1024 * 1024;
 
+/** How clients connect (everything but the count). */
+export type Target = Omit<OpenRequest, 'count'>;
+
 export interface Stack {
   readonly name: ScenarioName;
-  /** The process whose CPU and RSS are "the server's". */
-  readonly serverPid: number;
-  /** nats-server behind the relay (relay-nats), reported separately. */
-  readonly busPid: number | null;
-  /** The server's `process.memoryUsage()`, after two full GCs when `gc` (Node servers only). */
+  /** The processes whose CPU and RSS, summed, are "the server's" (the relays of a cluster). */
+  readonly serverPids: number[];
+  /** nats-server(s) behind the relay(s), reported separately; empty when there is none. */
+  readonly busPids: number[];
+  /** The server's `process.memoryUsage()` (summed over `serverPids`), after two full GCs when `gc` (Node servers only). */
   readonly memory: ((gc: boolean) => Promise<NodeJS.MemoryUsage & { youngBytes: number }>) | null;
   readonly pub: Ipc;
   readonly pubPid: number;
-  /** How clients connect (everything but the count). */
-  readonly target: Omit<OpenRequest, 'count'>;
+  /** Where clients connect; C clients are spread evenly over these. */
+  readonly targets: Target[];
   /** Last stderr lines of the server (kept in the result when it closed clients or stalled). */
   logTail(): string;
   stop(): Promise<void>;
 }
 
-interface Publisher {
+export interface Publisher {
   child: Child;
   ipc: Ipc;
   info: Record<string, string>;
 }
 
 /** Spawns the publisher process; `setup` may wait for the server it publishes to. */
-async function startPublisher(setup: Record<string, unknown> | Promise<Record<string, unknown>>): Promise<Publisher> {
+export async function startPublisher(setup: Record<string, unknown> | Promise<Record<string, unknown>>): Promise<Publisher> {
   const child = startNode('bench/sim-process.ts');
   const ipc = new Ipc(child);
   try {
@@ -80,9 +86,10 @@ async function startNats(dir: string, opts: { jetstream: boolean; websocket: boo
   return { child, url: `nats://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${wsPort}` };
 }
 
-function relayConfig(simUrl: string, bus: Record<string, unknown>): Record<string, unknown> {
+export function relayConfig(simUrl: string, bus: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     node: { id: 'bench' },
+    ...extra,
     http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000 },
     bus,
     clients: [{ name: 'bench', key: CLIENT_KEY, grants: [{ upstream: 'sim', resources: [SERVER_UUID], permissions: ['*'] }] }],
@@ -105,6 +112,27 @@ function relayConfig(simUrl: string, bus: Record<string, unknown>): Record<strin
   };
 }
 
+/**
+ * Starts one relay child with the given config file, as the image runs it (or from source with
+ * `--relay-from src`). `--profile DIR` (run.ts) writes a V8 CPU profile of it into DIR at its exit.
+ */
+export function startRelayProcess(file: string): Child {
+  const profile = process.env.BENCH_RELAY_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_RELAY_PROFILE] : [];
+  const entry = process.env.BENCH_RELAY_FROM === 'src' ? ['--import', 'tsx', 'src/main.ts'] : [RELAY_BUILD_MAIN];
+  return start(process.execPath, [...NODE_MEASURE_FLAGS, ...profile, '--import', HOOK, ...entry, '--config', file], { ipc: true, env: NODE_SERVER_ENV });
+}
+
+/** How long a relay may take to stop: writing a CPU profile at exit takes a while, do not SIGKILL it. */
+export const RELAY_STOP_MS = process.env.BENCH_RELAY_PROFILE ? 20_000 : 1500;
+
+/** A Wings token and socket URL from a relay's panel-compatible token endpoint. */
+export async function wingsTarget(relayUrl: string): Promise<Target> {
+  const res = await fetch(`${relayUrl}/api/client/servers/${SERVER_UUID}/websocket`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } });
+  if (res.status !== 200) throw new Error(`relay token endpoint answered ${res.status}: ${await res.text()}`);
+  const { data } = (await res.json()) as { data: { token: string; socket: string } };
+  return { mode: 'wings', url: data.socket, token: data.token };
+}
+
 async function startRelay(name: 'relay-mem' | 'relay-nats'): Promise<Stack> {
   const dir = tempDir(name);
   const started: Child[] = [];
@@ -120,33 +148,27 @@ async function startRelay(name: 'relay-mem' | 'relay-nats'): Promise<Stack> {
     const bus = nats ? { kind: 'nats', prefix: 'bench', servers: [nats.url] } : { kind: 'memory', prefix: 'bench' };
     const file = join(dir, 'bridge.config.json');
     writeFileSync(file, JSON.stringify(relayConfig(simUrl, bus), null, 2));
-    // `--profile DIR` (run.ts) writes a V8 CPU profile of every relay run into DIR at its exit.
-    const profile = process.env.BENCH_RELAY_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_RELAY_PROFILE] : [];
-    const entry = process.env.BENCH_RELAY_FROM === 'src' ? ['--import', 'tsx', 'src/main.ts'] : [RELAY_BUILD_MAIN];
-    const relay = start(process.execPath, [...NODE_MEASURE_FLAGS, ...profile, '--import', HOOK, ...entry, '--config', file], { ipc: true, env: NODE_SERVER_ENV });
+    const relay = startRelayProcess(file);
     started.push(relay);
     const relayIpc = new Ipc(relay);
-    const linkReady = relay.waitLine(/"msg":"upstream link state".*"state":"ready"/, 30_000);
+    const linkReady = relay.waitLine(LINK_READY_LINE, 30_000);
     linkReady.catch(() => undefined);
     const listening = JSON.parse(await relay.waitLine(/"msg":"relay listening"/, 30_000)) as { url: string };
     const pub = await pubP;
     if (pub.info.url !== simUrl) throw new Error(`simulator listens at ${pub.info.url}, expected ${simUrl}`);
     await linkReady;
-    const res = await fetch(`${listening.url}/api/client/servers/${SERVER_UUID}/websocket`, { headers: { authorization: `Bearer ${CLIENT_KEY}` } });
-    if (res.status !== 200) throw new Error(`relay token endpoint answered ${res.status}: ${await res.text()}`);
-    const { data } = (await res.json()) as { data: { token: string; socket: string } };
+    const target = await wingsTarget(listening.url);
     return {
       name,
-      serverPid: relay.pid,
-      busPid: nats?.child.pid ?? null,
+      serverPids: [relay.pid],
+      busPids: nats ? [nats.child.pid] : [],
       memory: (gc) => relayIpc.call('__memory', { gc }),
       pub: pub.ipc,
       pubPid: pub.child.pid,
-      target: { mode: 'wings', url: data.socket, token: data.token },
+      targets: [target],
       logTail: () => relay.tail(),
       async stop() {
-        // Writing a CPU profile at exit takes a while; do not SIGKILL a relay that is writing one.
-        await Promise.all(started.map((c) => c.stop(profile.length ? 20_000 : 1500)));
+        await Promise.all(started.map((c) => c.stop(RELAY_STOP_MS)));
         removeTempDir(dir);
       },
     };
@@ -166,12 +188,12 @@ async function startBaseline(): Promise<Stack> {
     const port = await portP;
     return {
       name: 'baseline',
-      serverPid: server.pid,
-      busPid: null,
+      serverPids: [server.pid],
+      busPids: [],
       memory: (gc) => ipc.call('__memory', { gc }),
       pub: pub.ipc,
       pubPid: pub.child.pid,
-      target: { mode: 'plain', url: `ws://127.0.0.1:${port}/` },
+      targets: [{ mode: 'plain', url: `ws://127.0.0.1:${port}/` }],
       logTail: () => server.tail(),
       async stop() {
         await Promise.all([pub.child.stop(), server.stop()]);
@@ -190,12 +212,12 @@ async function startPeer(): Promise<Stack> {
     const pub = await startPublisher({ mode: 'nats', url: nats.url, subject: SUBJECT });
     return {
       name: 'peer',
-      serverPid: nats.child.pid,
-      busPid: null,
+      serverPids: [nats.child.pid],
+      busPids: [],
       memory: null,
       pub: pub.ipc,
       pubPid: pub.child.pid,
-      target: { mode: 'nats-ws', url: nats.wsUrl, subject: SUBJECT },
+      targets: [{ mode: 'nats-ws', url: nats.wsUrl, subject: SUBJECT }],
       logTail: () => nats.child.tail(),
       async stop() {
         await Promise.all([pub.child.stop(), nats.child.stop()]);
@@ -218,5 +240,7 @@ export function startStack(name: ScenarioName): Promise<Stack> {
       return startBaseline();
     case 'peer':
       return startPeer();
+    case 'cluster':
+      return startClusterStack();
   }
 }

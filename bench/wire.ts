@@ -9,6 +9,12 @@
  * never parses JSON per message. The relay forwards the line verbatim (no escaping is needed).
  */
 
+/**
+ * A relay's log line saying its upstream link is ready. pino writes the message key last, after
+ * the fields, so the two parts are matched in either order.
+ */
+export const LINK_READY_LINE = /^(?=.*"msg":"upstream link state")(?=.*"state":"ready")/;
+
 /** The one game server the simulator runs and every relay client watches. */
 export const SERVER_UUID = 'b3ac0000-0000-4000-8000-00000000be0c';
 export const SIM_API_KEY = 'ptlc_bench_simulator_key';

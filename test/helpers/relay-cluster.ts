@@ -34,6 +34,8 @@ export interface RelayConfig {
   clients?: unknown[];
   limits?: Record<string, unknown>;
   shutdownGraceMs?: number;
+  /** Merged into the `bus` section, e.g. NATS credentials (`user`, `password`). */
+  bus?: Record<string, unknown>;
 }
 
 const live = new Set<ChildProcess>();
@@ -95,7 +97,7 @@ export class RelayProcess {
       JSON.stringify({
         node: { id: c.id },
         http: { host: '127.0.0.1', port: 0, shutdownGraceMs: c.shutdownGraceMs ?? 3000 },
-        bus: { kind: 'nats', prefix: c.prefix, servers: c.natsUrls, storage: 'memory', replicas: c.replicas ?? 3 },
+        bus: { kind: 'nats', prefix: c.prefix, servers: c.natsUrls, storage: 'memory', replicas: c.replicas ?? 3, ...c.bus },
         cluster: { leaseTtlMs: c.leaseTtlMs, ...(c.interestTtlMs ? { interestTtlMs: c.interestTtlMs } : {}) },
         // RELAY_LOG=debug shows the lease steps in failure output (`tail()`).
         log: { level: process.env.RELAY_LOG ?? 'info' },
