@@ -17,7 +17,16 @@ import { ADAPTERS } from '../../src/registry.ts';
 import { Subjects } from '../../src/subjects.ts';
 import { streamNames } from '../../src/bus/nats-retention.ts';
 import { leaseBucketName } from '../../src/cluster/nats-kv.ts';
-import { parseYaml, parseYamlDocuments, type YamlValue } from '../helpers/yaml-subset.ts';
+import { parseAllDocuments, parse as parseYamlText } from 'yaml';
+
+type YamlValue = null | boolean | number | string | YamlValue[] | { [key: string]: YamlValue };
+/** One document, strictly: a syntax error or a second document throws. */
+const parseYaml = (text: string): YamlValue => parseYamlText(text, { strict: true, uniqueKeys: true }) as YamlValue;
+const parseYamlDocuments = (text: string): YamlValue[] =>
+  parseAllDocuments(text, { strict: true, uniqueKeys: true }).map((d) => {
+    if (d.errors.length) throw d.errors[0];
+    return d.toJS() as YamlValue;
+  });
 import { natsConfList, natsConfValue, parseNatsConf, relayPermissions } from '../helpers/nats-conf.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
