@@ -1,0 +1,173 @@
+/**
+ * The properties, run once per bus by memory.test.ts and nats.test.ts against one relay process:
+ * the HTTP layer, each listener's sessions, and admission control. A property's run is a batch of
+ * generated cases run at once, each on its own connection from its own loopback address; after
+ * every batch the relay must be alive, answer /healthz, have logged no contained or unhandled
+ * error and no secret, and the watchers must have missed nothing.
+ *
+ * Seeded: `FUZZ_SEED` replays a run (the seed is printed, and fast-check prints the seed and path
+ * of a failure). `FUZZ_CASES` sets the cases per listener per bus (default 5 000; each property
+ * keeps running batches until it has run that many); `FUZZ_RUNS` instead fixes the number of
+ * batches of every property, for a quick look.
+ */
+import { after, before, describe, test, type TestContext } from 'node:test';
+import fc from 'fast-check';
+import { dialectCase, httpCase, type CaseSpec, type Dialect } from './arbitraries.ts';
+import { FUZZ_LIMITS, startFuzzRelay, type FuzzRelay } from './fuzz-relay.ts';
+import { finalProblems, relayProblems, runBatch } from './run-case.ts';
+import { runConnection, type CaseOutcome } from './raw-ws.ts';
+import { KEYS, S1 } from './secrets.ts';
+
+const DIALECTS: readonly Dialect[] = ['wings', 'felix', 'gateway', 'panel', 'cloudevents'];
+/** Cases run at once in one batch (one property run), at most. */
+const BATCH = 24;
+const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
+const CASES = Number(process.env.FUZZ_CASES ?? 5000);
+const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : null;
+const HTTP_CASES = Math.ceil(CASES / 2);
+
+/** Counts per bus and property, printed at the end. */
+export const counts: Record<string, Record<string, { cases: number; runs: number; ms: number }>> = {};
+
+function failWith(problems: string[]): void {
+  if (problems.length > 0) throw new Error(problems.slice(0, 20).join('\n') + (problems.length > 20 ? `\n… and ${problems.length - 20} more` : ''));
+}
+
+/** Runs batches of `arb` until `target` cases ran (or `FUZZ_RUNS` batches), with shrinking on failure. */
+async function fuzz(t: TestContext, fz: FuzzRelay, label: string, seed: number, arb: fc.Arbitrary<CaseSpec>, target: number): Promise<void> {
+  const stat = ((counts[fz.bus] ??= {})[label] = { cases: 0, runs: 0, ms: 0 });
+  const started = Date.now();
+  const property = fc.asyncProperty(fc.array(arb, { minLength: 1, maxLength: BATCH }), async (batch) => {
+    const problems = await runBatch(fz, batch);
+    problems.push(...(await relayProblems(fz)));
+    stat.cases += batch.length;
+    stat.runs += 1;
+    failWith(problems);
+  });
+  for (let round = 0; RUNS !== null ? round < 1 : stat.cases < target; round++) {
+    const numRuns = RUNS ?? Math.max(5, Math.ceil(((target - stat.cases) / ((BATCH + 1) / 2)) * 1.05));
+    await fc.assert(property, { seed: seed + round, numRuns });
+  }
+  failWith(await finalProblems(fz));
+  stat.ms = Date.now() - started;
+  t.diagnostic(`${fz.bus} ${label}: ${stat.cases} cases in ${stat.runs} batches, ${(stat.ms / 1000).toFixed(1)} s (seed ${seed})`);
+}
+
+/** A request sent by hand from `address` (a wrong key at a credential endpoint, or an upgrade held `holdMs`). */
+function attempt(fz: FuzzRelay, address: string, head: string, holdMs: number): Promise<CaseOutcome> {
+  return runConnection({
+    port: fz.port,
+    localAddress: address,
+    head: Buffer.from(head),
+    frames: holdMs > 0 ? [{ kind: 'pause', ms: holdMs }] : [],
+    lingerMs: 0,
+    timeoutMs: 5000,
+  });
+}
+
+const LIMIT_CODES = new Set(['BRIDGE_ERR_ADDRESS_LIMIT', 'BRIDGE_ERR_RATE_LIMITED', 'BRIDGE_ERR_AUTH_FAILURES', 'BRIDGE_ERR_CAPACITY']);
+
+/** The code of a limit refusal, or a problem. */
+function refusal(o: CaseOutcome): { code: string | null; problem: string | null } {
+  const a = o.answer;
+  if (!a) return { code: null, problem: `no answer (${o.endedBeforeAnswer})` };
+  if (a.status === 101 || a.status === 401) return { code: null, problem: null };
+  if (a.status !== 429 && a.status !== 503) return { code: null, problem: `unexpected ${a.status} ${a.body.slice(0, 120)}` };
+  let code: unknown;
+  try {
+    code = (JSON.parse(a.body) as { code?: unknown }).code;
+  } catch {
+    return { code: null, problem: `a ${a.status} without a JSON body: ${a.body.slice(0, 120)}` };
+  }
+  if (typeof code !== 'string' || !LIMIT_CODES.has(code)) return { code: null, problem: `a ${a.status} naming ${String(code)}` };
+  if ((code === 'BRIDGE_ERR_RATE_LIMITED' || code === 'BRIDGE_ERR_AUTH_FAILURES') && !/^\d+$/.test(a.headers['retry-after'] ?? '')) {
+    return { code, problem: `${code} without a Retry-After` };
+  }
+  return { code, problem: null };
+}
+
+export function fuzzSuite(bus: 'memory' | 'nats'): void {
+  describe(`fuzzing the running relay on the ${bus} bus`, () => {
+    let fz: FuzzRelay;
+    const seedOf = (i: number) => (SEED + i * 7919 + (bus === 'nats' ? 104_729 : 0)) % 2 ** 31;
+
+    before(async () => {
+      fz = await startFuzzRelay(bus);
+    });
+    after(async () => {
+      await fz?.stop();
+    });
+
+    test('HTTP: any target, method and headers, plain or as an upgrade', async (t) => {
+      t.diagnostic(`FUZZ_SEED=${SEED}`);
+      await fuzz(t, fz, 'http', seedOf(0), httpCase(fz.env), HTTP_CASES);
+    });
+
+    DIALECTS.forEach((dialect, i) => {
+      test(`${dialect} listener: random upgrades and frame sequences`, async (t) => {
+        await fuzz(t, fz, dialect, seedOf(i + 1), dialectCase(dialect, fz.env), CASES);
+      });
+    });
+
+    test('admission: one address driven past the connection, connect-rate and auth-failure limits', async (t) => {
+      const L = FUZZ_LIMITS;
+      const host = `Host: ${fz.env.hostPort}`;
+      const upgrade = (path: string) => `GET ${path} HTTP/1.1\r\n${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==`;
+      const plan = fc.record({
+        held: fc.integer({ min: 0, max: L.maxConnectionsPerAddress + 16 }),
+        badAuth: fc.integer({ min: 0, max: L.authFailuresPerAddress.burst + 20 }),
+        endpoint: fc.constantFrom('/account/ticket', `/api/client/servers/${S1}/websocket`),
+        path: fc.constantFrom('/cloudevents', '/gateway?roomId=lobby&participantId=x', '/server/events', `/api/servers/${S1}/ws`),
+        authFirst: fc.boolean(),
+      });
+      let runs = 0;
+      let hits = 0;
+      await fc.assert(
+        fc.asyncProperty(plan, async (p) => {
+          runs += 1;
+          const address = fz.nextAddress(1);
+          const problems: string[] = [];
+          const seen = new Map<string, number>();
+          const tally = (o: CaseOutcome) => {
+            const r = refusal(o);
+            if (r.problem) problems.push(r.problem);
+            if (r.code) seen.set(r.code, (seen.get(r.code) ?? 0) + 1);
+          };
+          const badAuth = async () => {
+            const began = Date.now();
+            const head = `GET ${p.endpoint} HTTP/1.1\r\n${host}\r\nAuthorization: Bearer ptlc_wrong_${runs}\r\nConnection: close`;
+            (await Promise.all(Array.from({ length: p.badAuth }, () => attempt(fz, address, head, 0)))).forEach(tally);
+            // Tokens that came back while the attempts ran: past burst + those, some must be refused.
+            const refilled = Math.ceil((Date.now() - began) / L.authFailuresPerAddress.refillMs) + 1;
+            if (p.badAuth > L.authFailuresPerAddress.burst + refilled && !seen.has('BRIDGE_ERR_AUTH_FAILURES')) {
+              problems.push(`${p.badAuth} failed authentications and no 429 BRIDGE_ERR_AUTH_FAILURES`);
+            }
+          };
+          const held = async () => {
+            const outcomes = await Promise.all(Array.from({ length: p.held }, () => attempt(fz, address, upgrade(p.path), 500)));
+            outcomes.forEach(tally);
+            const admitted = outcomes.filter((o) => o.answer?.status === 101).length;
+            if (admitted > L.maxConnectionsPerAddress) problems.push(`${admitted} sockets admitted at once from one address (limit ${L.maxConnectionsPerAddress})`);
+          };
+          if (p.authFirst) {
+            await badAuth();
+            await held();
+          } else {
+            await held();
+            await badAuth();
+          }
+          hits += [...seen.values()].reduce((a, b) => a + b, 0);
+          problems.push(...(await relayProblems(fz)));
+          failWith(problems);
+        }),
+        { seed: seedOf(9), numRuns: RUNS ?? 12 },
+      );
+      // Another address is not affected by what this one did.
+      const fresh = await attempt(fz, fz.nextAddress(1), `GET /cloudevents HTTP/1.1\r\n${host}\r\nAuthorization: Bearer ${KEYS.fuzz}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==`, 0);
+      failWith(fresh.answer?.status === 101 ? [] : [`a fresh address was refused: ${fresh.answer?.status} ${fresh.answer?.body ?? ''}`]);
+      failWith(await finalProblems(fz));
+      ((counts[bus] ??= {})['admission'] = { cases: runs, runs, ms: 0 });
+      t.diagnostic(`${bus} admission: ${runs} runs, ${hits} limit refusals`);
+    });
+  });
+}
