@@ -53,6 +53,15 @@ export interface GenEnv {
   book: SecretBook;
 }
 
+/** encodeURIComponent, which throws on a lone surrogate: that one is sent as the bytes of one. */
+function enc(s: string): string {
+  try {
+    return encodeURIComponent(s);
+  } catch {
+    return '%ED%A0%80';
+  }
+}
+
 const W = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 
 // ---- shared building blocks ----------------------------------------------------------------
@@ -201,7 +210,7 @@ const upgradeMethod = fc.oneof(W(30, fc.constant('GET')), W(1, fc.constantFrom('
 const junkQuery = fc.oneof(
   W(8, fc.constant('')),
   W(1, fc.constantFrom('?', '?a=1&a=2', '?%zz', '?ticket=', '?key=' + KEYS.fuzz, '?token=x', '?' + '&'.repeat(50))),
-  W(1, weirdString.map((s) => `?q=${encodeURIComponent(s)}`)),
+  W(1, weirdString.map((s) => `?q=${enc(s)}`)),
 );
 
 // ---- dialects ----------------------------------------------------------------------------
@@ -264,8 +273,8 @@ function felixCase(env: GenEnv): fc.Arbitrary<CaseSpec> {
 }
 
 function gatewayCase(env: GenEnv): fc.Arbitrary<CaseSpec> {
-  const room = fc.oneof(W(8, fc.constantFrom('lobby', 'games')), W(1, fc.constantFrom('nope', '', 'LOBBY', 'lobby%00', '*', '>')), W(1, weirdString.map(encodeURIComponent)));
-  const participant = fc.oneof(W(6, word), W(1, weirdString.map(encodeURIComponent)), W(1, fc.constant(KEYS.fuzz)));
+  const room = fc.oneof(W(8, fc.constantFrom('lobby', 'games')), W(1, fc.constantFrom('nope', '', 'LOBBY', 'lobby%00', '*', '>')), W(1, weirdString.map(enc)));
+  const participant = fc.oneof(W(6, word), W(1, weirdString.map(enc)), W(1, fc.constant(KEYS.fuzz)));
   const query = fc.oneof(
     W(8, fc.tuple(room, participant).map(([r, p]) => `?roomId=${r}&participantId=${p}`)),
     W(1, room.map((r) => `?roomId=${r}`)),
@@ -310,7 +319,7 @@ function panelCase(env: GenEnv): fc.Arbitrary<CaseSpec> {
     W(4, fc.constant('')),
     W(4, fc.constant('?ticket=@@TICKET@@')),
     W(1, fc.constantFrom('?ticket=', '?ticket=nope', '?ticket=@@TICKET@@&ticket=x', '?ticket=@@TICKET@@%00')),
-    W(1, weirdString.map((s) => `?ticket=${encodeURIComponent(s)}`)),
+    W(1, weirdString.map((s) => `?ticket=${enc(s)}`)),
   );
   return fc.record({
     method: upgradeMethod,

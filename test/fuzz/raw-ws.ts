@@ -145,7 +145,8 @@ export function runConnection(req: CaseRequest): Promise<CaseOutcome> {
 
     const sendClose = (code: number | null, reason: Buffer) => {
       if (out.ourClose) return;
-      out.ourClose = { code, reason: reason.toString('utf8') };
+      // Without a code a close frame carries no reason either (closePayload drops it).
+      out.ourClose = { code, reason: code === null ? '' : reason.toString('utf8') };
       write(encodeClientFrame(0x8, closePayload(code, reason)));
     };
 
@@ -255,7 +256,7 @@ export function runConnection(req: CaseRequest): Promise<CaseOutcome> {
       if (!out.serverClose && !ended) sendClose(1000, Buffer.from('fuzz done'));
       const closed = await until(() => out.serverClose !== null || ended, req.timeoutMs);
       if (!closed) out.hung = true;
-      if (out.serverClose) await until(() => ended, Math.min(1000, req.timeoutMs));
+      if (out.serverClose) await until(() => ended, 50);
       else if (ended && out.ourClose === null) out.droppedWithoutClose = true;
       finish();
     })();

@@ -111,15 +111,15 @@ function wire(f: FrameSpec): WireFrame[] {
 }
 
 /** What is wrong with one outcome (empty: nothing). */
-function check(fz: FuzzRelay, spec: CaseSpec, o: CaseOutcome, recent: readonly string[]): string[] {
+function check(fz: FuzzRelay, o: CaseOutcome): string[] {
   const problems: string[] = [];
   if (o.endedBeforeAnswer === 'timeout') problems.push(`no HTTP answer within ${CASE_TIMEOUT_MS} ms`);
   const a = o.answer;
   if (a) {
     if (!(a.status >= 100 && a.status <= 599)) problems.push(`HTTP status ${a.status}`);
     if (a.status === 500) problems.push(`HTTP 500 (a contained handler error): ${a.body.slice(0, 200)}`);
-    // A 200 from a credential endpoint carries the credential it just issued (not yet in the book).
-    const leaked = fz.book.find(a.body, a.status >= 400 ? recent : []);
+    // A 200 from a credential endpoint carries the credential it just issued.
+    const leaked = fz.book.find(a.body, a.status >= 400);
     if (leaked) problems.push(`secret ${leaked} in an HTTP ${a.status} body`);
     if (a.status >= 400 && a.body.startsWith('{')) {
       try {
@@ -146,11 +146,10 @@ function check(fz: FuzzRelay, spec: CaseSpec, o: CaseOutcome, recent: readonly s
     if (o.droppedWithoutClose) problems.push('the relay ended the connection without a close frame');
     if (o.hung) problems.push(`no close from the relay within ${CASE_TIMEOUT_MS} ms of ours`);
     for (const m of o.messages) {
-      const leaked = fz.book.find(m, recent);
+      const leaked = fz.book.find(m);
       if (leaked) problems.push(`secret ${leaked} in a frame to the client: ${m.slice(0, 120)}`);
     }
   }
-  void spec;
   return problems;
 }
 
@@ -168,11 +167,13 @@ export async function runBatch(fz: FuzzRelay, specs: readonly CaseSpec[]): Promi
         lingerMs: spec.lingerMs,
         timeoutMs: CASE_TIMEOUT_MS,
       });
-      for (const p of check(fz, spec, outcome, fz.book.recent())) problems.push(`case ${i}: ${p}`);
+      for (const p of check(fz, outcome)) problems.push(`case ${i}: ${p}`);
     }),
   );
   return problems;
 }
+
+let lastUpstreamToken: string | null = null;
 
 /** Lines of the relay's log already looked at. */
 const scanned = new WeakMap<FuzzRelay, number>();
@@ -186,8 +187,7 @@ export async function relayProblems(fz: FuzzRelay): Promise<string[]> {
   if (health.status !== 200) problems.push(`/healthz answered ${health.status} ${health.body.slice(0, 100)}`);
   // Log lines are written synchronously to the pipe before the answer; let readline catch up.
   await new Promise((resolve) => setTimeout(resolve, 5));
-  if (fz.sim.lastToken) fz.book.add(fz.sim.lastToken);
-  const recent = fz.book.takeRecent();
+  if (fz.sim.lastToken && fz.sim.lastToken !== lastUpstreamToken) fz.book.add((lastUpstreamToken = fz.sim.lastToken));
   const logs = fz.proc.logs;
   for (let i = scanned.get(fz) ?? 0; i < logs.length; i++) {
     const line = logs[i]!;
@@ -195,7 +195,7 @@ export async function relayProblems(fz: FuzzRelay): Promise<string[]> {
     if (line.msg === 'contained a handler error') problems.push(`log: contained a handler error: ${text.slice(0, 300)}`);
     else if (/unhandled|uncaught/i.test(text)) problems.push(`log: ${text.slice(0, 300)}`);
     else if (line.level === 'error' || line.level === 'fatal') problems.push(`log at ${String(line.level)}: ${text.slice(0, 300)}`);
-    const leaked = fz.book.find(text, recent);
+    const leaked = fz.book.find(text);
     if (leaked) problems.push(`secret ${leaked} in a log line: ${text.slice(0, 200)}`);
   }
   scanned.set(fz, logs.length);

@@ -38,40 +38,36 @@ const FIXED: readonly string[] = [...Object.values(KEYS), JWT_SECRET, ...Object.
 
 /** Parts shorter than this are not secrets on their own (a JWT header is shared by all). */
 const MIN_PART = 16;
+/** Minted secrets also looked for as substrings. */
+const RECENT = 256;
 const RUN = /[A-Za-z0-9_+/=-]{16,}/g;
 
 export class SecretBook {
   readonly #parts = new Set<string>();
-  /** Minted since the last {@link takeRecent}: looked for as substrings too. */
-  #recent: string[] = [];
+  /** The last {@link RECENT} minted: looked for as substrings too (properties run at once share the book). */
+  readonly #recent: string[] = [];
+  #at = 0;
   minted = 0;
 
   /** Records a minted credential (a JWT's payload and signature parts; a ticket whole). */
   add(secret: string): void {
     if (secret.length < MIN_PART) return;
     this.minted += 1;
-    this.#recent.push(secret);
+    this.#recent[this.#at] = secret;
+    this.#at = (this.#at + 1) % RECENT;
     const parts = secret.split('.');
     // A JWT's header part is the same for every HS256 token: not a secret.
     for (const p of parts.length === 3 ? parts.slice(1) : parts) if (p.length >= MIN_PART) this.#parts.add(p);
   }
 
-  /** The secrets minted since the last {@link takeRecent}. */
-  recent(): readonly string[] {
-    return this.#recent;
-  }
-
-  /** Forgets the recent list (the parts stay known). */
-  takeRecent(): string[] {
-    const r = this.#recent;
-    this.#recent = [];
-    return r;
-  }
-
-  /** The first secret found in `text` (shortened for a message), or null. */
-  find(text: string, recent: readonly string[] = []): string | null {
+  /**
+   * The first secret found in `text` (shortened for a message), or null. `minted: false` looks
+   * for the fixed secrets only (a credential endpoint's 200 carries the credential it issued).
+   */
+  find(text: string, minted = true): string | null {
     for (const s of FIXED) if (text.includes(s)) return s;
-    for (const s of recent) if (text.includes(s)) return `${s.slice(0, 24)}…`;
+    if (!minted) return null;
+    for (const s of this.#recent) if (text.includes(s)) return `${s.slice(0, 24)}…`;
     for (const m of text.matchAll(RUN)) {
       const run = m[0];
       if (this.#parts.has(run)) return `${run.slice(0, 24)}…`;
