@@ -30,13 +30,18 @@ export type FrameSpec =
   | { t: 'close'; code: number | null; reason: string }
   | { t: 'pause'; ms: number };
 
+/**
+ * One connection: its request, and after a 101 the frame sequences of the cases it carries, one
+ * after the other on the same session (so a later sequence meets the state an earlier one left:
+ * authenticated, subscribed, throttled). A connection without sequences is one case: its upgrade.
+ */
 export interface CaseSpec {
   method: string;
   target: string;
   /** Send the upgrade headers (with this variation of them). */
   upgrade: 'good' | 'badKey' | 'badVersion' | 'noKey' | 'none';
   headers: [string, string][];
-  frames: FrameSpec[];
+  sequences: FrameSpec[][];
   lingerMs: number;
 }
 
@@ -138,7 +143,9 @@ function frames(dialectText: fc.Arbitrary<string>, maxPayload: number): fc.Arbit
   );
 }
 
-const frameList = (dialectText: fc.Arbitrary<string>, env: GenEnv, max = 10) => fc.array(frames(dialectText, env.maxPayload), { maxLength: max });
+/** Up to four cases' frame sequences for one connection, each of one to `max` frames. */
+const frameList = (dialectText: fc.Arbitrary<string>, env: GenEnv, max = 8) =>
+  fc.array(fc.array(frames(dialectText, env.maxPayload), { minLength: 1, maxLength: max }), { maxLength: 4, size: 'max' });
 /** Mostly no wait (the close handshake is the sync point); sometimes a short one, to see late reactions. */
 const linger = fc.oneof(W(6, fc.constant(0)), W(2, fc.integer({ min: 1, max: 25 })));
 
@@ -238,7 +245,7 @@ function wingsCase(env: GenEnv): fc.Arbitrary<CaseSpec> {
     target: fc.tuple(server, junkQuery).map(([s, q]) => `/api/servers/${s}/ws${q}`),
     upgrade: upgradeKind,
     headers: headerList(env, [fc.constantFrom<[string, string]>(['Origin', 'http://dash.example'], ['Origin', 'null']), jwt.map((t): [string, string] => ['Authorization', `Bearer ${t}`])]),
-    frames: frameList(fc.oneof(W(5, valid), W(2, odd)), env),
+    sequences: frameList(fc.oneof(W(5, valid), W(2, odd)), env),
     lingerMs: linger,
   });
 }
@@ -267,7 +274,7 @@ function felixCase(env: GenEnv): fc.Arbitrary<CaseSpec> {
     target: fc.tuple(fc.oneof(W(12, fc.constant('/felix')), W(1, fc.constantFrom('/felix/', '/Felix', '/felix/x'))), junkQuery).map(([p, q]) => p + q),
     upgrade: upgradeKind,
     headers: headerList(env, [auth, auth]),
-    frames: frameList(fc.oneof(W(5, valid), W(2, odd)), env),
+    sequences: frameList(fc.oneof(W(5, valid), W(2, odd)), env),
     lingerMs: linger,
   });
 }
@@ -293,7 +300,7 @@ function gatewayCase(env: GenEnv): fc.Arbitrary<CaseSpec> {
     upgrade: upgradeKind,
     headers: headerList(env, [fc.constantFrom<[string, string]>(['Cookie', 'participant=relay'], ['Origin', 'http://anonroom.example'])]),
     // Most gateway frames that are not heartbeats end the session: keep valid ones in front.
-    frames: frameList(fc.oneof(W(8, valid), W(1, odd)), env, 8),
+    sequences: frameList(fc.oneof(W(8, valid), W(1, odd)), env, 8),
     lingerMs: linger,
   });
 }
@@ -326,7 +333,7 @@ function panelCase(env: GenEnv): fc.Arbitrary<CaseSpec> {
     target: fc.tuple(fc.oneof(W(12, fc.constant('/server/events')), W(1, fc.constantFrom('/server/events/', '/server/Events'))), ticket).map(([p, q]) => p + q),
     upgrade: upgradeKind,
     headers: headerList(env, [keyish.map((k): [string, string] => ['Authorization', `Bearer ${k}`])]),
-    frames: frameList(fc.oneof(W(5, valid), W(2, odd)), env),
+    sequences: frameList(fc.oneof(W(5, valid), W(2, odd)), env),
     lingerMs: linger,
   });
 }
@@ -354,7 +361,7 @@ function cloudeventsCase(env: GenEnv): fc.Arbitrary<CaseSpec> {
     target: fc.tuple(fc.oneof(W(12, fc.constant('/cloudevents')), W(1, fc.constantFrom('/cloudevents/', '/CloudEvents'))), junkQuery).map(([p, q]) => p + q),
     upgrade: upgradeKind,
     headers: fc.oneof(W(2, headerList(env, [auth])), W(1, headerList(env, []))),
-    frames: frameList(fc.oneof(W(5, valid), W(2, odd)), env),
+    sequences: frameList(fc.oneof(W(5, valid), W(2, odd)), env),
     lingerMs: linger,
   });
 }
@@ -423,7 +430,7 @@ export function httpCase(env: GenEnv): fc.Arbitrary<CaseSpec> {
     target,
     upgrade: fc.oneof(W(3, fc.constant<CaseSpec['upgrade']>('none')), W(2, upgradeKind)),
     headers: headerList(env, [auth, auth, framing, fc.constantFrom<[string, string]>(['Accept', 'text/html'], ['Accept', 'application/json'], ['Origin', 'http://x'])]),
-    frames: fc.constant([]),
+    sequences: fc.constant([]),
     lingerMs: fc.constant(0),
   });
 }

@@ -27,7 +27,7 @@ const RUNS = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : null;
 const HTTP_CASES = Math.ceil(CASES / 2);
 
 /** Counts per bus and property, printed at the end. */
-export const counts: Record<string, Record<string, { cases: number; runs: number; ms: number }>> = {};
+export const counts: Record<string, Record<string, { cases: number; connections: number; runs: number; ms: number }>> = {};
 
 function failWith(problems: string[]): void {
   if (problems.length > 0) throw new Error(problems.slice(0, 20).join('\n') + (problems.length > 20 ? `\n… and ${problems.length - 20} more` : ''));
@@ -35,22 +35,24 @@ function failWith(problems: string[]): void {
 
 /** Runs batches of `arb` until `target` cases ran (or `FUZZ_RUNS` batches), with shrinking on failure. */
 async function fuzz(t: TestContext, fz: FuzzRelay, label: string, seed: number, arb: fc.Arbitrary<CaseSpec>, target: number): Promise<void> {
-  const stat = ((counts[fz.bus] ??= {})[label] = { cases: 0, runs: 0, ms: 0 });
+  const stat = ((counts[fz.bus] ??= {})[label] = { cases: 0, connections: 0, runs: 0, ms: 0 });
   const started = Date.now();
   const property = fc.asyncProperty(fc.array(arb, { minLength: 1, maxLength: BATCH, size: 'max' }), async (batch) => {
-    const problems = await runBatch(fz, batch);
+    const { problems, cases } = await runBatch(fz, batch);
     problems.push(...(await relayProblems(fz)));
-    stat.cases += batch.length;
+    stat.cases += cases;
+    stat.connections += batch.length;
     stat.runs += 1;
     failWith(problems);
   });
   for (let round = 0; RUNS !== null ? round < 1 : stat.cases < target; round++) {
-    const numRuns = RUNS ?? Math.max(5, Math.ceil(((target - stat.cases) / ((BATCH + 1) / 2)) * 1.05));
+    // A batch holds (BATCH + 1) / 2 connections on average, each about two cases.
+    const numRuns = RUNS ?? Math.max(5, Math.ceil(((target - stat.cases) / (BATCH + 1)) * 1.05));
     await fc.assert(property, { seed: seed + round, numRuns });
   }
   failWith(await finalProblems(fz));
   stat.ms = Date.now() - started;
-  t.diagnostic(`${fz.bus} ${label}: ${stat.cases} cases in ${stat.runs} batches, ${(stat.ms / 1000).toFixed(1)} s (seed ${seed})`);
+  t.diagnostic(`${fz.bus} ${label}: ${stat.cases} cases on ${stat.connections} connections in ${stat.runs} batches, ${(stat.ms / 1000).toFixed(1)} s (seed ${seed})`);
 }
 
 /** A request sent by hand from `address` (a wrong key at a credential endpoint, or an upgrade held `holdMs`). */
@@ -167,7 +169,7 @@ export function fuzzSuite(bus: 'memory' | 'nats'): void {
       const fresh = await attempt(fz, fz.nextAddress(1), `GET /cloudevents HTTP/1.1\r\n${host}\r\nAuthorization: Bearer ${KEYS.fuzz}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==`, 0);
       failWith(fresh.answer?.status === 101 ? [] : [`a fresh address was refused: ${fresh.answer?.status} ${fresh.answer?.body ?? ''}`]);
       failWith(await finalProblems(fz));
-      ((counts[bus] ??= {})['admission'] = { cases: runs, runs, ms: 0 });
+      ((counts[bus] ??= {})['admission'] = { cases: runs, connections: 0, runs, ms: 0 });
       t.diagnostic(`${bus} admission: ${runs} runs, ${hits} limit refusals`);
     });
   });

@@ -36,6 +36,8 @@ export interface CaseOutcome {
   droppedWithoutClose: boolean;
   /** The server neither closed nor answered our close within the wait. */
   hung: boolean;
+  /** Frames (pauses included) written before the relay closed or the connection ended. */
+  sent: number;
   /** Milliseconds from connect to the end. */
   ms: number;
 }
@@ -102,6 +104,7 @@ export function runConnection(req: CaseRequest): Promise<CaseOutcome> {
       ourClose: null,
       droppedWithoutClose: false,
       hung: false,
+      sent: 0,
       ms: 0,
     };
     let buf: Buffer = Buffer.alloc(0);
@@ -251,6 +254,7 @@ export function runConnection(req: CaseRequest): Promise<CaseOutcome> {
         if (f.kind === 'pause') await sleep(f.ms);
         else if (f.kind === 'close') sendClose(f.code, f.reason);
         else write(encodeClientFrame(f.opcode, f.payload, f));
+        out.sent += 1;
       }
       if (!out.serverClose && !ended && req.lingerMs > 0) await until(() => out.serverClose !== null || ended, req.lingerMs);
       if (!out.serverClose && !ended) sendClose(1000, Buffer.from('fuzz done'));

@@ -153,24 +153,36 @@ function check(fz: FuzzRelay, o: CaseOutcome): string[] {
   return problems;
 }
 
-/** Runs every case of a batch at once, each from an address of its own. Returns the problems, by case. */
-export async function runBatch(fz: FuzzRelay, specs: readonly CaseSpec[]): Promise<string[]> {
+/**
+ * Runs every connection of a batch at once, each from an address of its own. Returns the problems
+ * (by connection), and the cases run: a connection's upgrade, or each frame sequence of which at
+ * least one frame reached the relay before it closed the session.
+ */
+export async function runBatch(fz: FuzzRelay, specs: readonly CaseSpec[]): Promise<{ problems: string[]; cases: number }> {
   const problems: string[] = [];
+  let cases = 0;
   await Promise.all(
     specs.map(async (raw, i) => {
       const spec = await materialize(fz, raw);
+      const starts: number[] = [];
+      const frames: WireFrame[] = [];
+      for (const seq of spec.sequences) {
+        starts.push(frames.length);
+        frames.push(...seq.flatMap(wire));
+      }
       const outcome = await runConnection({
         port: fz.port,
         localAddress: fz.nextAddress(),
         head: head(spec),
-        frames: spec.frames.flatMap(wire),
+        frames,
         lingerMs: spec.lingerMs,
         timeoutMs: CASE_TIMEOUT_MS,
       });
-      for (const p of check(fz, outcome)) problems.push(`case ${i}: ${p}`);
+      cases += Math.max(1, starts.filter((s) => outcome.sent > s).length);
+      for (const p of check(fz, outcome)) problems.push(`connection ${i}: ${p}`);
     }),
   );
-  return problems;
+  return { problems, cases };
 }
 
 let lastUpstreamToken: string | null = null;
