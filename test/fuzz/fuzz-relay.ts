@@ -220,7 +220,10 @@ export async function startFuzzRelay(bus: 'memory' | 'nats'): Promise<FuzzRelay>
       },
       nextAddress(block = 0) {
         const n = counters[block]!++;
-        return `127.${bases[block]! + Math.floor(n / 64516)}.${Math.floor(n / 254) % 254}.${(n % 254) + 1}`;
+        const low = `${Math.floor(n / 254) % 254}.${(n % 254) + 1}`;
+        // Every eighth case comes through a trusted proxy: its X-Forwarded-For (if any) names the client.
+        if (block === 0 && n % 8 === 7) return `127.99.${low}`;
+        return `127.${bases[block]! + Math.floor(n / 64516)}.${low}`;
       },
       stop,
     };

@@ -190,8 +190,11 @@ let lastUpstreamToken: string | null = null;
 /** Lines of the relay's log already looked at. */
 const scanned = new WeakMap<FuzzRelay, number>();
 
-/** The relay after a batch: alive, /healthz answers, nothing bad in its log since the last look, watchers whole. */
-export async function relayProblems(fz: FuzzRelay): Promise<string[]> {
+/**
+ * The relay after a batch: alive, /healthz answers, nothing bad in its log since the last look,
+ * watchers whole; with `metrics`, also /metrics (no secret, no contained handler error counted).
+ */
+export async function relayProblems(fz: FuzzRelay, metrics = false): Promise<string[]> {
   const problems: string[] = [];
   const { child } = fz.proc;
   if (child.exitCode !== null || child.signalCode !== null) problems.push(`the relay process exited (${child.exitCode ?? child.signalCode})`);
@@ -215,12 +218,12 @@ export async function relayProblems(fz: FuzzRelay): Promise<string[]> {
     problems.push(...w.problems.splice(0));
     if (w.closed) problems.push(`${w.name} ${w.closed}`);
   }
+  if (metrics) problems.push(...(await metricsProblems(fz)));
   return problems;
 }
 
-/** At the end of a property: /metrics holds no secret and counts no contained error; every watcher caught up. */
-export async function finalProblems(fz: FuzzRelay): Promise<string[]> {
-  const problems = await relayProblems(fz);
+async function metricsProblems(fz: FuzzRelay): Promise<string[]> {
+  const problems: string[] = [];
   const metrics = await probe(fz.port, '/metrics', 10_000);
   if (metrics.status !== 200) problems.push(`/metrics answered ${metrics.status}`);
   const leaked = fz.book.find(metrics.body);
@@ -228,6 +231,12 @@ export async function finalProblems(fz: FuzzRelay): Promise<string[]> {
   for (const m of metrics.body.matchAll(/^bridge_handler_errors_total\{([^}]*)\} (\d+)/gm)) {
     if (Number(m[2]) > 0) problems.push(`bridge_handler_errors_total{${m[1]}} = ${m[2]}`);
   }
+  return problems;
+}
+
+/** At the end of a property: /metrics holds no secret and counts no contained error; every watcher caught up. */
+export async function finalProblems(fz: FuzzRelay): Promise<string[]> {
+  const problems = await relayProblems(fz, true);
   const target = fz.seq;
   const deadline = Date.now() + 10_000;
   while (fz.watchers.some((w) => w.next <= target) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
