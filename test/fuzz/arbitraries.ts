@@ -28,7 +28,9 @@ export type FrameSpec =
   | { t: 'rsv'; rsv: number; s: string }
   | { t: 'orphanContinuation'; s: string }
   | { t: 'close'; code: number | null; reason: string }
-  | { t: 'pause'; ms: number };
+  | { t: 'pause'; ms: number }
+  /** Half a frame, then a TCP reset: the session must end cleanly on the relay's side. */
+  | { t: 'abort'; s: string; cut: number };
 
 /**
  * One connection: its request, and after a 101 the frame sequences of the cases it carries, one
@@ -140,6 +142,7 @@ function frames(dialectText: fc.Arbitrary<string>, maxPayload: number): fc.Arbit
     W(1, ascii.map((s): FrameSpec => ({ t: 'orphanContinuation', s }))),
     W(1, fc.tuple(fc.option(fc.constantFrom(0, 999, 1000, 1001, 1004, 1005, 1006, 1015, 1016, 2999, 3000, 4000, 4999, 5000, 65535), { nil: null }), ascii).map(([code, reason]): FrameSpec => ({ t: 'close', code, reason }))),
     W(1, fc.integer({ min: 1, max: 15 }).map((ms): FrameSpec => ({ t: 'pause', ms }))),
+    W(1, fc.tuple(dialectText, fc.integer({ min: 0, max: 40 })).map(([s, cut]): FrameSpec => ({ t: 'abort', s, cut }))),
   );
 }
 

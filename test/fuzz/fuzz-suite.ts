@@ -62,15 +62,19 @@ async function fuzz(t: TestContext, fz: FuzzRelay, label: string, seed: number, 
   t.diagnostic(`${fz.bus} ${label}: ${stat.cases} cases on ${stat.connections} connections in ${stat.runs} batches, ${(stat.ms / 1000).toFixed(1)} s (seed ${seed})`);
 }
 
-/** A request sent by hand from `address` (a wrong key at a credential endpoint, or an upgrade held `holdMs`). */
-function attempt(fz: FuzzRelay, address: string, head: string, holdMs: number): Promise<CaseOutcome> {
+/**
+ * A request sent by hand from `address` (a wrong key at a credential endpoint, or an upgrade); an
+ * accepted upgrade is held open until `hold` settles.
+ */
+function attempt(fz: FuzzRelay, address: string, head: string, hold?: { ready: Promise<unknown>; answered(): void }): Promise<CaseOutcome> {
   return runConnection({
     port: fz.port,
     localAddress: address,
     head: Buffer.from(head),
-    frames: holdMs > 0 ? [{ kind: 'pause', ms: holdMs }] : [],
+    frames: hold ? [{ kind: 'hold', ready: hold.ready }] : [],
     lingerMs: 0,
-    timeoutMs: 5000,
+    timeoutMs: 15_000,
+    ...(hold ? { onAnswer: () => hold.answered() } : {}),
   });
 }
 
@@ -146,7 +150,7 @@ export function fuzzSuite(bus: 'memory' | 'nats'): void {
           const badAuth = async () => {
             const began = Date.now();
             const head = `GET ${p.endpoint} HTTP/1.1\r\n${host}\r\nAuthorization: Bearer ptlc_wrong_${runs}\r\nConnection: close`;
-            (await Promise.all(Array.from({ length: p.badAuth }, () => attempt(fz, address, head, 0)))).forEach(tally);
+            (await Promise.all(Array.from({ length: p.badAuth }, () => attempt(fz, address, head)))).forEach(tally);
             // Tokens that came back while the attempts ran: past burst + those, some must be refused.
             const refilled = Math.ceil((Date.now() - began) / L.authFailuresPerAddress.refillMs) + 1;
             if (p.badAuth > L.authFailuresPerAddress.burst + refilled && !seen.has('BRIDGE_ERR_AUTH_FAILURES')) {
@@ -154,7 +158,13 @@ export function fuzzSuite(bus: 'memory' | 'nats'): void {
             }
           };
           const held = async () => {
-            const outcomes = await Promise.all(Array.from({ length: p.held }, () => attempt(fz, address, upgrade(p.path), 500)));
+            // Every admitted socket stays open until every attempt has its answer: all are open at once.
+            let answers = 0;
+            let release = () => {};
+            const ready = new Promise<void>((resolve) => (release = resolve));
+            const hold = { ready, answered: () => ++answers === p.held && release() };
+            if (p.held === 0) release();
+            const outcomes = await Promise.all(Array.from({ length: p.held }, () => attempt(fz, address, upgrade(p.path), hold)));
             outcomes.forEach(tally);
             const admitted = outcomes.filter((o) => o.answer?.status === 101).length;
             if (admitted > L.maxConnectionsPerAddress) problems.push(`${admitted} sockets admitted at once from one address (limit ${L.maxConnectionsPerAddress})`);
@@ -173,7 +183,7 @@ export function fuzzSuite(bus: 'memory' | 'nats'): void {
         { seed: seedOf(9), numRuns: RUNS ?? 12 },
       );
       // Another address is not affected by what this one did.
-      const fresh = await attempt(fz, fz.nextAddress(1), `GET /cloudevents HTTP/1.1\r\n${host}\r\nAuthorization: Bearer ${KEYS.fuzz}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==`, 0);
+      const fresh = await attempt(fz, fz.nextAddress(1), `GET /cloudevents HTTP/1.1\r\n${host}\r\nAuthorization: Bearer ${KEYS.fuzz}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==`);
       failWith(fresh.answer?.status === 101 ? [] : [`a fresh address was refused: ${fresh.answer?.status} ${fresh.answer?.body ?? ''}`]);
       failWith(await finalProblems(fz));
       ((counts[bus] ??= {})['admission'] = { cases: runs, connections: 0, runs, ms: 0 });

@@ -13,7 +13,11 @@ import { randomBytes } from 'node:crypto';
 export type WireFrame =
   | { kind: 'data'; opcode: number; payload: Buffer; fin?: boolean; rsv?: number; unmasked?: boolean }
   | { kind: 'close'; code: number | null; reason: Buffer }
-  | { kind: 'pause'; ms: number };
+  | { kind: 'pause'; ms: number }
+  /** Holds the session open (sending nothing) until `ready` settles. */
+  | { kind: 'hold'; ready: Promise<unknown> }
+  /** Writes the first `bytes` of a frame carrying `payload`, then resets the connection. */
+  | { kind: 'abort'; payload: Buffer; bytes: number };
 
 export interface HttpAnswer {
   status: number;
@@ -36,6 +40,8 @@ export interface CaseOutcome {
   droppedWithoutClose: boolean;
   /** The server neither closed nor answered our close within the wait. */
   hung: boolean;
+  /** We reset the connection ourselves (an `abort` frame): nothing after that is the relay's doing. */
+  aborted: boolean;
   /** Frames (pauses included) written before the relay closed or the connection ended. */
   sent: number;
   /** Milliseconds from connect to the end. */
@@ -88,6 +94,8 @@ export interface CaseRequest {
   lingerMs: number;
   /** Upper bound of every wait (answer, close handshake). */
   timeoutMs: number;
+  /** Called once the HTTP answer is in (or did not come). */
+  onAnswer?(answer: HttpAnswer | null): void;
 }
 
 /** Runs one connection to its end; resolves with what the relay did (never rejects). */
@@ -104,6 +112,7 @@ export function runConnection(req: CaseRequest): Promise<CaseOutcome> {
       ourClose: null,
       droppedWithoutClose: false,
       hung: false,
+      aborted: false,
       sent: 0,
       ms: 0,
     };
@@ -244,6 +253,7 @@ export function runConnection(req: CaseRequest): Promise<CaseOutcome> {
     void (async () => {
       socket.write(Buffer.concat([req.head, Buffer.from('\r\n\r\n')]));
       const answered = await until(() => out.answer !== null || ended, req.timeoutMs);
+      req.onAnswer?.(out.answer);
       if (!out.answer) {
         out.endedBeforeAnswer = answered ? 'closed' : 'timeout';
         return finish();
@@ -251,7 +261,15 @@ export function runConnection(req: CaseRequest): Promise<CaseOutcome> {
       if (!upgraded) return finish();
       for (const f of req.frames) {
         if (ended || out.serverClose) break;
+        if (f.kind === 'abort') {
+          write(encodeClientFrame(1, f.payload).subarray(0, f.bytes));
+          out.sent += 1;
+          out.aborted = true;
+          socket.resetAndDestroy();
+          return finish();
+        }
         if (f.kind === 'pause') await sleep(f.ms);
+        else if (f.kind === 'hold') await f.ready;
         else if (f.kind === 'close') sendClose(f.code, f.reason);
         else write(encodeClientFrame(f.opcode, f.payload, f));
         out.sent += 1;
