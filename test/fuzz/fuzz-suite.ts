@@ -31,7 +31,15 @@ const METRICS_EVERY = 8;
 const FIRST_ROUND = 40;
 
 /** Counts per bus and property, printed at the end. */
-export const counts: Record<string, Record<string, { cases: number; connections: number; runs: number; ms: number }>> = {};
+interface Stat {
+  cases: number;
+  connections: number;
+  runs: number;
+  ms: number;
+  /** Panel connections that asked for v1 (a ticket in the query). */
+  v1?: number;
+}
+export const counts: Record<string, Record<string, Stat>> = {};
 
 function failWith(problems: string[]): void {
   if (problems.length > 0) throw new Error(problems.slice(0, 20).join('\n') + (problems.length > 20 ? `\n… and ${problems.length - 20} more` : ''));
@@ -39,7 +47,7 @@ function failWith(problems: string[]): void {
 
 /** Runs batches of `arb` until `target` cases ran (or `FUZZ_RUNS` batches), with shrinking on failure. */
 async function fuzz(t: TestContext, fz: FuzzRelay, label: string, seed: number, arb: fc.Arbitrary<CaseSpec>, target: number): Promise<void> {
-  const stat = ((counts[fz.bus] ??= {})[label] = { cases: 0, connections: 0, runs: 0, ms: 0 });
+  const stat: Stat = ((counts[fz.bus] ??= {})[label] = { cases: 0, connections: 0, runs: 0, ms: 0 });
   const started = Date.now();
   const property = fc.asyncProperty(fc.array(arb, { minLength: 1, maxLength: BATCH, size: 'max' }), async (batch) => {
     const { problems, cases } = await runBatch(fz, batch);
@@ -47,6 +55,8 @@ async function fuzz(t: TestContext, fz: FuzzRelay, label: string, seed: number, 
     problems.push(...(await relayProblems(fz, stat.runs % METRICS_EVERY === 0)));
     stat.cases += cases;
     stat.connections += batch.length;
+    // Semoxy v1 (a ticket in the query) and v2 (AUTHENTICATE) share the panel listener's path.
+    if (label === 'panel') stat.v1 = (stat.v1 ?? 0) + batch.filter((c) => c.target.includes('ticket=')).length;
     stat.runs += 1;
     failWith(problems);
   });
@@ -59,7 +69,8 @@ async function fuzz(t: TestContext, fz: FuzzRelay, label: string, seed: number, 
   }
   failWith(await finalProblems(fz));
   stat.ms = Date.now() - started;
-  t.diagnostic(`${fz.bus} ${label}: ${stat.cases} cases on ${stat.connections} connections in ${stat.runs} batches, ${(stat.ms / 1000).toFixed(1)} s (seed ${seed})`);
+  const split = stat.v1 === undefined ? '' : ` (${stat.v1} with a v1 ticket, ${stat.connections - stat.v1} v2)`;
+  t.diagnostic(`${fz.bus} ${label}: ${stat.cases} cases on ${stat.connections} connections${split} in ${stat.runs} batches, ${(stat.ms / 1000).toFixed(1)} s (seed ${seed})`);
 }
 
 /**
