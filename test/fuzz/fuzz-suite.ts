@@ -1,14 +1,21 @@
 /**
- * The properties, run once per bus by memory.test.ts and nats.test.ts against one relay process:
- * the HTTP layer, each listener's sessions, and admission control. A property's run is a batch of
- * generated cases run at once, each on its own connection from its own loopback address; after
- * every batch the relay must be alive, answer /healthz, have logged no contained or unhandled
- * error and no secret, and the watchers must have missed nothing.
+ * The properties, run once per bus (relay.test.ts runs both buses at once), each bus against one
+ * relay process: the HTTP layer, each listener's sessions, and admission control. A property's
+ * run is a batch of generated connections run at once, each from its own loopback address; a
+ * case is a connection's upgrade, or each frame sequence it carries that reached the relay (see
+ * CaseSpec). Per connection: the HTTP answer is never a 500, names only rows of the error table
+ * and holds no secret; every close the relay initiates has a code and reason from the table; no
+ * frame to the client holds a secret or is not JSON; nothing hangs. After every batch: the process
+ * is alive, /healthz answers, its log since the last look has no contained or unhandled error, no
+ * error line and no secret, and the watchers missed nothing; every eighth batch and at the end,
+ * /metrics holds no secret and counts no contained error.
  *
- * Seeded: `FUZZ_SEED` replays a run (the seed is printed, and fast-check prints the seed and path
- * of a failure). `FUZZ_CASES` sets the cases per listener per bus (default 5 000; each property
- * keeps running batches until it has run that many); `FUZZ_RUNS` instead fixes the number of
- * batches of every property, for a quick look.
+ * Seeded: `FUZZ_SEED` replays a run (the seed is printed; fast-check prints a failure's seed and
+ * path, and shrinks it). `FUZZ_CASES` sets the cases per listener per bus (default 5 000, so the
+ * two buses make 10 000 per listener; each property keeps running batches until it has that
+ * many); `FUZZ_RUNS` instead fixes the number of batches of every property, for a quick look.
+ * Properties run at once, so a problem found in the log or by a watcher is reported by whichever
+ * property looks next (the message says what it was).
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
 import fc from 'fast-check';
