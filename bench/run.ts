@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildRelay } from './build.ts';
 import { runInstance, type PhaseOptions, type RunResult } from './phases.ts';
 import { ROOT } from './procs.ts';
 import { renderTable, summarize, targets } from './report.ts';
@@ -105,13 +106,6 @@ function natsVersion(): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** Compiles the relay as the container image does (tsconfig.build.json → dist/). */
-function buildRelay(): void {
-  const t0 = Date.now();
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  process.stderr.write(`bench: built the relay into dist/ (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
 }
 
 async function main(): Promise<void> {
