@@ -74,20 +74,23 @@ async function churnCycles(relay: SoakRelay, name: ListenerName, n: number, from
 }
 
 /** Settles, then reads fds and the heap after two full GCs (sockets closing take a few turns). */
-async function reading(relay: SoakRelay): Promise<{ fds: number; heap: number; rss: number }> {
+async function reading(relay: SoakRelay): Promise<{ fds: number; heap: number; js: number; ext: number; rss: number }> {
   await sleep(1500);
   const m = await relay.memory(true);
-  return { fds: relay.fds(), heap: m.heapUsed + m.external, rss: relay.rss() };
+  return { fds: relay.fds(), heap: m.heapUsed + m.external, js: m.heapUsed, ext: m.external, rss: relay.rss() };
 }
 
 export async function churn(relay: SoakRelay, name: ListenerName, o: CheckOptions): Promise<Figure> {
   // Warm-up: JIT the whole path, and let every lazily built table exist before the first reading.
   await churnCycles(relay, name, Math.min(500, o.cycles), 0);
   const before = await reading(relay);
+  const snapBefore = await relay.heapSnapshot();
   const t0 = performance.now();
   await churnCycles(relay, name, o.cycles, 1_000_000);
   const secs = (performance.now() - t0) / 1000;
   const after = await reading(relay);
+  const snapAfter = await relay.heapSnapshot();
+  if (snapBefore && snapAfter) process.stderr.write(`\nsoak: heap snapshots of ${name}: ${snapBefore} → ${snapAfter}\n`);
   const heapDelta = after.heap - before.heap;
   const allowed = HEAP_ALLOWANCE + HEAP_PER_CYCLE * o.cycles;
   const fdDelta = after.fds - before.fds;
@@ -99,7 +102,8 @@ export async function churn(relay: SoakRelay, name: ListenerName, o: CheckOption
       'cycles/s': (o.cycles / secs).toFixed(0),
       'fds before→after': `${before.fds}→${after.fds}`,
       'heap+ext before→after': `${(before.heap / MiB).toFixed(1)}→${(after.heap / MiB).toFixed(1)} MiB`,
-      'heap Δ/cycle': `${(heapDelta / o.cycles).toFixed(0)} B`,
+      'heap+ext Δ/cycle': `${(heapDelta / o.cycles).toFixed(0)} B`,
+      'of which ext': `${((after.ext - before.ext) / o.cycles).toFixed(0)} B`,
       'RSS Δ': `${((after.rss - before.rss) / MiB).toFixed(1)} MiB`,
     },
     pass: fdDelta <= 0 && heapDelta <= allowed,

@@ -11,7 +11,11 @@
  *   --frames N               bad frames per flood (default 16000)
  *   --deadline MS            limits.authDeadlineMs of the relay (default 5000)
  *   --no-build               use dist/ as it is
+ *   --heap-snapshots DIR     churn: a relay heap snapshot before and after the cycles, into DIR
+ *                            (compare them in Chrome DevTools, or with bench/soak/heap-diff.ts)
  */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { buildRelay } from '../build.ts';
 import { NATS_SERVER } from '../scenarios.ts';
 import { CHECKS, RUN, type CheckName, type CheckOptions, type Figure } from './checks.ts';
@@ -24,6 +28,7 @@ interface Options extends CheckOptions {
   listeners: ListenerName[];
   deadlineMs: number;
   build: boolean;
+  snapshotDir?: string;
 }
 
 function list<T extends string>(flag: string, raw: string, known: readonly T[]): T[] {
@@ -55,6 +60,10 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--frames') o.frames = int();
     else if (a === '--deadline') o.deadlineMs = int();
     else if (a === '--no-build') o.build = false;
+    else if (a === '--heap-snapshots') {
+      o.snapshotDir = resolve(value());
+      mkdirSync(o.snapshotDir, { recursive: true });
+    }
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -86,7 +95,7 @@ async function main(): Promise<void> {
     all.push({ bus, rows });
     // One relay per bus and check: a check starts from a relay no other check has touched.
     for (const check of o.checks) {
-      const relay = await startSoakRelay({ bus, authDeadlineMs: o.deadlineMs });
+      const relay = await startSoakRelay({ bus, authDeadlineMs: o.deadlineMs, ...(o.snapshotDir && check === 'churn' ? { snapshotDir: o.snapshotDir } : {}) });
       try {
         await prepareDialects(relay.url);
         for (const name of o.listeners) {

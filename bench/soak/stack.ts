@@ -6,7 +6,7 @@
  * temp store, free port). Everything it reads is outside the relay: /proc/<pid>/{fd,stat,status},
  * the hook's IPC answer and `/metrics`.
  */
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds, HOOK, Ipc, NODE_MEASURE_FLAGS, NODE_SERVER_ENV, removeTempDir, rssBytes, start, tempDir, type Child } from '../procs.ts';
 import { RELAY_BUILD_MAIN, startNats } from '../scenarios.ts';
@@ -25,6 +25,8 @@ export interface StackOptions {
   bus: BusKind;
   /** limits.authDeadlineMs (every listener uses the core's). */
   authDeadlineMs: number;
+  /** Where the relay writes heap snapshots on SIGUSR2 (`--heapsnapshot-signal`); none without. */
+  snapshotDir?: string;
 }
 
 export interface Memory {
@@ -43,11 +45,15 @@ export interface SoakRelay {
   readonly authDeadlineMs: number;
   /** `process.memoryUsage()` of the relay, after two full GCs when `gc`. */
   memory(gc: boolean): Promise<Memory>;
+  /** Bytes used per V8 heap space (after two full GCs when `gc`): where heap growth lives. */
+  spaces(gc: boolean): Promise<{ space: string; used: number }[]>;
   /** Open file descriptors of the relay (/proc/<pid>/fd). */
   fds(): number;
   /** CPU seconds the relay has used (/proc/<pid>/stat utime+stime). */
   cpu(): number;
   rss(): number;
+  /** Has the relay write a heap snapshot into `snapshotDir` (resolves once the file is complete). */
+  heapSnapshot(): Promise<string | null>;
   /** The `/metrics` text. */
   metrics(): Promise<string>;
   tail(): string;
@@ -105,7 +111,8 @@ export async function startSoakRelay(o: StackOptions): Promise<SoakRelay> {
     const bus = nats ? { kind: 'nats', prefix: 'soak', servers: [nats.url] } : { kind: 'memory', prefix: 'soak' };
     const file = join(dir, 'bridge.config.json');
     writeFileSync(file, JSON.stringify(relayConfig(bus, o.authDeadlineMs), null, 2));
-    const relay = start(process.execPath, [...NODE_MEASURE_FLAGS, '--import', HOOK, RELAY_BUILD_MAIN, '--config', file], { ipc: true, env: NODE_SERVER_ENV });
+    const snap = o.snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.snapshotDir}`] : [];
+    const relay = start(process.execPath, [...NODE_MEASURE_FLAGS, ...snap, '--import', HOOK, RELAY_BUILD_MAIN, '--config', file], { ipc: true, env: NODE_SERVER_ENV });
     started.push(relay);
     const ipc = new Ipc(relay);
     const listening = JSON.parse(await relay.waitLine(/"msg":"relay listening"/, 30_000)) as { url: string };
@@ -122,9 +129,11 @@ export async function startSoakRelay(o: StackOptions): Promise<SoakRelay> {
       url,
       authDeadlineMs: o.authDeadlineMs,
       memory: (gc) => ipc.call('__memory', { gc }),
+      spaces: (gc) => ipc.call('__spaces', { gc }),
       fds: () => fdCount(relay.pid),
       cpu: () => cpuSeconds(relay.pid),
       rss: () => rssBytes(relay.pid),
+      heapSnapshot: () => (o.snapshotDir ? heapSnapshot(relay.pid, o.snapshotDir) : Promise.resolve(null)),
       metrics: async () => (await fetch(`${url}/metrics`)).text(),
       tail: () => relay.tail(),
       async stop() {
@@ -137,6 +146,23 @@ export async function startSoakRelay(o: StackOptions): Promise<SoakRelay> {
     removeTempDir(dir);
     throw err;
   }
+}
+
+/** SIGUSR2, then waits for the new .heapsnapshot to stop growing (V8 writes it synchronously, in the relay). */
+async function heapSnapshot(pid: number, dir: string): Promise<string> {
+  const known = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  let last = -1;
+  for (let i = 0; i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
+    if (!file) continue;
+    const size = statSync(join(dir, file)).size;
+    // Written in one go on the relay's main thread: a size that stopped changing is the whole file.
+    if (size === last && size > 0) return join(dir, file);
+    last = size;
+  }
+  throw new Error('no heap snapshot within 300 s');
 }
 
 function fdCount(pid: number): number {
