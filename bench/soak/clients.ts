@@ -85,15 +85,24 @@ export interface Closed {
 /** An open socket and how it ended. */
 export interface Socket {
   ws: WebSocket;
+  /** When the upgrade request was made (the relay's deadline starts after this)… */
+  requestedAt: number;
+  /** …and when the client saw it accepted (the deadline started before this). */
   openedAt: number;
   closed: Promise<Closed>;
 }
 
-export function open(url: string, headers?: Record<string, string>): Promise<Socket> {
+/**
+ * Opens a socket. `onMessage` is attached before the upgrade completes: a frame the relay sends
+ * at once (the gateway's hello) can arrive with the 101 and be emitted before `open` resolves.
+ */
+export function open(url: string, headers?: Record<string, string>, onMessage?: (text: string) => void): Promise<Socket> {
   return new Promise((resolve, reject) => {
+    const requestedAt = performance.now();
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    if (onMessage) ws.on('message', (data) => onMessage(String(data)));
     const closed = new Promise<Closed>((res) => ws.once('close', (code) => res({ code, at: performance.now() })));
-    ws.once('open', () => resolve({ ws, openedAt: performance.now(), closed }));
+    ws.once('open', () => resolve({ ws, requestedAt, openedAt: performance.now(), closed }));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with HTTP ${res.statusCode}`)));
     ws.once('error', reject);
   });
@@ -103,23 +112,20 @@ export function open(url: string, headers?: Record<string, string>): Promise<Soc
 export async function openAuthed(name: ListenerName, base: string, i: number, timeoutMs = 10_000): Promise<Socket> {
   const d = DIALECTS[name];
   const { url, headers } = d.authed(base, i);
-  const s = await open(url, headers);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`${name}: no ready frame within ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (data: WebSocket.RawData) => {
-      if (d.ready(String(data))) done(null);
-    };
-    const onClose = (code: number) => done(new Error(`${name}: closed ${code} before ready`));
-    function done(err: Error | null): void {
-      clearTimeout(timer);
-      s.ws.off('message', onMessage);
-      s.ws.off('close', onClose);
-      if (err) reject(err);
-      else resolve();
-    }
-    s.ws.on('message', onMessage);
-    s.ws.once('close', onClose);
-    for (const f of d.authFrames) s.ws.send(f);
+  let ready = false;
+  let wake: (() => void) | null = null;
+  const s = await open(url, headers, (text) => {
+    if (ready || !d.ready(text)) return;
+    ready = true;
+    wake?.();
   });
+  for (const f of d.authFrames) s.ws.send(f);
+  if (ready) return s;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    new Promise<void>((resolve) => (wake = resolve)),
+    s.closed.then(({ code }) => Promise.reject(new Error(`${name}: closed ${code} before ready`))),
+    new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error(`${name}: no ready frame within ${timeoutMs} ms`)), timeoutMs))),
+  ]).finally(() => clearTimeout(timer));
   return s;
 }

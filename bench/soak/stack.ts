@@ -23,7 +23,7 @@ export const FELIX_GUILD = '100000000000000001';
 
 export interface StackOptions {
   bus: BusKind;
-  /** limits.authDeadlineMs (every listener uses the core's). */
+  /** limits.authDeadlineMs, and the Wings listener's own (its default is Wings' 30 s). */
   authDeadlineMs: number;
   /** Where the relay writes heap snapshots on SIGUSR2 (`--heapsnapshot-signal`); none without. */
   snapshotDir?: string;
@@ -79,7 +79,7 @@ function relayConfig(bus: Record<string, unknown>, authDeadlineMs: number): Reco
       { name: 'g', protocol: 'gateway', simulator: 'gateway-sim', rooms: [{ roomId: ROOM, participantId: 'relay' }] },
     ],
     listeners: [
-      { name: 'wings', dialect: 'wings', path: '/api/servers/:server/ws', upstreams: ['w'], jwtSecret: 'soak-relay-signing-secret-0123456789', allowedOrigins: ['*'] },
+      { name: 'wings', dialect: 'wings', path: '/api/servers/:server/ws', upstreams: ['w'], jwtSecret: 'soak-relay-signing-secret-0123456789', allowedOrigins: ['*'], authDeadlineMs },
       { name: 'felix', dialect: 'felix', path: '/felix', upstreams: ['f'] },
       { name: 'cloudevents', dialect: 'cloudevents', path: '/cloudevents', upstreams: ['w', 'f', 'p', 'g'] },
       { name: 'panel', dialect: 'panel', path: '/server/events', upstreams: ['p'] },
