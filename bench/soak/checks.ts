@@ -137,6 +137,7 @@ export async function unauth(relay: SoakRelay, name: ListenerName, o: CheckOptio
   );
   const openedIn = performance.now() - t0;
   const fdsOpen = relay.fds();
+  const cpuBefore = relay.cpu();
   const results = await Promise.race([Promise.all(sockets.map((s) => s.closed)), sleep(deadline + 30_000).then(() => null)]);
   const closes = results ?? [];
   const codes = new Map<number, number>();
@@ -149,6 +150,8 @@ export async function unauth(relay: SoakRelay, name: ListenerName, o: CheckOptio
   const maxLate = late.at(-1) ?? Number.NaN;
   const earliest = Math.min(...early);
   const lastClose = Math.max(...closes.map((c) => c.at));
+  // Whether the relay was the one falling behind: its CPU from the end of the opening to the last close.
+  const closingCpu = (relay.cpu() - cpuBefore) / Math.max(0.001, (lastClose - (t0 + openedIn)) / 1000);
   await sleep(1000);
   const fdsAfter = relay.fds();
   for (const s of sockets) s.ws.terminate();
@@ -163,6 +166,7 @@ export async function unauth(relay: SoakRelay, name: ListenerName, o: CheckOptio
       'close codes': [...codes].map(([c, n]) => `${c}×${n}`).join(' ') || 'none',
       'close − (request + deadline) min': `${earliest.toFixed(0)} ms`,
       'close − (open + deadline) p50/max': `${(late[late.length >> 1] ?? NaN).toFixed(0)}/${maxLate.toFixed(0)} ms`,
+      'relay CPU until last close': `${(closingCpu * 100).toFixed(0)} %`,
       'last close after first open': `${((lastClose - t0) / 1000).toFixed(2)} s (deadline ${deadline} ms)`,
     },
     pass: all4103 && earliest >= 0 && maxLate <= UNAUTH_LATE_MS && fdsAfter <= fds0,

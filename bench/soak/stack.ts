@@ -60,7 +60,8 @@ export interface SoakRelay {
   stop(): Promise<void>;
 }
 
-function relayConfig(bus: Record<string, unknown>, authDeadlineMs: number): Record<string, unknown> {
+/** The soak relay's config (also used in process by test/regressions/wings-session-leak.test.ts). */
+export function relayConfig(bus: Record<string, unknown>, authDeadlineMs: number): Record<string, unknown> {
   return {
     node: { id: 'soak' },
     http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 1000 },
