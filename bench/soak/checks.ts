@@ -117,7 +117,9 @@ export async function unauth(relay: SoakRelay, name: ListenerName, o: CheckOptio
     return { check: 'unauth', listener: name, figures: { note: 'authenticates at the upgrade: no unauthenticated socket exists' }, pass: null, bound: 'n/a' };
   }
   const deadline = relay.authDeadlineMs;
-  const fds0 = relay.fds();
+  // A relay that just started may still be opening descriptors (its bus connections): the baseline
+  // is a count that held for half a second.
+  const fds0 = await stableFds(relay);
   const t0 = performance.now();
   // The relay's CPU from the first socket's deadline on: whether closing them is what it falls behind on.
   let atDeadline = { cpu: Number.NaN, t: Number.NaN };
@@ -174,6 +176,17 @@ export async function unauth(relay: SoakRelay, name: ListenerName, o: CheckOptio
     pass: all4103 && earliest >= 0 && maxLate <= UNAUTH_LATE_MS && fdsAfter <= fds0,
     bound: `all ${o.sockets} closed 4103; none before request + ${deadline} ms, none later than open + ${deadline} + ${UNAUTH_LATE_MS} ms; fds back`,
   };
+}
+
+async function stableFds(relay: SoakRelay): Promise<number> {
+  let n = relay.fds();
+  for (let i = 0; i < 20; i++) {
+    await sleep(500);
+    const m = relay.fds();
+    if (m === n) return n;
+    n = m;
+  }
+  return n;
 }
 
 /** CPU share of one core the relay used over `ms`. */
