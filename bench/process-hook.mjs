@@ -8,7 +8,8 @@
  *   exits the child, so no relay, simulator or load generator outlives the bench;
  * - an IPC `__memory` request is answered with `process.memoryUsage()` and the resident size of
  *   V8's young generation (`youngBytes`); with `args.gc` it first runs two full GCs (the process
- *   must run with --expose-gc), so memory is read after a collection, not whenever V8 felt like one.
+ *   must run with --expose-gc), so memory is read after a collection, not whenever V8 felt like one;
+ *   `__spaces` answers the bytes used per V8 heap space (same `gc` option), to see where growth lives.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 
@@ -18,6 +19,11 @@ function collect() {
   // Twice: the first frees what the second finds already unreferenced (weak maps, finalizers).
   // 'last-resort' also hands freed pages back to the OS, so RSS shows what is still in use.
   for (let i = 0; i < 2; i++) gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  // Then a plain gc(): on Node 20 (V8 11.3) the call with options above now and then leaves
+  // tens of MB of garbage in old space (a relay's closed sessions), which the plain call and the
+  // next ordinary major GC both collect. Read without it, the soak's churn reported a Wings
+  // "leak" of ~6 KB per session that no heap snapshot could show (issue 9; bench/soak/README.md).
+  gc?.();
 }
 
 /** Resident bytes of the young generation: a per-process pool that V8 sizes by allocation rate. */
@@ -30,7 +36,13 @@ function youngBytes() {
 if (process.channel) {
   process.on('disconnect', () => process.exit(0));
   process.on('message', (req) => {
-    if (!req || req.op !== '__memory' || req.id === undefined) return;
+    if (!req || req.id === undefined) return;
+    if (req.op === '__spaces') {
+      if (req.args?.gc) collect();
+      process.send?.({ id: req.id, ok: true, result: getHeapSpaceStatistics().map((s) => ({ space: s.space_name, used: s.space_used_size })) });
+      return;
+    }
+    if (req.op !== '__memory') return;
     if (req.args?.gc) collect();
     process.send?.({ id: req.id, ok: true, result: { ...process.memoryUsage(), youngBytes: youngBytes() } });
   });

@@ -70,7 +70,8 @@ export async function startPublisher(setup: Record<string, unknown> | Promise<Re
   }
 }
 
-async function startNats(dir: string, opts: { jetstream: boolean; websocket: boolean }): Promise<{ child: Child; url: string; wsUrl: string }> {
+/** A nats-server of its own (temp store dir, free ports), under the bench's exit guard. */
+export async function startNats(dir: string, opts: { jetstream: boolean; websocket: boolean }): Promise<{ child: Child; url: string; wsUrl: string }> {
   const port = await freePort();
   const wsPort = opts.websocket ? await freePort() : 0;
   const conf = [
