@@ -52,19 +52,20 @@ export function ticketRefusalBody(reason: TicketRefusal): (typeof HTTP_ERRORS)[k
 
 /** The `GET <path>` route that issues tickets from `store`. */
 export function ticketRoute(ctx: ListenerContext<PanelListenerConfig>, store: TicketStore, path: string): HttpRoute {
-  const { clients, telemetry } = ctx;
+  const { principals, telemetry } = ctx;
   return {
     method: 'GET',
     path,
     credential: true,
-    handle(req: HttpRequest): HttpResponse {
+    async handle(req: HttpRequest): Promise<HttpResponse> {
       const key = bearerKey(req.headers.authorization);
-      const client = key === null ? null : clients.authenticate(key);
-      if (!client) {
-        telemetry.authFailed(key === null ? 'no_session' : 'api_key');
+      // A relay key, an app JWT, the hook's principal, or (pass-through) the user's own Semoxy session.
+      const resolved = key === null ? null : await principals.resolve(key, { remoteAddress: req.remoteAddress });
+      if (!resolved?.ok) {
+        telemetry.authFailed(key === null ? 'no_session' : resolved?.ok === false && resolved.reason !== 'unknown' && resolved.reason !== 'invalid' ? resolved.reason : 'api_key');
         return { status: 401, json: HTTP_ERRORS.notLoggedIn };
       }
-      return { status: 200, json: { success: TICKET_CREATED, data: { token: store.issue(client) } } };
+      return { status: 200, json: { success: TICKET_CREATED, data: { token: store.issue(resolved.principal) } } };
     },
   };
 }
