@@ -9,7 +9,7 @@ import type { Clock } from '../../src/clock.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import { ADAPTERS } from '../../src/registry.ts';
 import { Relay } from '../../src/relay.ts';
-import type { SimulatorEndpoint } from '../../src/contracts.ts';
+import type { Log, SimulatorEndpoint } from '../../src/contracts.ts';
 import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 import type { PanelSimulator } from '../../adapters/panel/simulator.ts';
 import { requireNatsUrl } from './nats-server.ts';
@@ -39,6 +39,15 @@ export interface AuthRelayOptions {
   /** Simulators of another relay to use (a second node of a cluster): this relay starts none. */
   simulators?: ReadonlyMap<string, SimulatorEndpoint>;
   limits?: Record<string, unknown>;
+  /** The relay's log (default: silent unless TEST_LOG). */
+  log?: Log;
+}
+
+/** A log that keeps every line, to check what was (and was not) written. */
+export function captureLog(): Log & { lines: { level: string; msg: string; fields?: Record<string, unknown> }[] } {
+  const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...(fields ? { fields } : {}) });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 export interface AuthRelay {
@@ -92,6 +101,7 @@ export async function startAuthRelay(o: AuthRelayOptions): Promise<AuthRelay> {
     config,
     defaultMetrics: false,
     ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.log ? { log: o.log } : {}),
     ...(o.simulators ? { simulatorEndpoints: o.simulators } : {}),
   });
   const endpoints = new Map([...relay.simulators].map(([name, sim]) => [name, sim.endpoint]));
