@@ -75,7 +75,7 @@ class CloudEventsSession implements SessionHooks {
   /** Cancels the close at the credential's expiry (an app JWT's `exp`). */
   #unwatch: () => void = () => {};
 
-  constructor(io: SessionIO, ctx: Ctx, client: ApiClient | null) {
+  constructor(io: SessionIO, ctx: Ctx, client: ApiClient | null, credential = '') {
     this.#io = io;
     this.#ctx = ctx;
     this.#client = client;
@@ -83,7 +83,7 @@ class CloudEventsSession implements SessionHooks {
     // A reload that removes the client, or a grant its subscriptions use, closes the session (core).
     if (client !== null) {
       io.bindPrincipal(client.name);
-      this.#unwatch = ctx.principals.expireWith(io, client);
+      this.#unwatch = ctx.principals.expireWith(io, client, undefined, { credential, context: { remoteAddress: io.remoteAddress } });
     }
   }
 
@@ -123,7 +123,7 @@ class CloudEventsSession implements SessionHooks {
     // A key is checked against the clients in force, so this binds (false only if closed meanwhile).
     if (!this.#io.bindPrincipal(client.name)) return;
     this.#client = client;
-    this.#unwatch = this.#ctx.principals.expireWith(this.#io, client);
+    this.#unwatch = this.#ctx.principals.expireWith(this.#io, client, undefined, { credential: key, context: { remoteAddress: this.#io.remoteAddress } });
     this.#io.authenticated();
     this.#io.send(encodeServerMessage({ op: SERVER_OPS.authenticated }));
   }
@@ -245,10 +245,11 @@ export function createCloudEventsListener(ctx: Ctx): ListenerRole {
       const client = resolved?.ok ? resolved.principal : null;
       // The core counts refusals with reason `auth` in bridge_auth_failures_total.
       if (!client) return { accept: false, status: 401, json: { error: 'unauthorized', code: 'BRIDGE_ERR_UNAUTHORIZED' }, reason: 'auth' };
-      return { accept: true, state: client, authenticated: true };
+      return { accept: true, state: { client, credential: key! }, authenticated: true };
     },
     open(io, _req, state) {
-      return new CloudEventsSession(io, ctx, (state as ApiClient | null) ?? null);
+      const admitted = state as { client: ApiClient; credential: string } | null;
+      return new CloudEventsSession(io, ctx, admitted?.client ?? null, admitted?.credential);
     },
   };
 }

@@ -33,6 +33,8 @@ interface Admitted {
   readonly client: ApiClient;
   /** The listener's upstreams this client holds a grant on, in config order. */
   readonly upstreams: readonly string[];
+  /** What it presented, for the periodic re-check of a hook's or panel's principal (never logged). */
+  readonly credential: string;
 }
 
 /** The listen lists of one kind (`guild` or `user`) and the canonical type their updates have. */
@@ -57,7 +59,7 @@ class FelixSession implements SessionHooks {
     this.#ctx = ctx;
     this.#admitted = admitted;
     // Felix has no re-auth: a session whose credential expires is closed (4116), and reconnects with a fresh one.
-    this.#unwatch = ctx.principals.expireWith(io, admitted.client);
+    this.#unwatch = ctx.principals.expireWith(io, admitted.client, undefined, { credential: admitted.credential, context: { remoteAddress: io.remoteAddress } });
   }
 
   onMessage(text: string): void | Promise<void> {
@@ -146,7 +148,7 @@ export function createFelixListener(ctx: Ctx): ListenerRole {
       const upstreams = config.upstreams.filter((u) => client.grants.some((g) => g.upstream === '*' || g.upstream === u));
       // A key without a grant here is refused like a wrong one (the core counts `auth` refusals).
       if (upstreams.length === 0) return forbidden;
-      return { accept: true, state: { client, upstreams } satisfies Admitted, authenticated: true };
+      return { accept: true, state: { client, upstreams, credential: key ?? '' } satisfies Admitted, authenticated: true };
     },
     open(io, _req, state) {
       const admitted = state as Admitted;

@@ -140,7 +140,7 @@ export class PanelSession implements SessionHooks {
     // Join before answering, so nothing published after AUTH_SUCCESS is missed.
     if (client.name !== this.#client?.name || client.grants !== this.#client.grants) this.#join(client);
     if (this.#io.closed) return;
-    this.#watch(client);
+    this.#watch(client, data.sessionId);
     this.#io.authenticated();
     this.#send(SERVER_ACTIONS.authSuccess, {});
   }
@@ -210,10 +210,12 @@ export class PanelSession implements SessionHooks {
    * Ends the session when its credential expires: v2 as Semoxy ends an expired session
    * (AUTH_ERROR "session expired", then close); v1 has no such packet and is closed (4116).
    */
-  #watch(client: ApiClient): void {
+  #watch(client: ApiClient, credential?: string): void {
     this.#unwatch();
     const expired = this.variant === 'v2' ? () => this.#expired() : undefined;
-    this.#unwatch = this.#deps.ctx.principals.expireWith(this.#io, client, expired);
+    // v2 re-checks a hook's or panel's principal with the session id it presented; a v1 ticket was spent.
+    const recheck = credential === undefined ? undefined : { credential, context: { remoteAddress: this.#io.remoteAddress } };
+    this.#unwatch = this.#deps.ctx.principals.expireWith(this.#io, client, expired, recheck);
   }
 
   #expired(): void {

@@ -1,8 +1,12 @@
 /**
  * The panel-compatible token endpoint: `GET /api/client/servers/:server/websocket` with
- * `Authorization: Bearer <client API key>` → `{"data":{"token","socket"}}`, the JWT signed by the
- * relay and carrying that client's grant. Existing Pterodactyl client libraries, pointed at the
- * relay as if it were the panel, then work unchanged; no upstream credential ever reaches them.
+ * `Authorization: Bearer <credential>` → `{"data":{"token","socket"}}`, the JWT signed by the
+ * relay and carrying that principal's grant. The credential is whatever the listener's `auth` list
+ * accepts: a relay client key, an app JWT, the hook's principal, or (pass-through) the user's own
+ * panel client API key, which the relay asks the real panel about for this very server, so the
+ * token carries exactly that user's permissions there. Existing Pterodactyl client libraries,
+ * pointed at the relay as if it were the panel, then work unchanged; no upstream credential (and
+ * no panel token) ever reaches them.
  */
 import { randomUUID } from 'node:crypto';
 import { bearerKey, hasPermission, signJwt, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerContext } from '../../src/adapter-kit.ts';

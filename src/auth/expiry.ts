@@ -29,3 +29,24 @@ export function expireWith(clock: Clock, io: SessionIO, principal: ApiClient, on
   timer = arm();
   return () => timer.cancel();
 }
+
+/**
+ * Asks `stillGood` every `periodMs` while the session is open; once it answers false, calls
+ * `end` (once). One timer per session, re-armed after each answer, cancelled by the returned cancel.
+ */
+export function recheckEvery(clock: Clock, io: SessionIO, periodMs: number, stillGood: () => Promise<boolean>, end: () => void): () => void {
+  let timer: Timer | null = null;
+  let cancelled = false;
+  const tick = async (): Promise<void> => {
+    if (cancelled || io.closed) return;
+    const good = await stillGood().catch(() => true);
+    if (cancelled || io.closed) return;
+    if (!good) return end();
+    timer = clock.setTimeout(() => void tick(), periodMs);
+  };
+  timer = clock.setTimeout(() => void tick(), periodMs);
+  return () => {
+    cancelled = true;
+    timer?.cancel();
+  };
+}

@@ -10,13 +10,13 @@
  * logged or put in a label; the caches keep SHA-256 digests only.
  */
 import type { Clock } from '../clock.ts';
-import type { ApiClient, HttpCall, HttpResult, SessionIO, TokenPolicy } from '../contracts.ts';
+import type { Grant, HttpCall, HttpResult, TokenPolicy } from '../contracts.ts';
 import type { AuthConfig } from '../config/auth-schema.ts';
 import type { ListenerConfig } from '../config/schema.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ThrottledLog } from '../throttled-log.ts';
 import type { ClientRegistry } from './clients.ts';
-import { expireWith } from './expiry.ts';
+import { expireWith, recheckEvery } from './expiry.ts';
 import { HookSource } from './hook-source.ts';
 import { JwtSource } from './jwt-source.ts';
 import { PanelSource } from './panel-source.ts';
@@ -63,6 +63,11 @@ class StaticSource implements Source {
   }
 }
 
+/** Whether two grant lists say the same (a re-check that finds other grants ends the session). */
+function sameGrants(a: readonly Grant[], b: readonly Grant[]): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** Every source the config sets up, shared by the listeners (one cache per source per node). */
 export class Principals {
   readonly #o: PrincipalsOptions;
@@ -81,23 +86,43 @@ export class Principals {
   forListener(listener: Pick<ListenerConfig, 'name' | 'dialect' | 'upstreams' | 'auth'>): PrincipalResolver {
     const names = (listener.auth ?? ['static']).filter((s) => this.#sources.has(s));
     const chain = names.map((name) => ({ name, source: this.#sources.get(name)! }));
-    const { metrics, clock } = this.#o;
+    const { metrics, clock, auth } = this.#o;
+    const recheckMs = (source: 'hook' | 'panel') => 1000 * Math.max(1, source === 'hook' ? (auth.hook?.maxCacheSeconds ?? 0) : (auth.panel?.cacheSeconds ?? 0));
     const base = { listener: listener.name, dialect: listener.dialect, upstreams: listener.upstreams };
+    const resolve = async (credential: string, context: CredentialContext): Promise<Resolution> => {
+      const ctx: SourceContext = { ...base, ...context };
+      let best: Resolution = UNKNOWN;
+      for (const { name, source } of chain) {
+        const answer = await source.resolve(credential, ctx).catch((): Resolution => ({ ok: false, reason: 'unavailable' }));
+        metrics.authSourceResults.inc({ source: name, result: answer.ok ? 'ok' : answer.reason });
+        if (answer.ok) return answer;
+        if (rank(answer.reason) > rank(best.ok ? 'unknown' : best.reason)) best = answer;
+      }
+      return best;
+    };
     return {
       sources: names,
-      async resolve(credential: string, context: CredentialContext): Promise<Resolution> {
-        const ctx: SourceContext = { ...base, ...context };
-        let best: Resolution = UNKNOWN;
-        for (const { name, source } of chain) {
-          const answer = await source.resolve(credential, ctx).catch((): Resolution => ({ ok: false, reason: 'unavailable' }));
-          metrics.authSourceResults.inc({ source: name, result: answer.ok ? 'ok' : answer.reason });
-          if (answer.ok) return answer;
-          if (rank(answer.reason) > rank(best.ok ? 'unknown' : best.reason)) best = answer;
-        }
-        return best;
-      },
-      expireWith(io: SessionIO, principal: ApiClient, onExpired?: () => void): () => void {
-        return expireWith(clock, io, principal, onExpired, () => metrics.authSourceResults.inc({ source: principal.source ?? 'static', result: 'session_expired' }));
+      resolve,
+      expireWith(io, principal, onExpired, recheck): () => void {
+        const expired = () => metrics.authSourceResults.inc({ source: principal.source ?? 'static', result: 'session_expired' });
+        const cancelExpiry = expireWith(clock, io, principal, onExpired, expired);
+        const period = principal.source === undefined || principal.source === 'jwt' ? 0 : recheckMs(principal.source);
+        if (!recheck || period === 0) return cancelExpiry;
+        const stillGood = async (): Promise<boolean> => {
+          const answer = await resolve(recheck.credential, recheck.context);
+          // A hook or panel that does not answer now is no verdict on a session already open.
+          if (!answer.ok) return answer.reason === 'unavailable';
+          return answer.principal.name === principal.name && sameGrants(answer.principal.grants, principal.grants);
+        };
+        const cancelRecheck = recheckEvery(clock, io, period, stillGood, () => {
+          expired();
+          if (onExpired) onExpired();
+          else io.close('BRIDGE_ERR_CREDENTIAL_EXPIRED');
+        });
+        return () => {
+          cancelExpiry();
+          cancelRecheck();
+        };
       },
     };
   }

@@ -43,9 +43,12 @@ export interface PrincipalResolver {
   /**
    * Ends `io` when `principal`'s credential expires (`ApiClient.expiresAt`): `onExpired` when
    * given (the dialect's own way), else a close with 4116 `BRIDGE_ERR_CREDENTIAL_EXPIRED`.
-   * Returns the cancel to call from the session's `onClose`; a no-op for principals without expiry.
+   * With `recheck` (the credential the session presented, and where), a principal of a source that
+   * asks someone (the hook, the panel) is asked about again once per that source's cache period:
+   * a refusal, or grants that changed, end the session the same way (an answer that does not come
+   * keeps it). Returns the cancel to call from the session's `onClose`; a no-op when nothing is due.
    */
-  expireWith(io: SessionIO, principal: ApiClient, onExpired?: () => void): () => void;
+  expireWith(io: SessionIO, principal: ApiClient, onExpired?: () => void, recheck?: { readonly credential: string; readonly context: CredentialContext }): () => void;
 }
 
 /** What an upstream made of a credential it was asked about (see {@link PassThrough}). */

@@ -39,7 +39,7 @@ export const HookAuthSection = Type.Object(
     url: Type.String({ pattern: '^https?://', description: 'The operator\'s endpoint: POST `{"credential","context":{listener,dialect,upstream,resource,remoteAddress}}` → 200 `{"name","grants","ttlSeconds"}`, or 401/403 (optionally `{"ttlSeconds"}`) to refuse.' }),
     secret: Type.Optional({ ...Secret, description: 'Sent as `Authorization: Bearer <secret>`, so the hook knows the call is the relay\'s.' }),
     timeoutMs: Type.Integer({ minimum: 50, default: 2000, description: 'A hook slower than this (or down, or answering anything else) refuses the credential, counted (`result="unavailable"`) and logged.' }),
-    maxCacheSeconds: Type.Integer({ minimum: 0, default: 300, description: 'Cap on the `ttlSeconds` an answer is cached for, by the SHA-256 of the credential.' }),
+    maxCacheSeconds: Type.Integer({ minimum: 0, default: 300, description: 'Cap on the `ttlSeconds` an answer is cached for, by the SHA-256 of the credential; also how often an open session on a hook principal is checked again.' }),
     cacheEntries: Type.Integer({ minimum: 1, default: 10000, description: 'Cached answers kept at most (oldest dropped first).' }),
   },
   { additionalProperties: false, description: 'A connect hook: the operator\'s HTTP endpoint decides who a credential is.' },
@@ -47,7 +47,7 @@ export const HookAuthSection = Type.Object(
 
 export const PanelAuthSection = Type.Object(
   {
-    cacheSeconds: Type.Integer({ minimum: 0, default: 30, description: 'How long the upstream\'s answer is kept per (credential hash, upstream, server): the panel sees at most one request per user and server per period, and a permission it takes away is gone at the next refresh after it.' }),
+    cacheSeconds: Type.Integer({ minimum: 0, default: 30, description: 'How long the upstream\'s answer is kept per (credential hash, upstream, server): the panel sees at most one request per user and server per period, and a permission it takes away is gone at the next refresh after it (open sessions are checked again once per period).' }),
     cacheEntries: Type.Integer({ minimum: 1, default: 10000, description: 'Cached answers kept at most (oldest dropped first).' }),
     timeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'Timeout of the request to the upstream; past it the credential is refused (`result="unavailable"`).' }),
   },

@@ -22,7 +22,7 @@ describe('auth.hook', () => {
   before(async () => {
     hook = await HookServer.start();
     hook.principals.set(GRANT, { name: 'dash-1', grants: [{ upstream: '*', resources: ['*'], permissions: ['websocket.connect', 'control.console'] }], ttlSeconds: 60 });
-    r = await startAuthRelay({ auth: { hook: { url: hook.url, secret: HOOK_SECRET, timeoutMs: 300 } }, log });
+    r = await startAuthRelay({ auth: { hook: { url: hook.url, secret: HOOK_SECRET, timeoutMs: 1500 } }, log });
   });
   after(async () => {
     await r.stop();

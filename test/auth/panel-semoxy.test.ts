@@ -79,4 +79,24 @@ describe('Semoxy pass-through', () => {
     v2.send('AUTHENTICATE', { sessionId: ALICE });
     assert.equal((await v2.next()).action, 'AUTH_ERROR');
   });
+
+  it('an open v2 session is re-checked once per cache period: when the panel ends the session, so does the relay', async () => {
+    const v2 = await PanelClient.connect(r.ws('/server/events'));
+    v2.send('AUTHENTICATE', { sessionId: BOB });
+    assert.equal((await v2.next()).action, 'AUTH_SUCCESS');
+    const kept = await PanelClient.connect(r.ws('/server/events'));
+    kept.send('AUTHENTICATE', { sessionId: BOB });
+    assert.equal((await kept.next()).action, 'AUTH_SUCCESS');
+    kept.close();
+    await clock.advance(31_000);
+    // Still valid at the panel: the session stays.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(v2.ws.readyState, v2.ws.OPEN);
+    r.semoxy.expireSession(BOB);
+    await clock.advance(31_000);
+    const last = await v2.next((f) => f.action === 'AUTH_ERROR');
+    assert.deepEqual(last.data, { message: 'session expired' });
+    assert.equal((await v2.closed).code, 4116);
+    assert.ok((await r.metric('panel', 'session_expired')) >= 1);
+  });
 });
