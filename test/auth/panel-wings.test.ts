@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.ts';
 import { WingsClient, eventually } from '../helpers/wings-client.ts';
 import { S1, S2, startAuthRelay, type AuthRelay } from '../helpers/auth-relay.ts';
+import { useNatsServer } from '../helpers/nats-server.ts';
 
 const ALICE = 'ptlc_alice_client_key_000000000000';
 const BOB = 'ptlc_bob_client_key_0000000000000000';
@@ -25,10 +26,12 @@ async function commandsSeen(r: AuthRelay, line: string, waitMs = 300): Promise<n
   return r.wings.received.filter((f) => f.event === 'send command' && f.args[0] === line).length;
 }
 
-describe('Pterodactyl pass-through', () => {
+const nats = useNatsServer();
+
+for (const bus of ['memory', 'nats'] as const) describe(`Pterodactyl pass-through (${bus} bus)`, () => {
   let r: AuthRelay;
   before(async () => {
-    r = await startAuthRelay({ auth: { panel: { cacheSeconds: 60 } }, sources: ['static', 'panel'] });
+    r = await startAuthRelay({ auth: { panel: { cacheSeconds: 60 } }, sources: ['static', 'panel'], bus, ...(bus === 'nats' ? { natsUrl: nats.url } : {}) });
     r.wings.setUser(ALICE, { [S1]: ['websocket.connect', 'control.console', 'control.start'], [S2]: ['websocket.connect'] }, 'alice-uuid');
     r.wings.setUser(BOB, { [S1]: ['websocket.connect'] }, 'bob-uuid');
     r.wings.setUser(CAROL, { [S2]: ['websocket.connect', 'control.console'] }, 'carol-uuid');
