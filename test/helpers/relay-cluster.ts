@@ -30,6 +30,8 @@ export interface RelayConfig {
   upstreams: unknown[];
   listeners: unknown[];
   clients?: unknown[];
+  /** The `auth` section (principal sources besides `clients`). */
+  auth?: Record<string, unknown>;
   limits?: Record<string, unknown>;
   shutdownGraceMs?: number;
 }
@@ -98,6 +100,7 @@ export class RelayProcess {
         // RELAY_LOG=debug shows the lease steps in failure output (`tail()`).
         log: { level: process.env.RELAY_LOG ?? 'info' },
         clients: c.clients ?? [ADMIN_CLIENT],
+        ...(c.auth ? { auth: c.auth } : {}),
         upstreams: c.upstreams,
         listeners: c.listeners,
         limits: { backoffInitialMs: 100, backoffMaxMs: 1000, ...c.limits },
