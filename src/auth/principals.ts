@@ -50,6 +50,11 @@ export interface PrincipalsOptions {
 }
 
 const UNKNOWN: Resolution = { ok: false, reason: 'unknown' };
+/**
+ * Open sessions are re-checked once per cache period, but never more often than this: with no
+ * cache (`cacheSeconds: 0`) every re-check reaches the hook or panel, once per open session.
+ */
+const MIN_RECHECK_SECONDS = 30;
 
 /** The configured clients as a source: the key in force (a reload swaps them), compared in constant time. */
 class StaticSource implements Source {
@@ -87,7 +92,7 @@ export class Principals {
     const names = (listener.auth ?? ['static']).filter((s) => this.#sources.has(s));
     const chain = names.map((name) => ({ name, source: this.#sources.get(name)! }));
     const { metrics, clock, auth } = this.#o;
-    const recheckMs = (source: 'hook' | 'panel') => 1000 * Math.max(1, source === 'hook' ? (auth.hook?.maxCacheSeconds ?? 0) : (auth.panel?.cacheSeconds ?? 0));
+    const recheckMs = (source: 'hook' | 'panel') => 1000 * Math.max(MIN_RECHECK_SECONDS, source === 'hook' ? (auth.hook?.maxCacheSeconds ?? 0) : (auth.panel?.cacheSeconds ?? 0));
     const base = { listener: listener.name, dialect: listener.dialect, upstreams: listener.upstreams };
     const resolve = async (credential: string, context: CredentialContext): Promise<Resolution> => {
       const ctx: SourceContext = { ...base, ...context };
