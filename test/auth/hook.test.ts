@@ -120,3 +120,32 @@ describe('auth.hook after static: a configured key never reaches the hook', () =
     }
   });
 });
+
+describe('auth.hook re-checks open sessions (manual clock)', () => {
+  it('a hook that is down keeps open sessions; one that refuses later ends them with 4116', async () => {
+    const { ManualClock } = await import('../../src/clock.ts');
+    const clock = new ManualClock(Date.now());
+    const hook = await HookServer.start();
+    const CRED = 'hook-credential-revoked-later';
+    hook.principals.set(CRED, { name: 'temp', grants: [{ upstream: '*', resources: ['*'], permissions: ['*'] }], ttlSeconds: 30 });
+    const r = await startAuthRelay({ auth: { hook: { url: hook.url, timeoutMs: 1500, maxCacheSeconds: 30 } }, sources: ['hook'], clock });
+    try {
+      const ce = await CeClient.connect(r.ws('/cloudevents'), CRED);
+      const felix = await FelixClient.connect(r.ws('/felix'), CRED);
+      hook.mode = 'down';
+      await clock.advance(31_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(ce.ws.readyState, ce.ws.OPEN, 'no answer is no verdict on an open session');
+      assert.equal(felix.ws.readyState, felix.ws.OPEN);
+      hook.mode = 'answer';
+      hook.principals.delete(CRED);
+      await clock.advance(31_000);
+      assert.equal((await ce.closed).code, 4116);
+      assert.equal((await felix.closed).code, 4116);
+      assert.ok((await r.metric('hook', 'session_expired')) >= 2);
+    } finally {
+      await r.stop();
+      await hook.close();
+    }
+  });
+});
