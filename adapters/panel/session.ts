@@ -138,7 +138,9 @@ export class PanelSession implements SessionHooks {
     if (!resolved.ok) return this.#refuse(resolved.reason === 'expired' ? MESSAGES.sessionExpired : MESSAGES.invalidSession, resolved.reason === 'unknown' || resolved.reason === 'invalid' ? 'invalid_session' : resolved.reason);
     const client = resolved.principal;
     // Join before answering, so nothing published after AUTH_SUCCESS is missed.
-    if (client.name !== this.#client?.name || client.grants !== this.#client.grants) this.#join(client);
+    // A repeat with the same principal keeps the subscriptions (another source's principal is a new object each time).
+    const same = this.#client !== null && client.name === this.#client.name && (client.grants === this.#client.grants || JSON.stringify(client.grants) === JSON.stringify(this.#client.grants));
+    if (!same) this.#join(client);
     if (this.#io.closed) return;
     this.#watch(client, data.sessionId);
     this.#io.authenticated();
