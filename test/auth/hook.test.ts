@@ -10,19 +10,22 @@ import { FelixClient } from '../helpers/felix-client.ts';
 import { PanelClient } from '../helpers/panel-client.ts';
 import { P1, S1, captureLog, startAuthRelay, type AuthRelay } from '../helpers/auth-relay.ts';
 import { HookServer } from '../helpers/auth-servers.ts';
+import { useNatsServer } from '../helpers/nats-server.ts';
 
 const GRANT = 'hook-credential-granted-7f3a';
 const REFUSED = 'hook-credential-refused-91bc';
 const HOOK_SECRET = 'relay-to-hook-shared-secret';
 
-describe('auth.hook', () => {
+const nats = useNatsServer();
+
+for (const bus of ['memory', 'nats'] as const) describe(`auth.hook (${bus} bus)`, () => {
   let hook: HookServer;
   let r: AuthRelay;
   const log = captureLog();
   before(async () => {
     hook = await HookServer.start();
     hook.principals.set(GRANT, { name: 'dash-1', grants: [{ upstream: '*', resources: ['*'], permissions: ['websocket.connect', 'control.console'] }], ttlSeconds: 60 });
-    r = await startAuthRelay({ auth: { hook: { url: hook.url, secret: HOOK_SECRET, timeoutMs: 1500 } }, log });
+    r = await startAuthRelay({ auth: { hook: { url: hook.url, secret: HOOK_SECRET, timeoutMs: 1500 } }, log, bus, ...(bus === 'nats' ? { natsUrl: nats.url } : {}) });
   });
   after(async () => {
     await r.stop();

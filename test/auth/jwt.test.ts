@@ -11,6 +11,7 @@ import { FelixClient } from '../helpers/felix-client.ts';
 import { PanelClient } from '../helpers/panel-client.ts';
 import { WingsClient, eventually } from '../helpers/wings-client.ts';
 import { P1, S1, S2, startAuthRelay, type AuthRelay } from '../helpers/auth-relay.ts';
+import { useNatsServer } from '../helpers/nats-server.ts';
 import { JwksServer, appToken, signingKey, type SigningKey } from '../helpers/auth-servers.ts';
 
 const SECRET = 'app-hs256-secret-for-the-auth-tests';
@@ -18,10 +19,12 @@ const HS = new TextEncoder().encode(SECRET);
 const now = () => Math.floor(Date.now() / 1000);
 const ALL = [{ upstream: '*', resources: ['*'], permissions: ['*'] }];
 
-describe('auth.jwt on every dialect (HS256)', () => {
+const nats = useNatsServer();
+
+for (const bus of ['memory', 'nats'] as const) describe(`auth.jwt on every dialect (HS256, ${bus} bus)`, () => {
   let r: AuthRelay;
   before(async () => {
-    r = await startAuthRelay({ auth: { jwt: { secret: SECRET, audience: 'bridge', issuer: 'https://app.example' } } });
+    r = await startAuthRelay({ auth: { jwt: { secret: SECRET, audience: 'bridge', issuer: 'https://app.example' } }, bus, ...(bus === 'nats' ? { natsUrl: nats.url } : {}) });
   });
   after(() => r.stop());
   const claims = (extra: Record<string, unknown> = {}) => ({ sub: 'alice', aud: 'bridge', iss: 'https://app.example', iat: now(), exp: now() + 300, grants: ALL, ...extra });
