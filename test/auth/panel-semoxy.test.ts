@@ -9,15 +9,18 @@ import { ManualClock } from '../../src/clock.ts';
 import { CeClient } from '../helpers/cloudevents-client.ts';
 import { HTTP_BODIES, PanelClient } from '../helpers/panel-client.ts';
 import { eventually } from '../helpers/wings-client.ts';
+import { useNatsServer } from '../helpers/nats-server.ts';
 import { P1, S1, USER_SESSIONS, startAuthRelay, type AuthRelay } from '../helpers/auth-relay.ts';
 
 const [ALICE, BOB] = USER_SESSIONS;
 
-describe('Semoxy pass-through', () => {
+const nats = useNatsServer();
+
+for (const bus of ['memory', 'nats'] as const) describe(`Semoxy pass-through (${bus} bus)`, () => {
   const clock = new ManualClock();
   let r: AuthRelay;
   before(async () => {
-    r = await startAuthRelay({ auth: { panel: { cacheSeconds: 30 } }, sources: ['static', 'panel'], clock });
+    r = await startAuthRelay({ auth: { panel: { cacheSeconds: 30 } }, sources: ['static', 'panel'], clock, bus, ...(bus === 'nats' ? { natsUrl: nats.url } : {}) });
     await eventually(() => r.relay.supervisor.link('semoxy', 'panel', '_')?.state === 'ready', 5000, 'semoxy link ready');
   });
   after(() => r.stop());
