@@ -5,7 +5,13 @@
  */
 export type {
   ApiClient,
+  AuthRefusal,
   ClientDirectory,
+  CredentialContext,
+  PassThrough,
+  PassThroughAnswer,
+  PrincipalResolver,
+  Resolution,
   ConnectTarget,
   DropReason,
   EventEncoder,

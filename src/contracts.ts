@@ -13,6 +13,9 @@ import type { BridgeCommand, BridgeEvent, CommandReply } from './events.ts';
 import type { CloseErrorCode } from './errors.ts';
 import type { Subjects } from './subjects.ts';
 import type { TicketPolicy, TicketService } from './auth/tickets.ts';
+import type { PassThrough, PrincipalResolver } from './auth/types.ts';
+
+export type { AuthRefusal, AuthSource, CredentialContext, PassThrough, PassThroughAnswer, PrincipalResolver, Resolution } from './auth/types.ts';
 
 // ---- shared slices ----------------------------------------------------------------------------
 
@@ -71,10 +74,18 @@ export interface HttpResult {
   text: string;
 }
 
-/** An API client of the relay (config `clients`), as authenticated by its key. */
+/**
+ * A principal: an API client of the relay (config `clients`), as authenticated by its key, or one
+ * another source admitted (an app JWT, the connect hook, upstream pass-through; src/auth/).
+ */
 export interface ApiClient {
+  /** A configured client's name; other sources prefix theirs (`jwt:alice`), so none is mistaken for one. */
   readonly name: string;
   readonly grants: readonly Grant[];
+  /** The source that admitted it; absent for configured clients (`static`). */
+  readonly source?: 'jwt' | 'hook' | 'panel';
+  /** When its credential stops working (ms since the epoch): a JWT's `exp`; absent when it does not. */
+  readonly expiresAt?: number;
 }
 
 /** What a client may see and do on one upstream. `resources` and `permissions` may hold `*`. */
@@ -219,6 +230,8 @@ export interface UpstreamRole {
   resources?(): readonly LinkSpec[];
   /** Creates the state machine of one link. */
   link(spec: LinkSpec, io: LinkIO): LinkHooks;
+  /** How to check a dashboard's own credential with this upstream (config `auth.panel`), if it can. */
+  readonly passThrough?: PassThrough;
 }
 
 // ---- downstream role (the relay as that server, to dashboards) ----------------------------------
@@ -419,6 +432,11 @@ export interface ListenerContext<C> {
   readonly log: Log;
   readonly subjects: Subjects;
   readonly clients: ClientDirectory;
+  /**
+   * Who presented a credential, from the sources the listener's `auth` list names (default: the
+   * configured clients only). Listeners resolve every credential a dashboard presents through it.
+   */
+  readonly principals: PrincipalResolver;
   readonly telemetry: Telemetry;
   /** The resources of the upstreams this listener serves (config `upstreams`). */
   resources(): readonly ResourceRef[];

@@ -59,6 +59,8 @@ export const ERRORS = {
   BRIDGE_ERR_CAPACITY: { close: 4113, http: 503, reason: 'relay at connection capacity', reconnect: true },
   BRIDGE_ERR_ADDRESS_LIMIT: { close: 4114, http: 429, reason: 'too many connections from this address', reconnect: true },
   BRIDGE_ERR_AUTH_FAILURES: { close: 4115, http: 429, reason: 'too many failed authentications', reconnect: true },
+  /** The credential a session was opened with (an app JWT) has expired: reconnect with a fresh one. */
+  BRIDGE_ERR_CREDENTIAL_EXPIRED: { close: 4116, http: 401, reason: 'credential expired', reconnect: true },
   BRIDGE_ERR_RATE_LIMITED: { close: 4129, http: 429, reason: 'rate limited', reconnect: true },
 
   // 4400–4499: terminal.

@@ -89,6 +89,12 @@ export class Metrics {
     labelNames: ['dialect', 'direction', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly authSourceResults = new Counter({
+    name: 'bridge_auth_source_results_total',
+    help: 'Answers of the principal sources (config `auth`, listener `auth`) by source (static, jwt, hook, panel) and result: ok, unknown (not this source\'s credential), invalid, expired, forbidden, not_found, unavailable (the hook, the JWKS or the panel did not answer in time or at all); `session_expired` counts sessions ended because their credential expired.',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly heartbeatTimeouts = new Counter({
     name: 'bridge_heartbeat_timeouts_total',
     help: 'Connections ended because a heartbeat obligation was missed.',

@@ -16,6 +16,7 @@ import type { BridgeConfig, ListenerConfig } from './config/schema.ts';
 import type { HttpRequest, ListenerContext, Log, ProtocolAdapter, Simulator, SimulatorEndpoint, TokenPolicy } from './contracts.ts';
 import type { BridgeCommand, CommandReply } from './events.ts';
 import { ClientRegistry } from './auth/clients.ts';
+import { Principals } from './auth/principals.ts';
 import { AddressAdmission } from './downstream/admission.ts';
 import { ClientAddresses, HostPolicy } from './downstream/edge.ts';
 import { Hub } from './downstream/hub.ts';
@@ -89,6 +90,8 @@ export class Relay {
   readonly #simulatorEndpoints: ReadonlyMap<string, SimulatorEndpoint> | undefined;
   /** The clients in force; a reload replaces them in place. */
   readonly #clients: ClientRegistry;
+  /** The principal sources (config `auth`); each listener resolves through the ones it names. */
+  readonly #principals: Principals;
   readonly #admission: AddressAdmission;
   /** Handed to every listener; a reload changes its fields in place. */
   readonly #tokenPolicy: { clockSkewSeconds: number; maxLifetimeSeconds: number };
@@ -133,6 +136,17 @@ export class Relay {
     this.#tickets = ticketServices({ bus: this.bus, prefix: config.bus.prefix, replicas: config.bus.replicas, clock: this.clock, log: this.log, clients: this.#clients });
     this.hub = new Hub(this.bus, this.metrics);
     this.interest = new InterestTable({ clock: this.clock, coalesceMs: config.limits.interestCoalesceMs });
+    const http = createHttpClient(config.limits.httpTimeoutMs);
+    this.#principals = new Principals({
+      auth: config.auth,
+      clients: this.#clients,
+      clock: this.clock,
+      metrics: this.metrics,
+      notes: this.#notes,
+      tokenPolicy: this.#tokenPolicy,
+      http,
+      passThrough: (upstream) => this.supervisor.passThrough(upstream),
+    });
     this.supervisor = new Supervisor({
       node: config.node.id,
       bus: this.bus,
@@ -141,7 +155,7 @@ export class Relay {
       clock: this.clock,
       log: this.log,
       limits: config.limits,
-      http: createHttpClient(config.limits.httpTimeoutMs),
+      http,
       interest: this.interest,
       coordinator: this.coordinator,
       ...(opts.random ? { random: opts.random } : {}),
@@ -370,6 +384,7 @@ export class Relay {
       log: this.log,
       subjects: this.subjects,
       clients: this.#clients,
+      principals: this.#principals.forListener(listener),
       telemetry: this.metrics.telemetry(listener.dialect, 'downstream'),
       resources: () => this.supervisor.resources().filter((r) => served.has(r.upstream)),
       // One object for every listener, changed in place by a reload (read per token).

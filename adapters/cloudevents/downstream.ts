@@ -72,17 +72,22 @@ class CloudEventsSession implements SessionHooks {
   /** Permissions per `upstream \0 id`, for the receive gates; emptied when a reload replaced the clients. */
   readonly #perms = new Map<string, readonly string[] | null>();
   #permsGeneration: number;
+  /** Cancels the close at the credential's expiry (an app JWT's `exp`). */
+  #unwatch: () => void = () => {};
 
-  constructor(io: SessionIO, ctx: Ctx, client: ApiClient | null) {
+  constructor(io: SessionIO, ctx: Ctx, client: ApiClient | null, credential = '') {
     this.#io = io;
     this.#ctx = ctx;
     this.#client = client;
     this.#permsGeneration = ctx.clients.generation;
     // A reload that removes the client, or a grant its subscriptions use, closes the session (core).
-    if (client !== null) io.bindPrincipal(client.name);
+    if (client !== null) {
+      io.bindPrincipal(client.name);
+      this.#unwatch = ctx.principals.expireWith(io, client, undefined, { credential, context: { remoteAddress: io.remoteAddress } });
+    }
   }
 
-  onMessage(text: string): void {
+  onMessage(text: string): void | Promise<void> {
     const message = decodeClient(text);
     if (message === null) {
       this.#ctx.telemetry.dropped('bad_frame');
@@ -98,20 +103,27 @@ class CloudEventsSession implements SessionHooks {
     else this.#unsubscribe(message.subject);
   }
 
-  /** The key of an `auth` frame. Never logged, never echoed; a wrong one counts against the socket and the address. */
-  #auth(key: string): void {
+  /**
+   * The credential of an `auth` frame (a key, or what another source of the listener admits).
+   * Never logged, never echoed; a wrong one counts against the socket and the address. Returned as
+   * a promise, so the core holds the next frame until it is decided.
+   */
+  async #auth(key: string): Promise<void> {
     if (this.#client !== null) {
       this.#ctx.telemetry.dropped('bad_frame');
       return this.#io.send(errorFrame(REPLY_ERRORS.badFrame, 'already authenticated'));
     }
-    const client = this.#ctx.clients.authenticate(key);
-    if (client === null) {
-      this.#io.send(errorFrame(REPLY_ERRORS.unauthorized, 'the key is not known'));
-      return this.#io.authFailed('auth');
+    const resolved = await this.#ctx.principals.resolve(key, { remoteAddress: this.#io.remoteAddress });
+    if (this.#io.closed) return;
+    if (!resolved.ok) {
+      this.#io.send(errorFrame(REPLY_ERRORS.unauthorized, resolved.reason === 'unavailable' ? 'the credential could not be checked now' : 'the key is not known'));
+      return this.#io.authFailed(resolved.reason === 'unknown' ? 'auth' : resolved.reason);
     }
+    const client = resolved.principal;
     // A key is checked against the clients in force, so this binds (false only if closed meanwhile).
     if (!this.#io.bindPrincipal(client.name)) return;
     this.#client = client;
+    this.#unwatch = this.#ctx.principals.expireWith(this.#io, client, undefined, { credential: key, context: { remoteAddress: this.#io.remoteAddress } });
     this.#io.authenticated();
     this.#io.send(encodeServerMessage({ op: SERVER_OPS.authenticated }));
   }
@@ -208,6 +220,7 @@ class CloudEventsSession implements SessionHooks {
   }
 
   onClose(): void {
+    this.#unwatch();
     // The core has already removed every bus subscription of a closed session.
     this.#subs.clear();
     this.#patterns.clear();
@@ -224,17 +237,19 @@ function echo(subject: string): string | undefined {
 export function createCloudEventsListener(ctx: Ctx): ListenerRole {
   return {
     routes: [],
-    authorize(req: UpgradeRequest): UpgradeVerdict {
+    async authorize(req: UpgradeRequest): Promise<UpgradeVerdict> {
       // No header at all: a browser; the key comes in a frame, under the core's auth deadline.
       if (req.headers.authorization === undefined) return { accept: true, state: null };
       const key = bearerKey(req.headers.authorization);
-      const client = key === null ? null : ctx.clients.authenticate(key);
+      const resolved = key === null ? null : await ctx.principals.resolve(key, { remoteAddress: req.remoteAddress });
+      const client = resolved?.ok ? resolved.principal : null;
       // The core counts refusals with reason `auth` in bridge_auth_failures_total.
       if (!client) return { accept: false, status: 401, json: { error: 'unauthorized', code: 'BRIDGE_ERR_UNAUTHORIZED' }, reason: 'auth' };
-      return { accept: true, state: client, authenticated: true };
+      return { accept: true, state: { client, credential: key! }, authenticated: true };
     },
     open(io, _req, state) {
-      return new CloudEventsSession(io, ctx, (state as ApiClient | null) ?? null);
+      const admitted = state as { client: ApiClient; credential: string } | null;
+      return new CloudEventsSession(io, ctx, admitted?.client ?? null, admitted?.credential);
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * Felix, downstream role: the relay is FelixBot's websocket to dashboards.
  *
- * The upgrade needs `Authorization: <relay API key>` (raw, exactly as Felix) of a client granted
- * one of the listener's upstreams; anything else is HTTP 403 before the upgrade. A session then:
+ * The upgrade needs `Authorization: <credential>` (raw, exactly as Felix: a relay API key, or what
+ * another source of the listener's `auth` list admits) of a principal granted one of the
+ * listener's upstreams; anything else is HTTP 403 before the upgrade. A session then:
  * `20002 {users, guilds}` replaces what it listens to (subscriptions per id, and declared interest,
  * so the upstream link asks Felix for the union; a 20002 past `limits.interestRate` is ignored and
  * counted); `20001` is answered at once with `10001` built from the last `bot.health`. The core
@@ -32,6 +33,8 @@ interface Admitted {
   readonly client: ApiClient;
   /** The listener's upstreams this client holds a grant on, in config order. */
   readonly upstreams: readonly string[];
+  /** What it presented, for the periodic re-check of a hook's or panel's principal (never logged). */
+  readonly credential: string;
 }
 
 /** The listen lists of one kind (`guild` or `user`) and the canonical type their updates have. */
@@ -48,11 +51,15 @@ class FelixSession implements SessionHooks {
   readonly #admitted: Admitted;
   /** subject → its unsubscribe, for the ids this session listens to now. */
   readonly #subs = new Map<string, () => void>();
+  /** Cancels the close at the credential's expiry (an app JWT's `exp`; nothing for a key). */
+  readonly #unwatch: () => void;
 
   constructor(io: SessionIO, ctx: Ctx, admitted: Admitted) {
     this.#io = io;
     this.#ctx = ctx;
     this.#admitted = admitted;
+    // Felix has no re-auth: a session whose credential expires is closed (4116), and reconnects with a fresh one.
+    this.#unwatch = ctx.principals.expireWith(io, admitted.client, undefined, { credential: admitted.credential, context: { remoteAddress: io.remoteAddress } });
   }
 
   onMessage(text: string): void | Promise<void> {
@@ -121,24 +128,27 @@ class FelixSession implements SessionHooks {
   }
 
   onClose(): void {
+    this.#unwatch();
     this.#subs.clear();
   }
 }
 
 /** Creates the listener: raw-key auth before the upgrade, then one {@link FelixSession} per socket. */
 export function createFelixListener(ctx: Ctx): ListenerRole {
-  const { config, clients } = ctx;
+  const { config, principals } = ctx;
   const forbidden: UpgradeVerdict = { accept: false, status: 403, text: 'Forbidden', reason: 'auth' };
   return {
     routes: [],
-    authorize(req: UpgradeRequest): UpgradeVerdict {
+    async authorize(req: UpgradeRequest): Promise<UpgradeVerdict> {
       const key = req.headers.authorization;
-      const client = key ? clients.authenticate(key) : null;
-      if (!client) return forbidden;
+      // Any source the listener accepts; a slow or failed one is refused like a wrong key.
+      const resolved = key ? await principals.resolve(key, { remoteAddress: req.remoteAddress }) : null;
+      if (!resolved?.ok) return forbidden;
+      const client = resolved.principal;
       const upstreams = config.upstreams.filter((u) => client.grants.some((g) => g.upstream === '*' || g.upstream === u));
       // A key without a grant here is refused like a wrong one (the core counts `auth` refusals).
       if (upstreams.length === 0) return forbidden;
-      return { accept: true, state: { client, upstreams } satisfies Admitted, authenticated: true };
+      return { accept: true, state: { client, upstreams, credential: key ?? '' } satisfies Admitted, authenticated: true };
     },
     open(io, _req, state) {
       const admitted = state as Admitted;

@@ -83,6 +83,8 @@ export class PanelSession implements SessionHooks {
   readonly #deps: SessionDeps;
   readonly #intents = new Set<string>();
   #client: ApiClient | null = null;
+  /** Cancels the end of the session at its credential's expiry (an app JWT's `exp`). */
+  #unwatch: () => void = () => {};
 
   /** `client` is set for v1 (the ticket named it); a v2 session waits for AUTHENTICATE. */
   constructor(io: SessionIO, deps: SessionDeps, version: PanelVersion, client: ApiClient | null) {
@@ -92,7 +94,7 @@ export class PanelSession implements SessionHooks {
     if (client) this.#join(client);
   }
 
-  onMessage(text: string): void {
+  onMessage(text: string): void | Promise<void> {
     if (this.variant === 'v1') {
       this.#deps.ctx.telemetry.dropped(decodeFrame(text) === null ? 'bad_frame' : 'unknown_event');
       return this.#send(SERVER_ACTIONS.meta, { message: MESSAGES.useHttp });
@@ -124,14 +126,23 @@ export class PanelSession implements SessionHooks {
     }
   }
 
-  /** AUTHENTICATE {sessionId}: the session id is a relay API key. A repeat re-checks it. */
-  #authenticate(data: unknown): void {
+  /**
+   * AUTHENTICATE {sessionId}: the session id is a relay API key, or what another source of the
+   * listener admits (an app JWT, the user's own Semoxy session checked with the real panel). A
+   * repeat re-checks it. Returned as a promise: the next frame waits until it is decided.
+   */
+  async #authenticate(data: unknown): Promise<void> {
     if (!AuthenticateCheck.Check(data)) return this.#malformed();
-    const client = this.#deps.ctx.clients.authenticate(data.sessionId);
-    if (!client) return this.#refuse(MESSAGES.invalidSession, 'invalid_session');
-    // Join before answering, so nothing published after AUTH_SUCCESS is missed.
-    if (client !== this.#client) this.#join(client);
+    const resolved = await this.#deps.ctx.principals.resolve(data.sessionId, { remoteAddress: this.#io.remoteAddress });
     if (this.#io.closed) return;
+    if (!resolved.ok) return this.#refuse(resolved.reason === 'expired' ? MESSAGES.sessionExpired : MESSAGES.invalidSession, resolved.reason === 'unknown' || resolved.reason === 'invalid' ? 'invalid_session' : resolved.reason);
+    const client = resolved.principal;
+    // Join before answering, so nothing published after AUTH_SUCCESS is missed.
+    // A repeat with the same principal keeps the subscriptions (another source's principal is a new object each time).
+    const same = this.#client !== null && client.name === this.#client.name && (client.grants === this.#client.grants || JSON.stringify(client.grants) === JSON.stringify(this.#client.grants));
+    if (!same) this.#join(client);
+    if (this.#io.closed) return;
+    this.#watch(client, data.sessionId);
     this.#io.authenticated();
     this.#send(SERVER_ACTIONS.authSuccess, {});
   }
@@ -149,6 +160,7 @@ export class PanelSession implements SessionHooks {
     // later, a reload that removes the client or a grant its subscriptions use closes the session.
     if (!this.#io.bindPrincipal(client.name)) return;
     this.#client = client;
+    this.#watch(client);
     const links = new Set<string>();
     for (const [upstream, served] of this.#deps.served()) {
       if (clients.permissionsFor(client, upstream, '*') !== null) {
@@ -196,7 +208,26 @@ export class PanelSession implements SessionHooks {
     this.#io.send(frame);
   }
 
-  onClose(): void {}
+  /**
+   * Ends the session when its credential expires: v2 as Semoxy ends an expired session
+   * (AUTH_ERROR "session expired", then close); v1 has no such packet and is closed (4116).
+   */
+  #watch(client: ApiClient, credential?: string): void {
+    this.#unwatch();
+    const expired = this.variant === 'v2' ? () => this.#expired() : undefined;
+    // v2 re-checks a hook's or panel's principal with the session id it presented; a v1 ticket was spent.
+    const recheck = credential === undefined ? undefined : { credential, context: { remoteAddress: this.#io.remoteAddress } };
+    this.#unwatch = this.#deps.ctx.principals.expireWith(this.#io, client, expired, recheck);
+  }
+
+  #expired(): void {
+    this.#send(SERVER_ACTIONS.authError, { message: MESSAGES.sessionExpired });
+    this.#io.close('BRIDGE_ERR_CREDENTIAL_EXPIRED');
+  }
+
+  onClose(): void {
+    this.#unwatch();
+  }
 
   #send(action: string, data: unknown): void {
     this.#io.send(encodeFrame({ action, data }));

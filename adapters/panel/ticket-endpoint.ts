@@ -55,19 +55,20 @@ export function ticketRefusal(reason: TicketRefusal): { status: 401 | 503; json:
 
 /** The `GET <path>` route that issues tickets from `store`. */
 export function ticketRoute(ctx: ListenerContext<PanelListenerConfig>, store: TicketService, path: string): HttpRoute {
-  const { clients, telemetry } = ctx;
+  const { principals, telemetry } = ctx;
   return {
     method: 'GET',
     path,
     credential: true,
     async handle(req: HttpRequest): Promise<HttpResponse> {
       const key = bearerKey(req.headers.authorization);
-      const client = key === null ? null : clients.authenticate(key);
-      if (!client) {
-        telemetry.authFailed(key === null ? 'no_session' : 'api_key');
+      // A relay key, an app JWT, the hook's principal, or (pass-through) the user's own Semoxy session.
+      const resolved = key === null ? null : await principals.resolve(key, { remoteAddress: req.remoteAddress });
+      if (!resolved?.ok) {
+        telemetry.authFailed(key === null ? 'no_session' : resolved?.ok === false && resolved.reason !== 'unknown' && resolved.reason !== 'invalid' ? resolved.reason : 'api_key');
         return { status: 401, json: HTTP_ERRORS.notLoggedIn };
       }
-      const issued = await store.issue(client);
+      const issued = await store.issue(resolved.principal);
       if (!issued.ok) return ticketRefusal(issued.reason);
       return { status: 200, json: { success: TICKET_CREATED, data: { token: issued.ticket } } };
     },

@@ -30,6 +30,7 @@ import {
   type UpstreamRole,
 } from '../../src/adapter-kit.ts';
 import { decodeFrame, encodeFrame, isControlAction, isKnownServerAction, packetToEvents, stateOfOnlineStatus, type PanelVersion } from './codec.ts';
+import { semoxyPassThrough } from './pass-through.ts';
 import { ListedServerCheck, MetaCheck } from './schema.ts';
 import { CLIENT_ACTIONS, PATHS, SERVER_ACTIONS } from './vocabulary.ts';
 
@@ -233,5 +234,6 @@ export function createPanelUpstream(ctx: UpstreamContext<PanelUpstreamConfig>): 
     links: () => [PANEL_LINK],
     resources: () => servers,
     link: (_spec, io) => new PanelLink(io, { base, session, version: config.version, intents: config.intents, authTimeoutMs: config.authTimeoutMs }),
+    passThrough: semoxyPassThrough(base),
   };
 }

@@ -94,6 +94,10 @@ export class WingsSimulator implements Simulator {
   /** The most sockets each server had open at once (a test hook: "never two links"). */
   readonly #peaks = new Map<string, number>();
   #permissions: readonly string[] = DEFAULT_PERMISSIONS;
+  /** Panel users besides the relay's own key: their key → who they are and what they hold per server. */
+  readonly #users = new Map<string, { uuid: string; id: number; access: ReadonlyMap<string, readonly string[]> }>();
+  /** Token requests per API key (the relay's own and every user's). */
+  readonly #requests = new Map<string, number>();
   #closed: Promise<void> | null = null;
 
   private constructor(ctx: SimulatorContext<WingsSimulatorConfig>, config: WingsSimulatorConfig, host: WebHost, url: string) {
@@ -220,6 +224,26 @@ export class WingsSimulator implements Simulator {
     this.#permissions = [...perms];
   }
 
+  /**
+   * Adds (or replaces) a panel user with their own client API key: `access` maps each server they
+   * may see to their permissions there (a server not listed is 404 to them, as on the panel; one
+   * without `websocket.connect` 403). Replacing a user's access is how a test revokes a permission.
+   */
+  setUser(apiKey: string, access: Readonly<Record<string, readonly string[]>>, uuid = `user-${this.#users.size + 2}`): void {
+    const id = this.#users.get(apiKey)?.id ?? this.#users.size + 2;
+    this.#users.set(apiKey, { uuid, id, access: new Map(Object.entries(access).map(([k, v]) => [k, [...v]])) });
+  }
+
+  /** Deletes a user's API key: the panel answers it 401 from now on. */
+  removeUser(apiKey: string): void {
+    this.#users.delete(apiKey);
+  }
+
+  /** How many token requests came with `apiKey` (answered or refused). */
+  tokenRequests(apiKey: string): number {
+    return this.#requests.get(apiKey) ?? 0;
+  }
+
   /** Denylists tokens of a server issued before `ms` (epoch ms), as a panel password change does. */
   denyTokensIssuedBefore(uuid: string, ms: number): void {
     this.#server(uuid).denyBefore = ms;
@@ -239,12 +263,17 @@ export class WingsSimulator implements Simulator {
 
   async #issueToken(req: HttpRequest): Promise<HttpResponse> {
     const auth = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    const key = auth?.[1] ?? '';
+    if (key !== '') this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    const user = key === this.#config.apiKey ? null : this.#users.get(key);
     // Laravel authenticates before route-model binding, so a bad key is 401 even for unknown servers.
-    if (!auth || auth[1] !== this.#config.apiKey) return panelError(401, 'AuthenticationException', 'Unauthenticated.');
+    if (user === undefined) return panelError(401, 'AuthenticationException', 'Unauthenticated.');
     const id = req.params.server ?? '';
     const server = [...this.#servers.values()].find((s) => s.uuid === id || (id.length === 8 && s.uuid.startsWith(id)));
-    if (!server) return panelError(404, 'NotFoundHttpException', 'The requested resource could not be found on the server.');
-    const permissions = this.#permissions;
+    // A server the user has no access to is hidden, as the panel hides it.
+    const granted = server && user ? user.access.get(server.uuid) : undefined;
+    if (!server || (user && !granted)) return panelError(404, 'NotFoundHttpException', 'The requested resource could not be found on the server.');
+    const permissions = granted ?? this.#permissions;
     if (!hasPermission(permissions, PERMISSIONS.connect)) {
       return panelError(403, 'HttpForbiddenException', "You do not have permission to connect to this server's websocket.");
     }
@@ -257,14 +286,14 @@ export class WingsSimulator implements Simulator {
         iss: url,
         aud: [url],
         // The panel identifies the token by md5(user id + server uuid), so it repeats per pair.
-        jti: createHash('md5').update(`${USER.id}${server.uuid}`).digest('hex'),
+        jti: createHash('md5').update(`${user?.id ?? USER.id}${server.uuid}`).digest('hex'),
         iat: now,
         nbf: now - 300,
         exp: now + this.#config.tokenTtlSeconds,
         server_uuid: server.uuid,
         permissions: [...permissions],
-        user_uuid: USER.uuid,
-        user_id: USER.id,
+        user_uuid: user?.uuid ?? USER.uuid,
+        user_id: user?.id ?? USER.id,
         unique_id: randomBytes(12).toString('base64url').slice(0, 16),
       },
       clock,

@@ -20,6 +20,7 @@ import {
   type UpstreamContext,
   type UpstreamRole,
 } from '../../src/adapter-kit.ts';
+import { wingsPassThrough } from './pass-through.ts';
 import { commandToPacket, formatFrame, packetToEvent, parseFrame } from './codec.ts';
 import { CLOSE_CODES, CLIENT_EVENTS, JWT_ERRORS, SERVER_EVENTS } from './vocabulary.ts';
 
@@ -211,5 +212,6 @@ export function createWingsUpstream(ctx: UpstreamContext<WingsUpstreamConfig>): 
   return {
     links: () => specs,
     link: (spec, io) => new WingsLink(io, panel, apiKey, origin, config.authTimeoutMs),
+    passThrough: wingsPassThrough(panel),
   };
 }

@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ApiClient, ClientDirectory, Grant } from '../contracts.ts';
 import type { ClientConfig } from '../config/schema.ts';
+import { grantPermissions } from './grants.ts';
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -44,16 +45,7 @@ export class ClientSnapshot {
   /** The union of the permissions of every grant of client `name` that covers `id` of `upstream`; null without one. */
   permissionsFor(name: string, upstream: string, id: string): readonly string[] | null {
     const client = this.#byName.get(name);
-    if (!client) return null;
-    const perms = new Set<string>();
-    let granted = false;
-    for (const g of client.grants) {
-      if (g.upstream !== '*' && g.upstream !== upstream) continue;
-      if (!g.resources.includes('*') && !g.resources.includes(id)) continue;
-      granted = true;
-      for (const p of g.permissions) perms.add(p);
-    }
-    return granted ? [...perms] : null;
+    return client ? grantPermissions(client.grants, upstream, id) : null;
   }
 }
 
@@ -83,7 +75,9 @@ export class ClientRegistry implements ClientDirectory {
     return this.#current.authenticate(key);
   }
 
+  /** A configured client's by its name in the config in force; another source's principal's from its own grants. */
   permissionsFor(client: ApiClient, upstream: string, id: string): readonly string[] | null {
+    if (client.source !== undefined) return grantPermissions(client.grants, upstream, id);
     return this.#current.permissionsFor(client.name, upstream, id);
   }
 

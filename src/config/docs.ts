@@ -6,6 +6,7 @@ import type { TObject, TSchema } from '@sinclair/typebox';
 import type { ProtocolAdapter } from '../contracts.ts';
 import { ERRORS } from '../errors.ts';
 import { BusSection, ClientSchema, ClusterSection, GrantSchema, HttpSection, LimitsSection, ListenerBase, LogSection, NodeSection, SimulatorBase, UpstreamBase } from './schema.ts';
+import { HookAuthSection, JwtAuthSection, PanelAuthSection } from './auth-schema.ts';
 
 function typeOf(s: TSchema): string {
   if (s.anyOf) {
@@ -56,6 +57,9 @@ export function configReference(adapters: readonly ProtocolAdapter[]): string {
     table('`cluster`', ClusterSection.properties, requiredOf(ClusterSection)),
     table('`clients[]`', ClientSchema.properties, requiredOf(ClientSchema)),
     table('`clients[].grants[]`', GrantSchema.properties, requiredOf(GrantSchema)),
+    table('`auth.jwt`', JwtAuthSection.properties, requiredOf(JwtAuthSection)),
+    table('`auth.hook`', HookAuthSection.properties, requiredOf(HookAuthSection)),
+    table('`auth.panel`', PanelAuthSection.properties, requiredOf(PanelAuthSection)),
     table('`limits`', LimitsSection.properties, requiredOf(LimitsSection)),
     table('`log`', LogSection.properties, requiredOf(LogSection)),
     table('`upstreams[]` (every protocol)', UpstreamBase, ['name', 'protocol']),

@@ -243,6 +243,17 @@ export function validateConfig(raw: unknown, adapters: readonly ProtocolAdapter[
       if (!upstreamNames.has(name)) issues.push({ path: `/listeners/${i}/upstreams/${j}`, message: `no upstream named ${JSON.stringify(name)}` });
     });
   });
+  const auth = (isObject(core.auth) ? core.auth : {}) as Json;
+  listeners.forEach((l, i) => {
+    asList(l.auth).forEach((source, j) => {
+      if (source !== 'static' && typeof source === 'string' && auth[source] === undefined) {
+        issues.push({ path: `/listeners/${i}/auth/${j}`, message: `source ${JSON.stringify(source)} needs the auth.${source} section` });
+      }
+    });
+  });
+  if (isObject(auth.jwt) && auth.jwt.secret === undefined && auth.jwt.publicKeys === undefined && auth.jwt.jwksUrl === undefined) {
+    issues.push({ path: '/auth/jwt', message: 'set one of secret, publicKeys, jwksUrl' });
+  }
   (asList(core.clients) as Json[]).forEach((c, i) => {
     asList(c.grants).forEach((g, j) => {
       const up = isObject(g) ? g.upstream : undefined;

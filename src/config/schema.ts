@@ -10,15 +10,9 @@ import { Type, type Static, type TObject, type TProperties, type TSchema } from 
 import type { ProtocolAdapter } from '../contracts.ts';
 import type { TlsConfig } from '../tls.ts';
 
-/** A secret: inline, from an environment variable, or from a file (trailing newline trimmed). */
-export const Secret = Type.Union(
-  [
-    Type.String({ minLength: 1 }),
-    Type.Object({ env: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-    Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-  ],
-  { description: 'A secret: a string, {"env":"NAME"} or {"file":"PATH"}.' },
-);
+export { Secret } from './schema-secret.ts';
+import { Secret } from './schema-secret.ts';
+import { AuthSection, ListenerAuth, type AuthConfig } from './auth-schema.ts';
 
 export const Name = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Letters, digits, _ and -.' });
 
@@ -167,6 +161,7 @@ export const ListenerBase = {
   dialect: Type.String({ description: 'Which adapter speaks to the dashboards of this listener.' }),
   path: Type.Optional(Type.String({ pattern: '^/', description: 'WebSocket path with :params (default: the dialect\'s).' })),
   upstreams: Type.Array(Name, { minItems: 1, description: 'Upstreams whose events this listener serves.' }),
+  auth: ListenerAuth,
 } satisfies TProperties;
 
 export const SimulatorBase = {
@@ -206,6 +201,7 @@ export const CoreSchema = Type.Object(
     bus: BusSection,
     cluster: ClusterSection,
     clients: Type.Array(ClientSchema, { default: [] }),
+    auth: AuthSection,
     // Items are checked one by one against their protocol's schema (src/config/load.ts).
     upstreams: Type.Array(Type.Unknown(), { default: [] }),
     listeners: Type.Array(Type.Unknown(), { default: [] }),
@@ -261,6 +257,8 @@ export interface ListenerConfig {
   dialect: string;
   path: string;
   upstreams: string[];
+  /** The principal sources it accepts, in order (default `["static"]`). */
+  auth: readonly ('static' | 'jwt' | 'hook' | 'panel')[];
   [option: string]: unknown;
 }
 export interface SimulatorConfig {
@@ -278,6 +276,7 @@ export interface BridgeConfig {
   readonly bus: Readonly<BusConfig>;
   readonly cluster: Readonly<ClusterConfig>;
   readonly clients: readonly Readonly<ClientConfig>[];
+  readonly auth: AuthConfig;
   readonly upstreams: readonly Readonly<UpstreamConfig>[];
   readonly listeners: readonly Readonly<ListenerConfig>[];
   readonly simulators: readonly Readonly<SimulatorConfig>[];

@@ -51,6 +51,8 @@ export const ADVICE: Readonly<Record<BridgeErrorCode, string>> = {
     'One address holds `limits.maxConnectionsPerAddress` sockets. Behind a proxy, set `http.trustedProxies` so the relay sees client addresses, not the proxy\'s; otherwise close idle dashboards or raise the limit.',
   BRIDGE_ERR_AUTH_FAILURES:
     'Too many failed authentications (`limits.authFailuresPerAddress` per address, with `Retry-After`; `limits.authFailuresPerSocket` per socket): fix the key and wait. Behind a proxy, set `http.trustedProxies`.',
+  BRIDGE_ERR_CREDENTIAL_EXPIRED:
+    'The app-issued JWT the session was opened with reached its `exp` (config `auth.jwt`): the dashboard fetches a fresh token from its application and reconnects. Wings dashboards instead get `token expiring` / `token expired` and re-`auth`, and Semoxy v2 dashboards `AUTH_ERROR "session expired"`.',
   BRIDGE_ERR_RATE_LIMITED:
     'Connects per address came too fast (`limits.connectRatePerAddress`, with `Retry-After`), or too many history reads wait on this node; back off and retry.',
   BRIDGE_ERR_UPSTREAM_REJECTED: 'Wings closed with 4400: the server rejected the connection for good; the link stays `failed` until the config or the server changes (restart the relay then).',

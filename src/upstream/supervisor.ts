@@ -7,7 +7,7 @@
 import type { Bus, BusSubscription } from '../bus/bus.ts';
 import type { Coordinator, Lease, LeaseView, LinkOwnership } from '../cluster/coordinator.ts';
 import type { Clock } from '../clock.ts';
-import type { HttpCall, HttpResult, Log, ProtocolAdapter, ResourceRef, SimulatorEndpoint } from '../contracts.ts';
+import type { HttpCall, HttpResult, Log, PassThrough, ProtocolAdapter, ResourceRef, SimulatorEndpoint } from '../contracts.ts';
 import type { LimitsConfig, UpstreamConfig } from '../config/schema.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Subjects } from '../subjects.ts';
@@ -61,6 +61,8 @@ export class Supervisor {
   /** upstream name → `${resource}\0${id}` → link */
   readonly #links = new Map<string, Map<string, Link>>();
   readonly #resources: ResourceRef[] = [];
+  /** Upstreams whose role can check a dashboard's own credential (config `auth.panel`). */
+  readonly #passThrough = new Map<string, PassThrough>();
   #stopping = false;
 
   constructor(o: SupervisorOptions) {
@@ -75,6 +77,7 @@ export class Supervisor {
       ? { config, node: o.node, clock: o.clock, log, simulator }
       : { config, node: o.node, clock: o.clock, log };
     const role = adapter.createUpstream(ctx);
+    if (role.passThrough) this.#passThrough.set(config.name, role.passThrough);
     const links = new Map<string, Link>();
     for (const spec of role.links()) {
       const runner = new LinkRunner({
@@ -119,6 +122,11 @@ export class Supervisor {
     o.interest.onChange(config.name, (union) => {
       for (const l of links.values()) l.runner.interestChanged(union);
     });
+  }
+
+  /** How to check a dashboard's own credential with `upstream`, if its protocol can. */
+  passThrough(upstream: string): PassThrough | undefined {
+    return this.#passThrough.get(upstream);
   }
 
   /** Every configured resource, for listeners to resolve what they serve. */

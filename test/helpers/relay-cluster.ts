@@ -32,6 +32,8 @@ export interface RelayConfig {
   upstreams: unknown[];
   listeners: unknown[];
   clients?: unknown[];
+  /** The `auth` section (principal sources besides `clients`). */
+  auth?: Record<string, unknown>;
   limits?: Record<string, unknown>;
   shutdownGraceMs?: number;
   /** Merged into the `bus` section, e.g. NATS credentials (`user`, `password`). */
@@ -102,6 +104,7 @@ export class RelayProcess {
         // RELAY_LOG=debug shows the lease steps in failure output (`tail()`).
         log: { level: process.env.RELAY_LOG ?? 'info' },
         clients: c.clients ?? [ADMIN_CLIENT],
+        ...(c.auth ? { auth: c.auth } : {}),
         upstreams: c.upstreams,
         listeners: c.listeners,
         limits: { backoffInitialMs: 100, backoffMaxMs: 1000, ...c.limits },

@@ -26,7 +26,7 @@ function check(file: string): Promise<{ code: number | null; stdout: string; std
 }
 
 test('there is an example for each real deployment, each explained in examples/README.md', () => {
-  assert.deepEqual(examples, ['anonroom.json', 'cluster.json', 'felix.json', 'pterodactyl.json', 'relay-chaining.json', 'semoxy-v1.json', 'semoxy-v2.json', 'sidecar.json']);
+  assert.deepEqual(examples, ['anonroom.json', 'cluster.json', 'felix.json', 'pterodactyl-passthrough.json', 'pterodactyl.json', 'relay-chaining.json', 'semoxy-v1.json', 'semoxy-v2.json', 'sidecar.json']);
   const readme = readFileSync(join(ROOT, 'examples/README.md'), 'utf8');
   for (const f of examples) assert.match(readme, new RegExp(`^## ${f.replace('.', '\\.')} — `, 'm'), `a section for ${f}`);
   for (const f of examples) {

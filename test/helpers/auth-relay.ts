@@ -1,0 +1,129 @@
+/**
+ * A relay for the authentication tests: real simulators (Wings with its panel endpoint, a Semoxy
+ * panel, Felix) as upstreams, and one listener of every dialect that carries a credential (wings,
+ * felix, cloudevents, panel), each accepting the principal sources the test names. Built through
+ * the config loader, on the memory bus or on a real nats-server.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../../src/clock.ts';
+import { validateConfig } from '../../src/config/load.ts';
+import { ADAPTERS } from '../../src/registry.ts';
+import { Relay } from '../../src/relay.ts';
+import type { Log, SimulatorEndpoint } from '../../src/contracts.ts';
+import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
+import type { PanelSimulator } from '../../adapters/panel/simulator.ts';
+import { requireNatsUrl } from './nats-server.ts';
+
+export const S1 = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
+export const S2 = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
+export const P1 = '607c71907be61b381db28144';
+export const P2 = '614635a7e671a3df0a12154b';
+export const STATIC_KEY = 'static-ops-key-0123456789';
+export const RELAY_SESSION = 'semoxy-relay-own-session';
+export const USER_SESSIONS = ['semoxy-user-alice', 'semoxy-user-bob'] as const;
+export const RELAY_JWT_SECRET = 'auth-test-relay-signing-secret';
+export const FELIX_TOKEN = 'felix-upstream-token';
+
+type Source = 'static' | 'jwt' | 'hook' | 'panel';
+
+export interface AuthRelayOptions {
+  /** The `auth` section. */
+  auth: Record<string, unknown>;
+  /** Every listener's `auth` list (default: every source the `auth` section sets up, after `static`). */
+  sources?: Source[];
+  bus?: 'memory' | 'nats';
+  natsUrl?: string;
+  prefix?: string;
+  clock?: Clock;
+  nodeId?: string;
+  /** Simulators of another relay to use (a second node of a cluster): this relay starts none. */
+  simulators?: ReadonlyMap<string, SimulatorEndpoint>;
+  limits?: Record<string, unknown>;
+  /** The relay's log (default: silent unless TEST_LOG). */
+  log?: Log;
+}
+
+/** A log that keeps every line, to check what was (and was not) written. */
+export function captureLog(): Log & { lines: { level: string; msg: string; fields?: Record<string, unknown> }[] } {
+  const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => void lines.push({ level, msg, ...(fields ? { fields } : {}) });
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+export interface AuthRelay {
+  relay: Relay;
+  wings: WingsSimulator;
+  semoxy: PanelSimulator;
+  /** The endpoints of this relay's simulators (for a second node). */
+  endpoints: ReadonlyMap<string, SimulatorEndpoint>;
+  ws(path: string): string;
+  /** GET the relay's Wings token endpoint with `Authorization: Bearer <credential>`. */
+  wingsToken(credential: string, server?: string): Promise<{ status: number; body: any }>;
+  /** GET the relay's Semoxy ticket endpoint with `Authorization: Bearer <credential>`. */
+  ticket(credential: string): Promise<{ status: number; body: any }>;
+  metric(source: string, result: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startAuthRelay(o: AuthRelayOptions): Promise<AuthRelay> {
+  const prefix = o.prefix ?? `a${randomBytes(4).toString('hex')}`;
+  const sources: Source[] = o.sources ?? ['static', ...(['jwt', 'hook', 'panel'] as const).filter((s) => o.auth[s] !== undefined)];
+  const config = validateConfig(
+    {
+      node: { id: o.nodeId ?? 'auth-node' },
+      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
+      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' } : { kind: 'memory', prefix },
+      log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
+      clients: [{ name: 'ops', key: STATIC_KEY, grants: [{ upstream: '*', resources: ['*'], permissions: ['*'] }] }],
+      auth: o.auth,
+      simulators: [
+        { name: 'wings-sim', protocol: 'wings', consoleIntervalMs: 0, statsIntervalMs: 0, startupMs: 50, stopMs: 50, servers: [{ uuid: S1, state: 'running' }, { uuid: S2, state: 'offline' }] },
+        { name: 'semoxy-sim', protocol: 'panel', sessions: [RELAY_SESSION, ...USER_SESSIONS], consoleIntervalMs: 0, statsIntervalMs: 0 },
+        { name: 'felix-sim', protocol: 'felix', tokens: [FELIX_TOKEN], updateIntervalMs: 0 },
+      ],
+      upstreams: [
+        { name: 'wings', protocol: 'wings', simulator: 'wings-sim', servers: [S1, S2] },
+        { name: 'semoxy', protocol: 'panel', simulator: 'semoxy-sim', servers: [P1, P2] },
+        { name: 'bot', protocol: 'felix', simulator: 'felix-sim' },
+      ],
+      listeners: [
+        { name: 'wings', dialect: 'wings', upstreams: ['wings'], jwtSecret: RELAY_JWT_SECRET, auth: sources },
+        { name: 'felix', dialect: 'felix', upstreams: ['bot'], auth: sources },
+        { name: 'cloudevents', dialect: 'cloudevents', upstreams: ['wings', 'semoxy', 'bot'], auth: sources },
+        { name: 'panel', dialect: 'panel', path: '/server/events', upstreams: ['semoxy'], auth: sources },
+      ],
+      limits: { backoffInitialMs: 50, backoffMaxMs: 1000, authFailuresPerAddress: { burst: 1000, refillMs: 10 }, ...o.limits },
+    },
+    ADAPTERS,
+    'auth test config',
+  );
+  const relay = await Relay.start({
+    config,
+    defaultMetrics: false,
+    ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.log ? { log: o.log } : {}),
+    ...(o.simulators ? { simulatorEndpoints: o.simulators } : {}),
+  });
+  const endpoints = new Map([...relay.simulators].map(([name, sim]) => [name, sim.endpoint]));
+  const get = async (path: string, credential: string) => {
+    const res = await fetch(`${relay.url}${path}`, { headers: { authorization: `Bearer ${credential}`, accept: 'application/json' } });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  return {
+    relay,
+    wings: relay.simulators.get('wings-sim') as WingsSimulator,
+    semoxy: relay.simulators.get('semoxy-sim') as PanelSimulator,
+    endpoints: o.simulators ?? endpoints,
+    ws: (path) => `${relay.url.replace(/^http/, 'ws')}${path}`,
+    wingsToken: (credential, server = S1) => get(`/api/client/servers/${server}/websocket`, credential),
+    ticket: (credential) => get('/account/ticket', credential),
+    async metric(source, result) {
+      const m = await relay.metrics.authSourceResults.get();
+      return m.values.find((v) => v.labels.source === source && v.labels.result === result)?.value ?? 0;
+    },
+    async stop() {
+      await relay.stop(500);
+    },
+  };
+}
