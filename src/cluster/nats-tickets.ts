@@ -5,7 +5,7 @@
  *
  * - Keys are SHA-256 digests of (listener name, ticket): the bucket holds no ticket, and the
  *   tickets of one listener do not open another's path. The value is the client's name and the
- *   expiry instant, nothing secret.
+ *   expiry instant (and the grants of a principal that is not a configured client), nothing secret.
  * - Redeeming a single-use ticket is a read, then a delete of the revision read ({@link
  *   OpenBucket.spend}): of any number of nodes redeeming one ticket at once, JetStream accepts
  *   exactly one delete; every other node answers "Invalid Ticket". Reads go to the stream leader
@@ -25,7 +25,7 @@ import { Empty, ErrorCode, headers, StorageType } from 'nats';
 import type { KV, NatsConnection } from 'nats';
 import { prefixName } from '../bus/nats-retention.ts';
 import type { Clock } from '../clock.ts';
-import type { ApiClient, Log } from '../contracts.ts';
+import type { ApiClient, Grant, Log } from '../contracts.ts';
 import { DEFAULT_MAX_PER_CLIENT, newTicket, retentionMs, type Issued, type Redeemed, type TicketPolicy, type TicketService } from '../auth/tickets.ts';
 
 const JS_WRONG_LAST_SEQUENCE = 10071;
@@ -184,16 +184,47 @@ export class TicketBucket {
 interface StoredTicket {
   client: string;
   expiresAt: number;
+  /**
+   * A principal that is not a configured client (an app JWT's, the hook's, a panel user's) travels
+   * whole: the node that redeems the ticket has no config entry to find its grants in, and the
+   * minting node checked them before it issued the ticket (as a Wings token carries its own).
+   * A configured client is stored by name only, so its grants come from the config in force.
+   */
+  principal?: { source: NonNullable<ApiClient['source']>; grants: ApiClient['grants']; expiresAt?: number };
+}
+
+const SOURCES: ReadonlySet<string> = new Set(['jwt', 'hook', 'panel']);
+
+function decodePrincipal(p: unknown): StoredTicket['principal'] | undefined {
+  const v = p as Partial<NonNullable<StoredTicket['principal']>> | null | undefined;
+  if (!v || typeof v.source !== 'string' || !SOURCES.has(v.source) || !Array.isArray(v.grants)) return undefined;
+  const strings = (a: unknown): a is string[] => Array.isArray(a) && a.every((x) => typeof x === 'string');
+  const grants = (v.grants as unknown[]).filter((g): g is Grant => {
+    const c = g as Partial<Grant> | null;
+    return typeof c?.upstream === 'string' && strings(c.resources) && strings(c.permissions);
+  });
+  return { source: v.source, grants, ...(typeof v.expiresAt === 'number' ? { expiresAt: v.expiresAt } : {}) };
 }
 
 function decodeTicket(value: Uint8Array): StoredTicket | null {
   try {
     const v = JSON.parse(decoder.decode(value)) as Partial<StoredTicket> | null;
-    if (typeof v?.client === 'string' && typeof v.expiresAt === 'number') return { client: v.client, expiresAt: v.expiresAt };
+    if (typeof v?.client === 'string' && typeof v.expiresAt === 'number') {
+      if (v.principal === undefined) return { client: v.client, expiresAt: v.expiresAt };
+      const principal = decodePrincipal(v.principal);
+      // A principal we cannot read is refused, never widened to a configured client of that name.
+      return principal ? { client: v.client, expiresAt: v.expiresAt, principal } : null;
+    }
   } catch {
     // not a ticket of ours: unknown
   }
   return null;
+}
+
+function storedTicket(client: ApiClient, expiresAt: number): StoredTicket {
+  if (!client.source) return { client: client.name, expiresAt };
+  const principal = { source: client.source, grants: client.grants, ...(client.expiresAt !== undefined ? { expiresAt: client.expiresAt } : {}) };
+  return { client: client.name, expiresAt, principal };
 }
 
 export interface NatsTicketsOptions {
@@ -230,7 +261,7 @@ export class NatsTickets implements TicketService {
     const ticket = newTicket();
     const key = this.#key(ticket);
     const expiresAt = this.#o.clock.now() + this.#ttlMs;
-    const value = encoder.encode(JSON.stringify({ client: client.name, expiresAt } satisfies StoredTicket));
+    const value = encoder.encode(JSON.stringify(storedTicket(client, expiresAt)));
     try {
       await this.#o.bucket.run((b) => b.kv.create(key, value));
       // Past the cap, this client's oldest tickets go (deleted before the new one is handed out).
@@ -257,6 +288,7 @@ export class NatsTickets implements TicketService {
       }
       // The one delete JetStream accepts for this revision is the one use of the ticket.
       if (!this.#o.policy.reusable && !(await this.#o.bucket.run((b) => b.spend(key, entry.revision)))) return { ok: false, reason: 'invalid' };
+      if (stored.principal) return { ok: true, client: { name: stored.client, ...stored.principal } };
       return { ok: true, client: this.#o.resolve(stored.client) };
     } catch (err) {
       return { ok: false, reason: wrongRevision(err) ? 'invalid' : 'unavailable' };

@@ -100,6 +100,17 @@ describe('tickets in NATS KV, across relays', () => {
     }
   }
 
+  test('a principal that is no configured client (JWT, hook, panel user) opens on B with its own grants; a configured name is not widened', async () => {
+    const prefix = prefixOf();
+    const clock = new ManualClock();
+    const [a, b] = [(await node(nats.url, prefix, clock)).tickets(), (await node(nats.url, prefix, clock)).tickets()];
+    const user: ApiClient = { name: 'panel:semoxy:alice', source: 'panel', grants: [{ upstream: 'semoxy', resources: ['*'], permissions: ['*'] }], expiresAt: 1_900_000_000_000 };
+    assert.deepEqual(await b.redeem(await mint(a, user)), { ok: true, client: user });
+    // A JWT principal named like a configured client keeps its own (empty) grants, not the client's.
+    const lookalike: ApiClient = { name: 'alice', source: 'jwt', grants: [] };
+    assert.deepEqual(await b.redeem(await mint(a, lookalike)), { ok: true, client: lookalike });
+  });
+
   test('three relays redeem the same tickets at once: exactly one wins each time', async () => {
     const prefix = prefixOf();
     const clock = new ManualClock();
