@@ -48,6 +48,12 @@ export interface Coordinator {
    * from `Subjects.leaseKey`, so every node names a link alike.
    */
   lease(key: string): Lease;
+  /**
+   * This node is draining: it stops taking links from others and tells the other nodes it is
+   * leaving, so that they spread its links among themselves as it releases them. Idempotent;
+   * never rejects.
+   */
+  leave(): Promise<void>;
   /** Releases every lease and stops every timer and watcher; idempotent. */
   stop(): Promise<void>;
 }

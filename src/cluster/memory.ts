@@ -62,6 +62,11 @@ export class MemoryCoordinator implements Coordinator {
     return lease;
   }
 
+  /** One node: nobody to tell. */
+  leave(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.#leases.values()].map((l) => l.release()));
   }

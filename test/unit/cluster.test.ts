@@ -95,6 +95,7 @@ function handCoordinator(): Coordinator & { set(view: LeaseView): void; released
     node: 'n1',
     start: async () => {},
     lease: () => lease,
+    leave: async () => {},
     stop: async () => {},
     set(v) {
       view = v;
