@@ -147,7 +147,8 @@ export class RelayProcess {
   }
 
   async readyz(): Promise<{ status: number; body: { upstreams: Record<string, LinkStatus[]> } & Record<string, unknown> }> {
-    const res = await fetch(`${this.url}/readyz`);
+    // Bounded: a relay that stopped answering must fail a poll, not hang the test.
+    const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(5000) });
     return { status: res.status, body: (await res.json()) as never };
   }
 
