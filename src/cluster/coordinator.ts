@@ -4,7 +4,8 @@
  * node opens the link only while it holds the lease, and drops it the moment it stops holding it.
  *
  * Two implementations: `memory` (one node: every lease granted at once) and `nats` (leases in a
- * JetStream KV bucket, see nats-lease.ts for the timing argument). Adapters know nothing of this.
+ * JetStream KV bucket, see lease-timing.ts for the timing argument, and spread over the nodes by
+ * balance.ts). Adapters know nothing of this.
  */
 
 export type LinkOwnership = 'owned' | 'standby' | 'unowned';
