@@ -30,8 +30,12 @@ export class Presence {
   readonly #keys: () => readonly string[];
   /** This node's group; null when its keys changed since it was computed. */
   #group: string | null = null;
-  /** Assignments by group and node set; a few at a time (with and without a node presumed gone). */
+  /**
+   * Assignments by node set, for the current group and members: the members' own and one without
+   * each member (asked by standbys for every renewal they see), so at most members + 1 of them.
+   */
   readonly #cache = new Map<string, Map<string, string>>();
+  #cacheFor = '';
 
   /** `keys`: this node's lease keys, read again after each {@link keysChanged}. */
   constructor(o: { self: string; ttlMs: number; clock: Clock; keys: () => readonly string[] }) {
@@ -74,13 +78,15 @@ export class Presence {
    * (a node presumed gone: its lease is ageing out). Null for a key this node does not lease.
    */
   preferred(key: string, without: string | null = null): string | null {
-    const nodes = this.members().filter((n) => n !== without);
-    const id = `${this.group()}\u0000${nodes.join('\u0000')}`;
-    let owners = this.#cache.get(id);
-    if (!owners) {
-      if (this.#cache.size >= 8) this.#cache.clear();
-      this.#cache.set(id, (owners = assignOwners(this.#keys(), nodes)));
+    const members = this.members();
+    const base = `${this.group()}\u0000${members.join('\u0000')}`;
+    if (base !== this.#cacheFor) {
+      this.#cache.clear();
+      this.#cacheFor = base;
     }
+    const gone = without !== null && members.includes(without) ? without : '';
+    let owners = this.#cache.get(gone);
+    if (!owners) this.#cache.set(gone, (owners = assignOwners(this.#keys(), gone ? members.filter((n) => n !== gone) : members)));
     return owners.get(key) ?? null;
   }
 }
