@@ -175,8 +175,9 @@ export class NatsLease implements Lease {
     } finally {
       this.#handingOver = false;
     }
-    // The watcher brings the delete (or the new owner) and reschedules; this is the fallback.
-    if (!this.#released && !this.#attempt) this.#schedule(this.#t!.standbyCheckMs);
+    // Attempts were held back meanwhile: look again after 1.5·R (the watcher's next delivery
+    // reschedules sooner or later as usual), as a standby that is not the preferred node.
+    if (!this.#released) this.#schedule(this.#t!.standbyCheckMs);
   }
 
   // ---- internals -------------------------------------------------------------------------------
@@ -204,6 +205,7 @@ export class NatsLease implements Lease {
   /** An attempt to acquire in `ms`; one that finds a call in flight runs after it, unless that call decided otherwise. */
   #schedule(ms: number): void {
     this.#attempt?.cancel();
+    this.#attempt = null;
     if (this.#handingOver) return;
     this.#attempt = this.#o.clock.setTimeout(() => {
       this.#attempt = null;
