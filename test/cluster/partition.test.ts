@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { leaseTiming } from '../../src/cluster/nats-lease.ts';
 import { useNatsCluster } from '../helpers/nats-cluster.ts';
-import { JWT_SECRET, RelayProcess, tookAt, untilLinks, untilSpread } from '../helpers/relay-cluster.ts';
-import { S1, flows, primed, startUpstreams, until, type Upstreams } from '../helpers/cluster-upstreams.ts';
+import { JWT_SECRET, RelayProcess, linkHistory, tookAt, untilLinks, untilSpread } from '../helpers/relay-cluster.ts';
+import { S1, S2, S3, flows, primed, startUpstreams, until, type Upstreams } from '../helpers/cluster-upstreams.ts';
 import type { WingsClient } from '../helpers/wings-client.ts';
 
 const TTL = 1500;
@@ -42,7 +42,11 @@ describe('cluster: partition of the owner', () => {
     const spread = await untilSpread(relays, prefix, 30_000);
     const perRelay = relays.map((r) => spread.filter((l) => l.owner === r.id).length);
     assert.ok(perRelay.every((n) => n >= 1 && n <= 2), `links per relay after the late joins: ${perRelay.join('/')}`);
-    up.assertNeverTwoSockets();
+    try {
+      up.assertNeverTwoSockets();
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${[S1, S2, S3].map((s) => linkHistory(relays, s)).join('\n--\n')}`);
+    }
     victimNats = relays.findIndex((r) => r.id === spread.find((l) => l.id === S1)!.owner);
     victim = relays[victimNats]!;
     others = relays.filter((r) => r !== victim);

@@ -253,3 +253,12 @@ export async function untilSpread(relays: readonly RelayProcess[], prefix: strin
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Every relay's log lines about one link (ownership, state, hand-over), merged by time: for failure messages. */
+export function linkHistory(relays: readonly RelayProcess[], id: string): string {
+  return relays
+    .flatMap((r) => r.logs.filter((l) => l.id === id || (typeof l.lease === 'string' && l.lease.endsWith(id))).map((l) => ({ t: l.time, line: `${l.time} ${r.id} ${l.msg} ${String(l.ownership ?? l.state ?? '')} ${String(l.owner ?? '')}` })))
+    .sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0))
+    .map((x) => x.line)
+    .join('\n');
+}
