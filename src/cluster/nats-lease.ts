@@ -68,6 +68,8 @@ export class NatsLease implements Lease {
   #released = false;
   /** Set while a hand-over closes and deletes: nothing re-takes the lease meanwhile. */
   #handingOver = false;
+  /** The hand-over under way, for a release to wait for. */
+  #handOverRun: Promise<void> | null = null;
   /** Clock time at which this node last became the owner. */
   #ownedAt = 0;
   /** Set while a release waits for another node to take the lease over. */
@@ -125,6 +127,10 @@ export class NatsLease implements Lease {
     this.#attempt?.cancel();
     this.#renew?.cancel();
     this.#fence?.cancel();
+    const taken = new Promise<void>((resolve) => (this.#handedOver = resolve));
+    // A hand-over under way deletes our entry itself (its socket is gone already): wait for it.
+    const handingOver = this.#handOverRun;
+    await handingOver;
     // A renewal in flight would move the revision under the delete: let it finish first.
     await this.#inflight;
     const held = this.#held;
@@ -132,10 +138,9 @@ export class NatsLease implements Lease {
     this.#held = null;
     this.#setView(UNOWNED);
     if (wasOwned) this.#o.onOwnedChange?.();
-    if (!held) return;
-    const taken = new Promise<void>((resolve) => (this.#handedOver = resolve));
+    if (!held && !handingOver) return;
     try {
-      await this.#o.store.delete(this.key, held.revision);
+      if (held) await this.#o.store.delete(this.key, held.revision);
     } catch (err) {
       this.#o.log.warn('lease release failed; it ages out instead', { lease: this.key, err: err as Error });
       return;
@@ -155,8 +160,18 @@ export class NatsLease implements Lease {
    * then is the entry deleted, so the next owner's create cannot be answered while our socket
    * lives. A no-op unless owned. A failed delete leaves the entry to be re-taken or to age out.
    */
-  async handOver(): Promise<void> {
-    if (this.#released || this.#handingOver || this.#view.ownership !== 'owned') return;
+  handOver(): Promise<void> {
+    if (this.#released || this.#handingOver || this.#view.ownership !== 'owned') return Promise.resolve();
+    const run = this.#handOverSteps().finally(() => {
+      if (this.#handOverRun === run) this.#handOverRun = null;
+    });
+    this.#handOverRun = run;
+    return run;
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  async #handOverSteps(): Promise<void> {
     this.#handingOver = true;
     this.#renew?.cancel();
     this.#renew = null;
@@ -169,7 +184,8 @@ export class NatsLease implements Lease {
       await this.#inflight;
       const held = this.#held;
       this.#held = null;
-      if (held && !this.#released) await this.#o.store.delete(this.key, held.revision);
+      // Even when released meanwhile: the release waits for this delete instead of making its own.
+      if (held) await this.#o.store.delete(this.key, held.revision);
     } catch (err) {
       this.#o.log.warn('lease hand-over: delete failed; it ages out instead', { lease: this.key, err: err as Error });
     } finally {
@@ -179,8 +195,6 @@ export class NatsLease implements Lease {
     // reschedules sooner or later as usual), as a standby that is not the preferred node.
     if (!this.#released) this.#schedule(this.#t!.standbyCheckMs);
   }
-
-  // ---- internals -------------------------------------------------------------------------------
 
   #record(): LeaseRecord {
     return { node: this.#o.node, since: this.#o.clock.now(), instance: this.#o.instance };

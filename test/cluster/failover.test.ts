@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { useNatsCluster } from '../helpers/nats-cluster.ts';
-import { JWT_SECRET, RelayProcess, owners, tookAt, untilLinks, untilSpread } from '../helpers/relay-cluster.ts';
+import { JWT_SECRET, RelayProcess, linkHistory, owners, tookAt, untilLinks, untilSpread } from '../helpers/relay-cluster.ts';
 import { S1, flows, primed, startUpstreams, type Upstreams } from '../helpers/cluster-upstreams.ts';
 import type { WingsClient } from '../helpers/wings-client.ts';
 
@@ -89,7 +89,7 @@ describe('cluster: failover', () => {
     await untilLinks([other], 'up', S1, ([l]) => l?.ownership === 'owned', 5000, 'the other relay owns S1');
     const took = tookAt(other, S1, asked)!;
     t.diagnostic(`${other.id} owned S1 ${took - asked} ms after SIGTERM; ${owner.id} exited ${exit.at - asked} ms after it`);
-    assert.ok(took < exit.at, `taken over (${took - asked} ms) before the process exited (${exit.at - asked} ms)`);
+    assert.ok(took < exit.at, `taken over (${took - asked} ms) before the process exited (${exit.at - asked} ms)\n${linkHistory([owner, other], S1)}\n${owner.tail(40)}`);
     await flows(up.wings, S1, relays, [dashboards[relays.indexOf(other)]!], 'after drain', (m) => t.diagnostic(m));
     up.assertNeverTwoSockets();
   });

@@ -22,6 +22,8 @@ class MemoryStore implements LeaseStore {
   readonly journal: string[] = [];
   /** Called with the delete marker before the delete resolves (a watcher that is quick). */
   onDelete: ((e: StoredLease) => void) | null = null;
+  /** When set, a delete waits for it (a slow answer). */
+  gate: Promise<void> | null = null;
   async create(_key: string, record: LeaseRecord): Promise<number> {
     if (this.entry?.record) throw new LeaseConflict(_key);
     this.entry = { revision: ++this.revision, record };
@@ -37,6 +39,7 @@ class MemoryStore implements LeaseStore {
     return this.entry;
   }
   async delete(key: string, revision: number): Promise<void> {
+    await this.gate;
     if (this.entry?.revision !== revision) throw new LeaseConflict(key);
     this.entry = { revision: ++this.revision, record: null };
     this.journal.push('delete');
@@ -108,5 +111,33 @@ describe('nats lease: hand-over and deferral', () => {
     assert.deepEqual(store.journal, ['create o', 'delete', 'create p']);
     owner.lease.observe(store.entry!);
     await released;
+  });
+
+  test('a drain during a hand-over: the hand-over\'s delete is made (once), and the release waits for it and for the taker', async () => {
+    const clock = new ManualClock(0);
+    const store = new MemoryStore();
+    const a = lease(store, clock, 'a');
+    a.lease.activate(timing);
+    await clock.advance(0);
+    assert.equal(a.lease.ownership, 'owned');
+    let open!: () => void;
+    store.gate = new Promise<void>((resolve) => (open = resolve));
+    const handing = a.lease.handOver();
+    let released = false;
+    const release = a.lease.release().then(() => (released = true));
+    await clock.advance(0);
+    assert.deepEqual(store.journal, ['create a'], 'the delete is still on its way');
+    assert.equal(released, false);
+    open();
+    await handing;
+    await clock.advance(0);
+    assert.deepEqual(store.journal, ['create a', 'delete'], 'deleted once, by the hand-over');
+    const b = lease(store, clock, 'b');
+    b.lease.activate(timing);
+    await clock.advance(0);
+    assert.equal(b.lease.ownership, 'owned');
+    a.lease.observe(store.entry!);
+    await release;
+    assert.deepEqual(store.journal, ['create a', 'delete', 'create b']);
   });
 });
