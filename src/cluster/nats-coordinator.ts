@@ -237,7 +237,7 @@ export class NatsCoordinator implements Coordinator {
   async #keepWatchingPresence(initialized: () => void): Promise<void> {
     while (!this.#stopped && this.#presenceBucket) {
       try {
-        this.#presenceWatch = await this.#presenceBucket.watch((key, record) => this.#presence.observe(key, record), initialized);
+        this.#presenceWatch = await this.#presenceBucket.watch((key, record, revision) => this.#presence.observe(key, record, revision), initialized);
         await this.#presenceWatch.done;
       } catch (err) {
         if (!this.#stopped) this.#o.log.warn('presence watcher ended', { err: err as Error });

@@ -40,7 +40,7 @@ export interface PresenceBucket {
   /** Deletes this node's entry (a drain): the others stop counting it at once. */
   remove(node: string): Promise<void>;
   /** Every entry there is, then every change; `initialized` once the existing ones were delivered. */
-  watch(onEntry: (key: string, record: PresenceRecord | null) => void, initialized: () => void): Promise<BucketWatch>;
+  watch(onEntry: (key: string, record: PresenceRecord | null, revision: number) => void, initialized: () => void): Promise<BucketWatch>;
 }
 
 export async function openPresenceBucket(nc: NatsConnection, o: { prefix: string; ttlMs: number; replicas: number; callTimeoutMs: number }): Promise<PresenceBucket> {
@@ -57,7 +57,7 @@ export async function openPresenceBucket(nc: NatsConnection, o: { prefix: string
     async watch(onEntry, initialized) {
       const iter = await admin.watch({ key: '>', initializedFn: initialized });
       const done = (async () => {
-        for await (const e of iter) onEntry(e.key, decodePresence(e));
+        for await (const e of iter) onEntry(e.key, decodePresence(e), e.revision);
       })();
       return { stop: () => iter.stop(), done };
     },

@@ -26,7 +26,7 @@ export class Presence {
   readonly #self: string;
   readonly #ttlMs: number;
   readonly #clock: Clock;
-  readonly #seen = new Map<string, { record: PresenceRecord; at: number }>();
+  readonly #seen = new Map<string, { record: PresenceRecord; at: number; revision: number }>();
   readonly #keys: () => readonly string[];
   /** This node's group; null when its keys changed since it was computed. */
   #group: string | null = null;
@@ -55,11 +55,15 @@ export class Presence {
     return (this.#group ??= keySetDigest(this.#keys()));
   }
 
-  /** A watcher delivery: `record` null for a delete (the node left). Entries about this node are ignored. */
-  observe(key: string, record: PresenceRecord | null): void {
+  /**
+   * A watcher delivery: `record` null for a delete (the node left). Entries about this node are
+   * ignored. An entry seen before (same revision: a watcher made again replays the last ones)
+   * keeps the time it was first seen, so a dead node is not made to look alive again.
+   */
+  observe(key: string, record: PresenceRecord | null, revision: number): void {
     if (record?.node === this.#self) return;
-    if (record) this.#seen.set(key, { record, at: this.#clock.now() });
-    else this.#seen.delete(key);
+    if (!record) this.#seen.delete(key);
+    else if (this.#seen.get(key)?.revision !== revision) this.#seen.set(key, { record, at: this.#clock.now(), revision });
   }
 
   /** The nodes up in this node's group, itself included, sorted. */

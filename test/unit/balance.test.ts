@@ -99,26 +99,37 @@ describe('presence', () => {
     return new Presence({ self, ttlMs: TTL, clock, keys: () => own });
   }
 
-  test('members: itself always; others of its group until not heard of for the TTL, or deleted', () => {
+  test('members: itself always; others of its group until not heard of for the TTL, or deleted', async () => {
     const clock = new ManualClock(0);
     const p = table('relay-1', clock);
     assert.deepEqual(p.members(), ['relay-1']);
-    p.observe('relay-2', { node: 'relay-2', instance: 'a', group });
-    p.observe('relay-3', { node: 'relay-3', instance: 'b', group });
-    p.observe('tool', { node: 'tool', instance: 'c', group: keySetDigest([ks[0]!]) });
+    p.observe('relay-2', { node: 'relay-2', instance: 'a', group }, 1);
+    p.observe('relay-3', { node: 'relay-3', instance: 'b', group }, 2);
+    p.observe('tool', { node: 'tool', instance: 'c', group: keySetDigest([ks[0]!]) }, 3);
     assert.deepEqual(p.members(), ['relay-1', 'relay-2', 'relay-3'], 'a node leasing other links is not a member');
-    clock.advance(TTL / 2);
-    p.observe('relay-2', { node: 'relay-2', instance: 'a', group });
-    clock.advance(TTL / 2);
+    await clock.advance(TTL / 2);
+    p.observe('relay-2', { node: 'relay-2', instance: 'a', group }, 4);
+    await clock.advance(TTL / 2);
     assert.deepEqual(p.members(), ['relay-1', 'relay-2'], 'relay-3 not heard of for the TTL');
-    p.observe('relay-2', null);
+    p.observe('relay-2', null, 99);
     assert.deepEqual(p.members(), ['relay-1'], 'relay-2 deleted its entry');
   });
 
-  test('every node of a group prefers the same owner for each link, and the answer follows the members', () => {
+  test('a watcher made again replays the last entries: a node already known keeps the time it was first seen', async () => {
+    const clock = new ManualClock(0);
+    const p = table('relay-1', clock);
+    p.observe('relay-2', { node: 'relay-2', instance: 'a', group }, 7);
+    await clock.advance(TTL * 0.9);
+    // relay-2 died after its last put; the replay of that same entry must not revive it.
+    p.observe('relay-2', { node: 'relay-2', instance: 'a', group }, 7);
+    await clock.advance(TTL * 0.2);
+    assert.deepEqual(p.members(), ['relay-1']);
+  });
+
+  test('every node of a group prefers the same owner for each link, and the answer follows the members', async () => {
     const clock = new ManualClock(0);
     const tables = nodes(3).map((n) => table(n, clock));
-    for (const t of tables) for (const n of nodes(3)) t.observe(n, { node: n, instance: n, group });
+    for (const t of tables) for (const n of nodes(3)) t.observe(n, { node: n, instance: n, group }, 1);
     const expected = assignOwners(ks, nodes(3));
     for (const t of tables) for (const key of ks) assert.equal(t.preferred(key), expected.get(key));
     // Without a node presumed gone: as if it had left.
@@ -127,16 +138,16 @@ describe('presence', () => {
     assert.equal(tables[0]!.preferred('not.one.of.mine'), null);
   });
 
-  test('a new lease changes the group: members of the old one are not counted until they ask for it too', () => {
+  test('a new lease changes the group: members of the old one are not counted until they ask for it too', async () => {
     const clock = new ManualClock(0);
     const own = [...ks];
     const p = table('relay-1', clock, own);
-    p.observe('relay-2', { node: 'relay-2', instance: 'a', group });
+    p.observe('relay-2', { node: 'relay-2', instance: 'a', group }, 5);
     assert.deepEqual(p.members(), ['relay-1', 'relay-2']);
     own.push('up.server.new');
     p.keysChanged();
     assert.deepEqual(p.members(), ['relay-1']);
-    p.observe('relay-2', { node: 'relay-2', instance: 'a', group: keySetDigest(own) });
+    p.observe('relay-2', { node: 'relay-2', instance: 'a', group: keySetDigest(own) }, 6);
     assert.deepEqual(p.members(), ['relay-1', 'relay-2']);
   });
 });
