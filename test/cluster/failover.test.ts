@@ -8,13 +8,36 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'nats';
+import { leaseBucketName } from '../../src/cluster/nats-kv.ts';
+import { presenceBucketName } from '../../src/cluster/nats-presence.ts';
 import { useNatsCluster } from '../helpers/nats-cluster.ts';
 import { JWT_SECRET, RelayProcess, linkHistory, owners, tookAt, untilLinks, untilSpread } from '../helpers/relay-cluster.ts';
-import { S1, flows, primed, startUpstreams, type Upstreams } from '../helpers/cluster-upstreams.ts';
+import { S1, flows, primed, startUpstreams, until, type Upstreams } from '../helpers/cluster-upstreams.ts';
 import type { WingsClient } from '../helpers/wings-client.ts';
 
 const TTL = 1500;
 const prefix = `fail${randomBytes(3).toString('hex')}`;
+
+/**
+ * Waits until the lease and presence buckets' streams have a leader and every replica is current:
+ * a restarted NATS node catching up can stall KV calls for seconds, and a takeover measured
+ * across that would time JetStream, not the leases.
+ */
+async function bucketsCurrent(urls: string[]): Promise<void> {
+  const nc = await connect({ servers: urls });
+  try {
+    const jsm = await nc.jetstreamManager();
+    for (const stream of [`KV_${leaseBucketName(prefix)}`, `KV_${presenceBucketName(prefix)}`]) {
+      await until(async () => {
+        const info = await jsm.streams.info(stream).catch(() => null);
+        return Boolean(info?.cluster?.leader) && (info?.cluster?.replicas ?? []).length === 2 && info!.cluster!.replicas!.every((r) => r.current && !r.offline);
+      }, 30_000, `${stream}: a leader and every replica current`);
+    }
+  } finally {
+    await nc.close();
+  }
+}
 
 describe('cluster: failover', () => {
   const nats = useNatsCluster(3);
@@ -53,6 +76,7 @@ describe('cluster: failover', () => {
     } finally {
       await victim.restart();
       await nats.cluster.ready();
+      await bucketsCurrent(nats.cluster.urls);
     }
     up.assertNeverTwoSockets();
   });
