@@ -453,6 +453,8 @@ export class Relay {
       const deadline = this.clock.now() + graceMs;
       this.#draining = true;
       if (logged) this.log.info('relay draining', { sessions: this.server.sessionCount });
+      // Before the links close: the other nodes then spread them among themselves as they go.
+      void this.coordinator.leave();
       const sessionsMs = Math.max(0, graceMs - Math.min(STOP_RESERVE_MS, Math.floor(graceMs / 5)));
       await Promise.all([
         this.#step('sessions', () => this.server.drain(sessionsMs), deadline),

@@ -7,8 +7,9 @@
  * users/guilds), so that the node holding a link asks the upstream for every node's dashboards.
  *
  * Two implementations: `memory` (one node: every lease granted at once, no other node's interest)
- * and `nats` (leases in a JetStream KV bucket, see nats-lease.ts for the timing argument; interest
- * in another, see nats-interest.ts). Adapters know nothing of this.
+ * and `nats` (leases in a JetStream KV bucket, see lease-timing.ts for the timing argument, spread
+ * over the nodes by balance.ts; interest in another bucket, see nats-interest.ts). Adapters know
+ * nothing of this.
  */
 
 /** Ids wanted per resource kind of one upstream (the shape of src/upstream/interest.ts). */
@@ -69,6 +70,12 @@ export interface Coordinator {
    * seen), never within the calling turn. Returns the unsubscribe. Memory: never called.
    */
   watchInterest(upstream: string, listener: (remote: Interest) => void): () => void;
+  /**
+   * This node is draining: it stops taking links from others and tells the other nodes it is
+   * leaving, so that they spread its links among themselves as it releases them. Idempotent;
+   * never rejects.
+   */
+  leave(): Promise<void>;
   /** Releases every lease, withdraws this node's interest, stops every timer and watcher; idempotent. */
   stop(): Promise<void>;
 }

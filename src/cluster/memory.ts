@@ -69,6 +69,11 @@ export class MemoryCoordinator implements Coordinator {
     return () => {};
   }
 
+  /** One node: nobody to tell. */
+  leave(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.#leases.values()].map((l) => l.release()));
   }

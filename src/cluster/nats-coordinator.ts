@@ -1,8 +1,11 @@
 /**
  * The coordinator of a relay on the NATS bus: one lease per upstream link in the `<PREFIX>_LEASES`
- * JetStream KV bucket (nats-kv.ts), each a {@link NatsLease} state machine (nats-lease.ts, with the
- * timing argument), one bucket watcher for the whole node, and the stalled-loop watchdog; and
- * this node's interest in the `<PREFIX>_INTEREST` bucket (nats-interest.ts).
+ * JetStream KV bucket (nats-kv.ts), each a {@link NatsLease} state machine (nats-lease.ts; the
+ * timing argument is in lease-timing.ts), one bucket watcher for the whole node, the stalled-loop
+ * watchdog, and the spreading of links: this node's heartbeat in `<PREFIX>_NODES`
+ * (nats-presence.ts), the table of the nodes up (presence.ts), and every R a look at the links
+ * it owns, handing over those whose preferred node (balance.ts) is another, once held for H.
+ * And this node's interest in the `<PREFIX>_INTEREST` bucket (nats-interest.ts).
  *
  * It shares the bus's NATS connection rather than opening its own: the leases then hold exactly
  * as long as this node can publish its links' events. With a second connection, a node whose
@@ -19,6 +22,8 @@ import type { Coordinator, Interest, Lease } from './coordinator.ts';
 import { NatsInterest } from './nats-interest.ts';
 import { leaseTiming, NatsLease, type LeaseTiming, type LossReason } from './nats-lease.ts';
 import { openLeaseBucket, type BucketWatch, type LeaseBucket } from './nats-kv.ts';
+import { Presence } from './presence.ts';
+import { openPresenceBucket, type PresenceBucket } from './nats-presence.ts';
 import { monotonicMs, startWatchdog, type Watchdog } from './watchdog.ts';
 
 export interface NatsCoordinatorOptions {
@@ -59,6 +64,15 @@ export class NatsCoordinator implements Coordinator {
   #stopped = false;
   #started: Promise<void> | null = null;
   #sleep: { timer: Timer; wake: () => void } | null = null;
+  readonly #presence: Presence;
+  #presenceBucket: PresenceBucket | null = null;
+  /** The presence bucket is opened (made) again at the next beat: after a failed put or a reconnect. */
+  #presenceReopen = false;
+  #nc: NatsConnection | null = null;
+  #presenceWatch: BucketWatch | null = null;
+  #beat: Timer | null = null;
+  #balance: Timer | null = null;
+  #leaving = false;
 
   constructor(o: NatsCoordinatorOptions) {
     this.#o = o;
@@ -73,6 +87,7 @@ export class NatsCoordinator implements Coordinator {
       log: o.log,
       ...(o.onInvalidInterest ? { onInvalid: o.onInvalidInterest } : {}),
     });
+    this.#presence = new Presence({ self: o.node, ttlMs: this.#timing.presenceTtlMs, clock: o.clock, keys: () => [...this.#leases.keys()] });
   }
 
   /** Resolves once the bucket is open, or at once while NATS is not reachable (then keeps trying). */
@@ -104,8 +119,10 @@ export class NatsCoordinator implements Coordinator {
       ...(this.#o.random ? { random: this.#o.random } : {}),
       onLost: (reason) => this.#o.onLost?.(key, reason),
       onOwnedChange: () => this.#armWatchdog(),
+      deferMs: (lastOwner, gone) => this.#deferMs(key, lastOwner, gone),
     });
     this.#leases.set(key, lease);
+    this.#presence.keysChanged();
     if (this.#bucket && !this.#stopped) lease.activate(this.#timing);
     return lease;
   }
@@ -118,14 +135,33 @@ export class NatsCoordinator implements Coordinator {
     return this.#interest.watch(upstream, listener);
   }
 
+  /**
+   * This node is draining: it stops handing links over and deletes its presence entry, so the
+   * others spread its links among themselves as it releases them. Idempotent; never rejects.
+   */
+  async leave(): Promise<void> {
+    if (this.#leaving) return;
+    this.#leaving = true;
+    this.#beat?.cancel();
+    this.#balance?.cancel();
+    try {
+      await this.#presenceBucket?.remove(this.node);
+    } catch (err) {
+      this.#o.log.debug('presence entry not deleted; it ages out', { err: err as Error });
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#sleep?.timer.cancel();
     this.#sleep?.wake();
     this.#deadlines?.cancel();
+    const left = this.leave();
     await Promise.all([...[...this.#leases.values()].map((l) => l.release()), this.#interest.stop()]);
+    await left;
     this.#watch?.stop();
+    this.#presenceWatch?.stop();
     await this.#watchdog?.stop();
   }
 
@@ -152,8 +188,13 @@ export class NatsCoordinator implements Coordinator {
       // A stalled loop also stops this refresh, leaving the last deadline for the watchdog.
       this.#deadlines = this.#o.clock.setInterval(() => this.#armWatchdog(), this.#timing.watchdogCheckMs * 2);
     }
+    // Who else is up, before the first create: otherwise a node would take every link it sees
+    // free and hand most of them over H later.
+    await this.#startPresence(nc);
+    if (this.#stopped) return;
     for (const lease of this.#leases.values()) lease.activate(this.#timing);
     void this.#keepWatching();
+    this.#balance = this.#o.clock.setInterval(() => this.#handOver(), this.#timing.renewMs);
   }
 
   /** Opens (or creates) the bucket; false, logged, when JetStream did not answer. */
@@ -175,6 +216,77 @@ export class NatsCoordinator implements Coordinator {
     } catch (err) {
       this.#o.log.warn('lease bucket not available yet', { err: err as Error });
       return false;
+    }
+  }
+
+  /**
+   * Opens the presence bucket, puts this node's entry, and waits (at most R) for the watcher to
+   * deliver the entries there are. Without the bucket (JetStream refused it: permissions), this
+   * node sees only itself: it takes links first come, as before spreading existed.
+   */
+  async #startPresence(nc: NatsConnection): Promise<void> {
+    const t = this.#timing;
+    try {
+      this.#presenceBucket = await openPresenceBucket(nc, { prefix: this.#o.prefix, ttlMs: t.presenceTtlMs, replicas: this.#o.replicas, callTimeoutMs: t.callTimeoutMs });
+    } catch (err) {
+      this.#o.log.warn('presence bucket not available: links are not spread over nodes', { err: err as Error });
+      return;
+    }
+    this.#nc = nc;
+    await this.#heartbeat();
+    this.#beat = this.#o.clock.setInterval(() => void this.#heartbeat(), t.presenceBeatMs);
+    let initialized!: () => void;
+    const seen = new Promise<void>((resolve) => (initialized = resolve));
+    void this.#keepWatchingPresence(initialized);
+    let timer: Timer | undefined;
+    await Promise.race([seen, new Promise<void>((resolve) => (timer = this.#o.clock.setTimeout(resolve, t.renewMs)))]);
+    timer?.cancel();
+  }
+
+  async #heartbeat(): Promise<void> {
+    if (this.#leaving || !this.#presenceBucket) return;
+    try {
+      if (this.#presenceReopen && this.#nc) {
+        const t = this.#timing;
+        this.#presenceBucket = await openPresenceBucket(this.#nc, { prefix: this.#o.prefix, ttlMs: t.presenceTtlMs, replicas: this.#o.replicas, callTimeoutMs: t.callTimeoutMs });
+        this.#presenceReopen = false;
+      }
+      await this.#presenceBucket.put({ node: this.node, instance: this.instance, group: this.#presence.group() });
+    } catch (err) {
+      // A memory-stored bucket is gone after its NATS servers restarted: make it again.
+      this.#presenceReopen = true;
+      this.#o.log.debug('presence heartbeat failed', { err: err as Error });
+    }
+  }
+
+  async #keepWatchingPresence(initialized: () => void): Promise<void> {
+    while (!this.#stopped && this.#presenceBucket) {
+      try {
+        this.#presenceWatch = await this.#presenceBucket.watch((key, record, revision) => this.#presence.observe(key, record, revision), initialized);
+        await this.#presenceWatch.done;
+      } catch (err) {
+        if (!this.#stopped) this.#o.log.warn('presence watcher ended', { err: err as Error });
+      }
+      if (!this.#stopped) await this.#pause(this.#timing.renewMs);
+    }
+  }
+
+  /** D for a standby that is not the link's preferred node; 0 when it is, or none is known. */
+  #deferMs(key: string, lastOwner: string | null, gone: boolean): number {
+    // An owner whose entry is ageing out is presumed gone: prefer among the others. One that
+    // deleted its entry and is preferred still is draining (its presence delete not seen yet).
+    const preferred = this.#presence.preferred(key, gone ? lastOwner : null);
+    if (preferred === null || preferred === this.node || (!gone && preferred === lastOwner)) return 0;
+    return this.#timing.deferMs;
+  }
+
+  /** Hands over every owned link, held for at least H, whose preferred node is another one. */
+  #handOver(): void {
+    if (this.#leaving || this.#stopped) return;
+    for (const [key, lease] of this.#leases) {
+      if (lease.heldMs < this.#timing.handOverAfterMs) continue;
+      const preferred = this.#presence.preferred(key);
+      if (preferred !== null && preferred !== this.node) void lease.handOver();
     }
   }
 
@@ -202,6 +314,8 @@ export class NatsCoordinator implements Coordinator {
       if (s.type !== Events.Reconnect || !this.#bucket) continue;
       void this.#open(nc);
       this.#watch?.stop();
+      this.#presenceWatch?.stop();
+      this.#presenceReopen = true;
     }
   }
 

@@ -1,78 +1,27 @@
 /**
  * One upstream link's ownership lease on a NATS KV bucket whose max age is the lease TTL (nats-
  * server 2.9 has no per-key TTL). The KV calls go through the small {@link LeaseStore} interface
- * (nats-kv.ts implements it); this file is the state machine and the timing, and imports no NATS.
+ * (nats-kv.ts implements it); this file is the state machine, and imports no NATS.
  *
- * ## Timing (T = the bucket's max age, `cluster.leaseTtlMs`)
- *
- *   R = T/5     renew period: the owner sends `update(key, record, revision)` every R.
- *   C = 0.8·R   every KV call times out after C < R, so calls never queue behind a hung one.
- *   F = T/2     self-fence: t_ok is the local (monotonic) time at which the last renewal that
- *               succeeded was *sent*. Once now − t_ok ≥ F the owner drops its socket at once
- *               (terminate, no close handshake, no retry) and stops claiming the link. The check
- *               runs on its own timer armed at t_ok + F, never behind a pending call.
- *   G = T/5     watchdog grace: a worker thread (watchdog.ts) SIGKILLs the process once
- *               t_ok + F + G has passed and the main thread still claims the lease (its loop
- *               stalled, or its fence timer ran late); the kernel then closes the socket.
- *
- * Why there are never two sockets for one link: the server stores a renewal after we sent it, so
- * that revision cannot age out before t_ok + T (server time). Another node can `create` the key
- * only once it is gone (or deleted by our release, which comes after our socket is closed), and
- * connects only after its create was answered. Our socket is gone by t_ok + F normally, and by
- * t_ok + F + G + W (W = the watchdog's check period, T/40), i.e. t_ok + 0.725·T, at the latest.
- * The margin 0.275·T (2.75 s at the default 10 s) covers:
- *   - clock rates: our monotonic clock against the servers' clocks over T (parts per million);
- *   - skew between the NATS servers holding the bucket's replicas (a replica that becomes leader
- *     ages messages by its own clock) and forward steps of a NATS server's wall clock;
- *   - the upstream noticing our terminated socket (a FIN on loopback or a LAN: microseconds).
- * Assumed: NATS servers' clocks agree within a quarter of T and are not stepped forward by more;
- * the relay process is not paused as a whole (SIGSTOP, a frozen VM: the watchdog stops with it).
+ * The timing (T, R, F, C, G, the spreading's D and H) and the argument why there are never two
+ * sockets for one link are in lease-timing.ts. In short: the owner renews every R, drops its
+ * socket at its own deadline F < T after the last renewal it sent that succeeded, and deletes its
+ * entry (a release, a hand-over) only after its socket is gone; another node connects only after
+ * its create was answered, which needs the entry aged out or deleted.
  *
  * Standby: a node learns the owner from the bucket's watcher (or a failed create) and tries
  * `create` at the local receipt time of the owner's last renewal + T (+ jitter), again every
  * T/20 while the entry it knows is still there, and at once when it sees a delete (a release).
- * When the watcher has said nothing of the owner for 1.5·R it tries (and so reads) anyway.
+ * When the watcher has said nothing of the owner for 1.5·R it tries (and so reads) anyway. A
+ * node that is not the link's preferred node (balance.ts) adds D to each of those creates.
  */
 import type { Clock, Timer } from '../clock.ts';
 import type { Log } from '../contracts.ts';
 import type { Lease, LeaseView } from './coordinator.ts';
 import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './lease-store.ts';
+import type { LeaseTiming } from './lease-timing.ts';
 
-export interface LeaseTiming {
-  /** T: the bucket's max age. */
-  readonly ttlMs: number;
-  /** R: renew period. */
-  readonly renewMs: number;
-  /** F: self-fence deadline after the send of the last successful renewal. */
-  readonly fenceMs: number;
-  /** C: timeout of every KV call (< R). */
-  readonly callTimeoutMs: number;
-  /** Retry period of a standby whose known entry outlived its expected expiry. */
-  readonly retryMs: number;
-  /** Upper bound of the random delay added to a standby's scheduled create. */
-  readonly jitterMs: number;
-  /** A standby that heard nothing of the owner's renewals for this long looks for itself. */
-  readonly standbyCheckMs: number;
-  /** G: the watchdog ends the process this long after a missed fence deadline. */
-  readonly watchdogGraceMs: number;
-  /** W: how often the watchdog looks. */
-  readonly watchdogCheckMs: number;
-}
-
-export function leaseTiming(ttlMs: number): LeaseTiming {
-  const renewMs = Math.floor(ttlMs / 5);
-  return {
-    ttlMs,
-    renewMs,
-    fenceMs: Math.floor(ttlMs / 2),
-    callTimeoutMs: Math.floor(renewMs * 0.8),
-    retryMs: Math.max(20, Math.floor(ttlMs / 20)),
-    jitterMs: Math.max(1, Math.floor(ttlMs / 20)),
-    standbyCheckMs: Math.floor(renewMs * 1.5),
-    watchdogGraceMs: renewMs,
-    watchdogCheckMs: Math.max(10, Math.floor(ttlMs / 40)),
-  };
-}
+export { leaseTiming, type LeaseTiming } from './lease-timing.ts';
 
 export type LossReason = 'deadline' | 'conflict' | 'deleted';
 
@@ -89,6 +38,11 @@ export interface NatsLeaseOptions {
   onLost?(reason: LossReason): void;
   /** Told when the lease became owned or stopped being owned (the watchdog's deadline). */
   onOwnedChange?(): void;
+  /**
+   * How long a standby adds to a create (D when this node is not the link's preferred node, else
+   * 0). `lastOwner`: the node whose entry was deleted or is ageing out; `gone`: it is ageing out.
+   */
+  deferMs?(lastOwner: string | null, gone: boolean): number;
 }
 
 const UNOWNED: LeaseView = { ownership: 'unowned', owner: null, since: null };
@@ -112,6 +66,12 @@ export class NatsLease implements Lease {
   #fence: Timer | null = null;
   #attempt: Timer | null = null;
   #released = false;
+  /** Set while a hand-over closes and deletes: nothing re-takes the lease meanwhile. */
+  #handingOver = false;
+  /** The hand-over under way, for a release to wait for. */
+  #handOverRun: Promise<void> | null = null;
+  /** Clock time at which this node last became the owner. */
+  #ownedAt = 0;
   /** Set while a release waits for another node to take the lease over. */
   #handedOver: (() => void) | null = null;
 
@@ -137,6 +97,11 @@ export class NatsLease implements Lease {
     return this.#view.ownership === 'owned' && this.#t ? this.#okAt + this.#t.fenceMs : null;
   }
 
+  /** How long this node has owned the link (clock ms); 0 when it does not. */
+  get heldMs(): number {
+    return this.#view.ownership === 'owned' ? this.#o.clock.now() - this.#ownedAt : 0;
+  }
+
   onChange(listener: (view: LeaseView) => void): void {
     this.#listeners.push(listener);
   }
@@ -146,7 +111,7 @@ export class NatsLease implements Lease {
     if (this.#released) return;
     const first = this.#t === null;
     this.#t = timing;
-    if (first) this.#schedule(0);
+    if (first) this.#schedule(this.#defer(null, false));
   }
 
   /** A watcher delivery for this key. */
@@ -162,6 +127,10 @@ export class NatsLease implements Lease {
     this.#attempt?.cancel();
     this.#renew?.cancel();
     this.#fence?.cancel();
+    const taken = new Promise<void>((resolve) => (this.#handedOver = resolve));
+    // A hand-over under way deletes our entry itself (its socket is gone already): wait for it.
+    const handingOver = this.#handOverRun;
+    await handingOver;
     // A renewal in flight would move the revision under the delete: let it finish first.
     await this.#inflight;
     const held = this.#held;
@@ -169,10 +138,9 @@ export class NatsLease implements Lease {
     this.#held = null;
     this.#setView(UNOWNED);
     if (wasOwned) this.#o.onOwnedChange?.();
-    if (!held) return;
-    const taken = new Promise<void>((resolve) => (this.#handedOver = resolve));
+    if (!held && !handingOver) return;
     try {
-      await this.#o.store.delete(this.key, held.revision);
+      if (held) await this.#o.store.delete(this.key, held.revision);
     } catch (err) {
       this.#o.log.warn('lease release failed; it ages out instead', { lease: this.key, err: err as Error });
       return;
@@ -186,7 +154,47 @@ export class NatsLease implements Lease {
     this.#handedOver = null;
   }
 
+  /**
+   * Gives the link to another node (the preferred one, which creates at once on the delete) and
+   * stays a standby. Exactly a release's order: the listeners drop the link in this turn, and only
+   * then is the entry deleted, so the next owner's create cannot be answered while our socket
+   * lives. A no-op unless owned. A failed delete leaves the entry to be re-taken or to age out.
+   */
+  handOver(): Promise<void> {
+    if (this.#released || this.#handingOver || this.#view.ownership !== 'owned') return Promise.resolve();
+    const run = this.#handOverSteps().finally(() => {
+      if (this.#handOverRun === run) this.#handOverRun = null;
+    });
+    this.#handOverRun = run;
+    return run;
+  }
+
   // ---- internals -------------------------------------------------------------------------------
+
+  async #handOverSteps(): Promise<void> {
+    this.#handingOver = true;
+    this.#renew?.cancel();
+    this.#renew = null;
+    this.#fence?.cancel();
+    this.#fence = null;
+    this.#setView(UNOWNED);
+    this.#o.onOwnedChange?.();
+    this.#o.log.info('lease handed over', { lease: this.key });
+    try {
+      await this.#inflight;
+      const held = this.#held;
+      this.#held = null;
+      // Even when released meanwhile: the release waits for this delete instead of making its own.
+      if (held) await this.#o.store.delete(this.key, held.revision);
+    } catch (err) {
+      this.#o.log.warn('lease hand-over: delete failed; it ages out instead', { lease: this.key, err: err as Error });
+    } finally {
+      this.#handingOver = false;
+    }
+    // Attempts were held back meanwhile: look again after 1.5·R (the watcher's next delivery
+    // reschedules sooner or later as usual), as a standby that is not the preferred node.
+    if (!this.#released) this.#schedule(this.#t!.standbyCheckMs);
+  }
 
   #record(): LeaseRecord {
     return { node: this.#o.node, since: this.#o.clock.now(), instance: this.#o.instance };
@@ -211,6 +219,8 @@ export class NatsLease implements Lease {
   /** An attempt to acquire in `ms`; one that finds a call in flight runs after it, unless that call decided otherwise. */
   #schedule(ms: number): void {
     this.#attempt?.cancel();
+    this.#attempt = null;
+    if (this.#handingOver) return;
     this.#attempt = this.#o.clock.setTimeout(() => {
       this.#attempt = null;
       if (this.#run(() => this.#acquire())) return;
@@ -275,17 +285,18 @@ export class NatsLease implements Lease {
     const owned = this.#view.ownership === 'owned';
     if (entry.record === null) {
       // Deleted (a release) or aged out: nobody holds it.
+      const lastOwner = this.#view.owner;
       this.#held = null;
       this.#other = null;
       if (owned) this.#lose('deleted', UNOWNED);
       else this.#setView(UNOWNED);
-      this.#schedule(this.#jitter());
+      this.#schedule(this.#jitter() + this.#defer(lastOwner, false));
       return;
     }
     if (this.#mine(entry.record)) {
       // Ours: a renewal whose answer timed out did land. Adopt its revision and go on renewing.
       if (!this.#held || entry.revision > this.#held.revision) this.#held = { revision: entry.revision, record: entry.record };
-      if (!owned) this.#schedule(0);
+      if (!owned && !this.#handingOver) this.#schedule(0);
       return;
     }
     const view: LeaseView = { ownership: 'standby', owner: entry.record.node, since: entry.record.since };
@@ -297,13 +308,14 @@ export class NatsLease implements Lease {
     // watcher brings each renewal within R; when it is silent longer (it lost its consumer in a
     // NATS failover and is being made again), an attempt also tells us what is stored.
     const due = this.#other.seenAt + t.ttlMs - now;
-    this.#schedule(Math.min(due > 0 ? due + this.#jitter() : t.retryMs, t.standbyCheckMs));
+    const defer = this.#defer(entry.record.node, true);
+    this.#schedule(Math.min(due > 0 ? due + this.#jitter() + defer : t.retryMs + defer, t.standbyCheckMs));
   }
 
   #succeeded(revision: number, record: LeaseRecord, sentAt: number): void {
     // Even when released meanwhile: `release()` deletes what we hold once this call is over.
     this.#held = { revision, record };
-    if (this.#released) return;
+    if (this.#released || this.#handingOver) return;
     const t = this.#t!;
     this.#maxRevision = Math.max(this.#maxRevision, revision);
     this.#other = null;
@@ -318,6 +330,7 @@ export class NatsLease implements Lease {
     this.#attempt?.cancel();
     this.#renew?.cancel();
     this.#renew = this.#o.clock.setInterval(() => this.#run(() => this.#renewOnce()), t.renewMs);
+    this.#ownedAt = this.#o.clock.now();
     this.#setView({ ownership: 'owned', owner: this.#o.node, since: record.since });
     this.#o.onOwnedChange?.();
   }
@@ -360,6 +373,10 @@ export class NatsLease implements Lease {
         this.#o.log.error('lease listener threw', { lease: this.key, err: err as Error });
       }
     }
+  }
+
+  #defer(lastOwner: string | null, gone: boolean): number {
+    return this.#o.deferMs?.(lastOwner, gone) ?? 0;
   }
 
   #jitter(): number {

@@ -3,7 +3,7 @@
  * long GC pause, a runaway handler, swap), and a stalled owner would keep its upstream socket past
  * its lease. So a worker thread, which keeps running while the main loop does not, watches one
  * number in shared memory: the monotonic time by which the main thread must have dropped the
- * links it owns (its earliest fence deadline plus a grace, see nats-lease.ts), or 0 while it
+ * links it owns (its earliest fence deadline plus a grace, see lease-timing.ts), or 0 while it
  * owns none. Once that time has passed, the worker ends the process with SIGKILL: a dead process
  * holds no socket, since the kernel closes them.
  *

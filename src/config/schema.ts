@@ -78,7 +78,7 @@ export const ClusterSection = Type.Object(
       minimum: 1000,
       maximum: 300000,
       default: 10000,
-      description: 'Lifetime of an upstream link\'s ownership lease in NATS KV (kind nats). The owner renews it every fifth of this and drops its link once half of it has passed without a renewal; another node takes over a dead owner\'s link within this time, and at once after a drain.',
+      description: 'Lifetime of an upstream link\'s ownership lease in NATS KV (kind nats). The owner renews it every fifth of this and drops its link once half of it has passed without a renewal; another node takes over a dead owner\'s link within this time, and at once after a drain. Links are spread over the nodes: a node that is not a link\'s preferred one hands it over to that one after holding it twice this long.',
     }),
     interestTtlMs: Type.Integer({
       minimum: 1000,

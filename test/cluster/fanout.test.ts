@@ -1,11 +1,14 @@
 /**
  * Three relay processes, each attached to a different node of a 3-node NATS cluster, in front of
- * one Wings daemon and one Felix bot: exactly one relay holds each upstream socket, every
- * dashboard on every relay gets each event once and in order, `send logs` has no duplicates, and
- * commands reach the owner from any relay — or, when nobody holds the link, come back as the
- * dialect's error after `commandTimeoutMs`. Anything a dashboard got from one relay works on
- * every relay: a Wings token, and a Semoxy ticket exactly once in the whole cluster. Over the
- * whole file no resource ever had two sockets.
+ * one Wings daemon (five servers) and one Felix bot: six links, spread over the relays as the
+ * balance function says (one is held by a foreign lease holder, so 2/2/1), exactly one relay holds
+ * each upstream socket, every dashboard on every relay gets each event once and in order, `send
+ * logs` has no duplicates, a late dashboard on a relay that does not own the link gets `status`
+ * first, the last 150 lines once, and the bot's real `10001`; commands reach the owner from any
+ * relay — or, when nobody holds the link, come back as the dialect's error after
+ * `commandTimeoutMs`. Anything a dashboard got from one relay works on every relay: a Wings token,
+ * and a Semoxy ticket exactly once in the whole cluster. Over the whole file no resource ever had
+ * two sockets.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,8 +19,9 @@ import { NatsCoordinator } from '../../src/cluster/nats-coordinator.ts';
 import { createLog } from '../../src/log.ts';
 import { Subjects } from '../../src/subjects.ts';
 import { useNatsCluster } from '../helpers/nats-cluster.ts';
-import { ADMIN_KEY, JWT_SECRET, RelayProcess, owners, untilLinks } from '../helpers/relay-cluster.ts';
-import { S1, S2, S3, consoleLines, primed, startUpstreams, until, type Upstreams } from '../helpers/cluster-upstreams.ts';
+import { ADMIN_KEY, JWT_SECRET, RelayProcess, owners, untilLinks, untilSpread, type SpreadLink } from '../helpers/relay-cluster.ts';
+import { S1, S2, S3, S4, S5, consoleLines, primed, startUpstreams, until, type Upstreams } from '../helpers/cluster-upstreams.ts';
+import { FelixClient } from '../helpers/felix-client.ts';
 import { WingsClient } from '../helpers/wings-client.ts';
 import { PanelClient } from '../helpers/panel-client.ts';
 
@@ -31,11 +35,16 @@ let up: Upstreams;
 let relays: RelayProcess[] = [];
 let zombie: { coordinator: NatsCoordinator; nc: NatsConnection } | undefined;
 const clients: WingsClient[] = [];
+const felixClients: FelixClient[] = [];
+/** Where the links settled, from the before hook. */
+let spread: SpreadLink[] = [];
+/** How long the links took to settle on their preferred relays after the last relay was up. */
+let spreadMs = 0;
 
 describe('cluster: fan-out through three relays on three NATS nodes', () => {
   const nats = useNatsCluster(3);
   before(async () => {
-    up = await startUpstreams(JWT_SECRET);
+    up = await startUpstreams(JWT_SECRET, [S1, S2, S3, S4, S5]);
     // A node that holds S3's lease and serves nothing: a link no relay may open.
     const nc = await connect({ servers: nats.cluster.urls });
     const coordinator = new NatsCoordinator({
@@ -59,14 +68,36 @@ describe('cluster: fan-out through three relays on three NATS nodes', () => {
         RelayProcess.start({ id: `n${i + 1}`, natsUrls: [url], prefix, leaseTtlMs: TTL, upstreams: up.upstreams, listeners: [...up.listeners, PANEL_LISTENER], limits: { commandTimeoutMs: COMMAND_TIMEOUT_MS } }),
       ),
     );
+    const started = Date.now();
+    spread = await untilSpread(relays, prefix, 40_000);
+    spreadMs = Date.now() - started;
   });
 
   after(async () => {
     for (const c of clients) c.terminate();
+    for (const c of felixClients) c.ws.terminate();
     await Promise.all(relays.map((r) => r.stop()));
     await zombie?.coordinator.stop();
     await zombie?.nc.close();
     await up?.close();
+  });
+
+  test('the six links are spread over the three relays, two each at most, none owned twice', async (t) => {
+    t.diagnostic(`settled ${spreadMs} ms after the last relay listened: ${spread.map((l) => `${l.upstream}/${l.id.slice(0, 4)}→${l.owner}`).join(' ')}`);
+    assert.equal(spread.length, 6);
+    const perRelay = relays.map((r) => spread.filter((l) => l.owner === r.id).length);
+    assert.deepEqual(spread.filter((l) => !relays.some((r) => r.id === l.owner)).map((l) => [l.id, l.owner]), [[S3, 'zombie']]);
+    // ⌈6/3⌉ = 2 each; the relay preferred for the zombie's S3 holds one.
+    assert.deepEqual([...perRelay].sort(), [1, 2, 2], `links per relay: ${perRelay.join('/')}`);
+    // Each relay's own /readyz agrees, and stays so past a hand-over's due time (2 TTL).
+    await new Promise((r) => setTimeout(r, 2 * TTL + 300));
+    for (const [i, r] of relays.entries()) {
+      const mine = Object.values((await r.readyz()).body.upstreams).flat().filter((l) => l.ownership === 'owned').length;
+      assert.equal(mine, perRelay[i], `${r.id} owns ${mine}`);
+    }
+    for (const s of [S1, S2, S4, S5]) assert.equal(up.wings.connectionCount(s), 1, `one socket to ${s}`);
+    assert.equal(up.felix.connectionCount(), 1);
+    up.assertNeverTwoSockets();
   });
 
   test('exactly one relay owns each link; the others stand by and name it', async () => {
@@ -84,7 +115,7 @@ describe('cluster: fan-out through three relays on three NATS nodes', () => {
     await until(() => up.wings.connectionCount(S1) === 1 && up.wings.connectionCount(S2) === 1 && up.felix.connectionCount() === 1, 5000, 'one socket each');
     assert.equal(up.wings.connectionCount(S3), 0, 'nobody opened the zombie\'s link');
     const metrics = await (await fetch(`${relays[0]!.url}/metrics`)).text();
-    assert.match(metrics, /bridge_upstream_links\{protocol="wings",upstream="up",state="standby"\} [1-3]/);
+    assert.match(metrics, /bridge_upstream_links\{protocol="wings",upstream="up",state="standby"\} [1-5]/);
     up.assertNeverTwoSockets();
   });
 
@@ -112,6 +143,44 @@ describe('cluster: fan-out through three relays on three NATS nodes', () => {
     });
     await new Promise((r) => setTimeout(r, 200));
     dashboards.forEach((c, i) => assert.deepEqual(consoleLines(c, 'line ', before[i]), lines, `send logs on ${relays[i]!.id}: the last lines, each once`));
+    up.assertNeverTwoSockets();
+  });
+
+  test('a late dashboard on a relay that does not own the link: status first, send logs the last 150 lines once, and the bot\'s real 10001', async () => {
+    const [owner] = await owners(relays, 'up', S2);
+    assert.ok(owner, 'S2 has an owner');
+    const late = relays.find((r) => r !== owner)!;
+    const watcher = await owner.wings(S2);
+    clients.push(watcher);
+    await primed(up.wings, S2, [watcher]);
+    const lines = Array.from({ length: 200 }, (_, i) => `hist ${i + 1}`);
+    for (const line of lines) up.wings.console(S2, line);
+    await until(() => consoleLines(watcher, 'hist 200').length === 1, 10_000, 'the owner published every line');
+
+    const c = await late.wings(S2);
+    clients.push(c);
+    await c.event('status', 10_000);
+    assert.deepEqual(c.frames.slice(0, 2).map((f) => f.event), ['auth success', 'status'], 'auth success, then status, before anything else');
+    assert.deepEqual(c.frames[1]!.args, ['running']);
+    const from = c.frames.length;
+    c.send('send logs');
+    await until(() => consoleLines(c, 'hist 200', from).length === 1, 20_000, 'send logs answered');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(consoleLines(c, '', from), lines.slice(-150), 'the last 150 lines, each once, in order');
+
+    // Felix: a dashboard on a relay that does not own the bot's link gets the bot's own health.
+    const [botOwner] = await owners(relays, 'felix', '_');
+    assert.ok(botOwner, 'the bot has an owner');
+    await until(() => up.felix.received.some((f) => f.code === 20001), 10_000, 'the owner heartbeats the bot');
+    const other = relays.find((r) => r !== botOwner)!;
+    const fc = await FelixClient.connect(`${other.url.replace(/^http/, 'ws')}/felix`, ADMIN_KEY);
+    felixClients.push(fc);
+    fc.send(20001);
+    const ack = await fc.code(10001, 5000);
+    const expected = up.felix.health();
+    assert.equal(ack.data.guildsCount, expected.guildsCount, JSON.stringify(ack.data));
+    assert.equal(ack.data.shards.length, expected.shards.length, 'the bot\'s shards, not the zeros of a relay that knows nothing');
+    assert.ok(ack.data.shards.length > 0);
     up.assertNeverTwoSockets();
   });
 

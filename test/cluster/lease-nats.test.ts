@@ -14,6 +14,7 @@ import { connect, type NatsConnection } from 'nats';
 import { monotonicClock } from '../../src/clock.ts';
 import type { Lease, LinkOwnership } from '../../src/cluster/coordinator.ts';
 import { NatsCoordinator } from '../../src/cluster/nats-coordinator.ts';
+import { assignOwners } from '../../src/cluster/balance.ts';
 import { leaseBucketName } from '../../src/cluster/nats-kv.ts';
 import { leaseTiming, type LossReason } from '../../src/cluster/nats-lease.ts';
 import { createLog } from '../../src/log.ts';
@@ -63,6 +64,11 @@ function assertNeverTwoOwners(changes: readonly Change[]): void {
 }
 
 async function startNode(url: string, id: string, prefix: string, ttlMs: number): Promise<TestNode> {
+  return startNodeWith(url, id, prefix, ttlMs, [KEY]);
+}
+
+/** A node that leases `keys`; its `lease` is the one of KEY. */
+async function startNodeWith(url: string, id: string, prefix: string, ttlMs: number, keys: readonly string[]): Promise<TestNode> {
   const nc = await connect({ servers: url, name: id, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
   const losses: LossReason[] = [];
   const coordinator = new NatsCoordinator({
@@ -78,6 +84,7 @@ async function startNode(url: string, id: string, prefix: string, ttlMs: number)
     watchdog: false,
     onLost: (_key, reason) => losses.push(reason),
   });
+  for (const k of keys) coordinator.lease(k);
   await coordinator.start();
   const lease = coordinator.lease(KEY);
   return {
@@ -262,5 +269,56 @@ describe('nats leases', () => {
     const took = await until('b owns', () => b.lease.ownership === 'owned', TTL * 3);
     assert.ok(took > end.at, 'the standby owned it only after the stalled owner was dead');
     await b.close();
+  });
+
+  test('hand-over: a node that joins and is the preferred one gets the lease once the owner held it 2·TTL; the owner drops it first', async (tc) => {
+    const TTL = 1500;
+    const timing = leaseTiming(TTL);
+    const prefix = `hand${randomBytes(3).toString('hex')}`;
+    // Two ids of which the second is KEY's preferred node, so the first one must hand it over.
+    const [first, second] = ['h1', 'h2'].sort((x, y) => (assignOwners([KEY], [x, y]).get(KEY) === y ? -1 : 1));
+    assert.equal(assignOwners([KEY], [first!, second!]).get(KEY), second);
+    const a = await startNode(nats.url, first!, prefix, TTL);
+    open.push(a);
+    await until('the first node owns', () => a.lease.ownership === 'owned');
+    const t = timeline();
+    t.watch(a);
+    const b = await startNode(nats.url, second!, prefix, TTL);
+    open.push(b);
+    t.watch(b);
+    const joined = performance.now();
+    const took = await until('the preferred node owns', () => b.lease.ownership === 'owned', timing.handOverAfterMs + TTL * 3);
+    tc.diagnostic(`handed over ${Math.round(took - joined)} ms after the preferred node joined (H = ${timing.handOverAfterMs} ms)`);
+    assert.ok(took - joined < timing.handOverAfterMs + TTL, `within H and a bit: ${Math.round(took - joined)} ms`);
+    assert.equal(a.lease.ownership, 'standby');
+    assert.equal(a.lease.owner, second);
+    assert.deepEqual(a.losses, [], 'a hand-over is not a loss');
+    assertNeverTwoOwners(t.changes);
+    const dropped = t.changes.find((c) => c.node === first && c.ownership !== 'owned')!;
+    assert.ok(dropped.at <= t.ownedAt(second!)!, 'the old owner dropped the link before the new one owned it');
+    // And it stays: the preferred node keeps it, nobody hands it back.
+    await sleep(timing.handOverAfterMs + 300);
+    assert.equal(b.lease.ownership, 'owned');
+    assert.deepEqual(t.changes.filter((c) => c.ownership === 'owned').map((c) => c.node), [first, second], JSON.stringify(t.changes));
+    await a.close();
+    await b.close();
+  });
+
+  test('spread: two nodes that start together split four leases two and two; a drain gives the leaver\'s to the other at once', async (tc) => {
+    const TTL = 1500;
+    const prefix = `spread${randomBytes(3).toString('hex')}`;
+    const keys = [KEY, 'up.server.s2', 'up.server.s3', 'up.server.s4'];
+    const [a, b] = await Promise.all(['s1', 's2'].map((id) => startNodeWith(nats.url, id, prefix, TTL, keys)));
+    open.push(a!, b!);
+    const owned = (n: TestNode) => keys.filter((k) => n.coordinator.lease(k).ownership === 'owned');
+    const preferred = assignOwners(keys, ['s1', 's2']);
+    await until('two each, as preferred', () => keys.every((k) => [a!, b!].find((n) => n.id === preferred.get(k))!.coordinator.lease(k).ownership === 'owned'), leaseTiming(TTL).handOverAfterMs + TTL * 4);
+    assert.equal(owned(a!).length, 2);
+    assert.equal(owned(b!).length, 2);
+    const drained = performance.now();
+    await a!.close();
+    const took = await until('the other owns all four', () => owned(b!).length === 4, 2000);
+    tc.diagnostic(`the other node owned the drained node's leases ${Math.round(took - drained)} ms after the drain began`);
+    await b!.close();
   });
 });

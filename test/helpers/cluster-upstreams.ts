@@ -14,6 +14,9 @@ import { untilLinks, type RelayProcess } from './relay-cluster.ts';
 export const S1 = '1c1c1c1c-0000-4000-8000-000000000001';
 export const S2 = '2c2c2c2c-0000-4000-8000-000000000002';
 export const S3 = '3c3c3c3c-0000-4000-8000-000000000003';
+/** Two more Wings servers for the tests that spread six links over three relays. */
+export const S4 = '4c4c4c4c-0000-4000-8000-000000000004';
+export const S5 = '5c5c5c5c-0000-4000-8000-000000000005';
 const WINGS_KEY = 'ptlc_cluster_sim_key';
 const FELIX_TOKEN = 'cluster-felix-token';
 
@@ -28,10 +31,11 @@ export interface Upstreams {
   close(): Promise<void>;
 }
 
-export async function startUpstreams(jwtSecret: string): Promise<Upstreams> {
+/** `servers`: the Wings servers (S1–S3 unless told). */
+export async function startUpstreams(jwtSecret: string, servers: readonly string[] = [S1, S2, S3]): Promise<Upstreams> {
   const ctx = { clock: systemClock, log: createLog(process.env.TEST_LOG ? 'debug' : 'silent') };
   const wings = await WingsSimulator.start(
-    { ...ctx, config: { apiKey: WINGS_KEY, consoleIntervalMs: 0, statsIntervalMs: 0, servers: [S1, S2, S3].map((uuid) => ({ uuid, state: 'running' as const })) } as never },
+    { ...ctx, config: { apiKey: WINGS_KEY, consoleIntervalMs: 0, statsIntervalMs: 0, servers: servers.map((uuid) => ({ uuid, state: 'running' as const })) } as never },
     '127.0.0.1',
     0,
   );
@@ -40,7 +44,7 @@ export async function startUpstreams(jwtSecret: string): Promise<Upstreams> {
     wings,
     felix,
     upstreams: [
-      { name: 'up', protocol: 'wings', panelUrl: wings.endpoint.url, apiKey: WINGS_KEY, servers: [S1, S2, S3] },
+      { name: 'up', protocol: 'wings', panelUrl: wings.endpoint.url, apiKey: WINGS_KEY, servers: [...servers] },
       { name: 'felix', protocol: 'felix', url: felix.endpoint.url, token: FELIX_TOKEN },
     ],
     listeners: [
@@ -48,7 +52,7 @@ export async function startUpstreams(jwtSecret: string): Promise<Upstreams> {
       { name: 'felix', dialect: 'felix', path: '/felix', upstreams: ['felix'] },
     ],
     assertNeverTwoSockets() {
-      for (const s of [S1, S2, S3]) assert.ok(wings.peakConnections(s) <= 1, `wings server ${s} saw ${wings.peakConnections(s)} sockets at once`);
+      for (const s of servers) assert.ok(wings.peakConnections(s) <= 1, `wings server ${s} saw ${wings.peakConnections(s)} sockets at once`);
       assert.ok(felix.peakConnections() <= 1, `the felix bot saw ${felix.peakConnections()} sockets at once`);
     },
     async close() {

@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { assignOwners } from '../../src/cluster/balance.ts';
+import { Subjects } from '../../src/subjects.ts';
 import type { LinkStatus } from '../../src/upstream/supervisor.ts';
 import { WingsClient } from './wings-client.ts';
 
@@ -152,7 +154,8 @@ export class RelayProcess {
   }
 
   async readyz(): Promise<{ status: number; body: { upstreams: Record<string, LinkStatus[]> } & Record<string, unknown> }> {
-    const res = await fetch(`${this.url}/readyz`);
+    // Bounded: a relay that stopped answering must fail a poll, not hang the test.
+    const res = await fetch(`${this.url}/readyz`, { signal: AbortSignal.timeout(5000) });
     return { status: res.status, body: (await res.json()) as never };
   }
 
@@ -213,4 +216,56 @@ export async function owners(relays: readonly RelayProcess[], upstream: string, 
 export function tookAt(relay: RelayProcess, id: string, after = 0): number | undefined {
   const line = relay.logs.find((l) => l.msg === 'link ownership' && l.id === id && l.ownership === 'owned' && Date.parse(l.time) >= after);
   return line ? Date.parse(line.time) : undefined;
+}
+
+/** One link as `untilSpread` reports it: who owns it (a relay id, or a foreign holder's node id). */
+export interface SpreadLink {
+  upstream: string;
+  id: string;
+  owner: string;
+}
+
+/**
+ * Polls every live relay's /readyz until the links are where the balance function puts them over
+ * the live relays' ids: each link owned and ready on its preferred relay, the others standing by
+ * and naming it. Links held by a node that is not one of `relays` (a test's own lease holder) only
+ * need all relays to stand by for it. Resolves with every link and its owner.
+ */
+export async function untilSpread(relays: readonly RelayProcess[], prefix: string, timeoutMs: number): Promise<SpreadLink[]> {
+  const subjects = new Subjects(prefix);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const alive = relays.filter((r) => r.alive);
+    const views = await Promise.all(alive.map((r) => r.readyz().then((x) => x.body.upstreams, () => undefined)));
+    if (views.every((v) => v !== undefined)) {
+      const links = Object.entries(views[0]!).flatMap(([upstream, ls]) => ls.map((l) => ({ upstream, resource: l.resource, id: l.id, key: subjects.leaseKey(upstream, l.resource, l.id) })));
+      const ids = alive.map((r) => r.id);
+      const preferred = assignOwners(links.map((l) => l.key), ids);
+      const out: SpreadLink[] = [];
+      let settled = true;
+      for (const link of links) {
+        const states = views.map((v) => v![link.upstream]?.find((l) => l.id === link.id));
+        const holder = states.find((l) => l?.owner)?.owner ?? null;
+        const foreign = holder !== null && !ids.includes(holder);
+        const owner = foreign ? holder : preferred.get(link.key)!;
+        const ok = states.every((l, i) => (ids[i] === owner ? l?.ownership === 'owned' && l.state === 'ready' : l?.ownership === 'standby' && l.owner === owner));
+        if (!ok) settled = false;
+        out.push({ upstream: link.upstream, id: link.id, owner });
+      }
+      if (settled) return out;
+      last = JSON.stringify(views.map((v, i) => [ids[i], Object.values(v!).flat().map((l) => `${l.id.slice(0, 4)}:${l.ownership}/${l.state}/${l.owner}`)]));
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the links to spread over ${alive.map((r) => r.id).join(', ')}: ${last}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every relay's log lines about one link (ownership, state, hand-over), merged by time: for failure messages. */
+export function linkHistory(relays: readonly RelayProcess[], id: string): string {
+  return relays
+    .flatMap((r) => r.logs.filter((l) => l.id === id || (typeof l.lease === 'string' && l.lease.endsWith(id))).map((l) => ({ t: l.time, line: `${l.time} ${r.id} ${l.msg} ${String(l.ownership ?? l.state ?? '')} ${String(l.owner ?? '')}` })))
+    .sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0))
+    .map((x) => x.line)
+    .join('\n');
 }

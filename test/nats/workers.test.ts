@@ -1,8 +1,9 @@
 /**
  * `bridge --workers 2` as real processes on a real nats-server: a primary that runs the Wings
  * simulator once and two worker processes that share the one port. Connections land on both
- * workers, dashboards get the simulator's events through either, /metrics answers for both, a
- * killed worker comes back, and SIGTERM to the primary ends every process within the grace.
+ * workers, the four links are spread over them (each owns two, none is owned by both), dashboards
+ * get the simulator's events through either, /metrics answers for both, a killed worker comes back
+ * and gets its links back, and SIGTERM to the primary ends every process within the grace.
  * (The memory-bus refusal is in test/unit/cli.test.ts.)
  */
 import assert from 'node:assert/strict';
@@ -14,6 +15,9 @@ import { WingsClient, eventually } from '../helpers/wings-client.ts';
 const nats = useNatsServer();
 
 const S1 = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
+const SERVERS = [S1, '1b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d', '2b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d', '3b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d'];
+/** Short leases: a worker that is not a link's preferred node hands it over after 2 TTL. */
+const TTL = 1500;
 const KEY = 'ptlc_workers_test_key';
 const GRACE_MS = 3000;
 /** Three Node processes loading TypeScript on a shared 2-core machine take their time. */
@@ -24,10 +28,11 @@ function config(port: number, natsUrl: string) {
     node: { id: 'wk' },
     http: { host: '127.0.0.1', port, shutdownGraceMs: GRACE_MS },
     bus: { kind: 'nats', servers: [natsUrl], prefix: `wk${process.pid}`, storage: 'memory' },
+    cluster: { leaseTtlMs: TTL },
     log: { level: 'info' },
     clients: [{ name: 'admin', key: KEY, grants: [{ upstream: 'up', permissions: ['*'] }] }],
-    simulators: [{ name: 'sim', protocol: 'wings', consoleIntervalMs: 100, statsIntervalMs: 0, servers: [{ uuid: S1, state: 'running' }] }],
-    upstreams: [{ name: 'up', protocol: 'wings', simulator: 'sim', servers: [S1] }],
+    simulators: [{ name: 'sim', protocol: 'wings', consoleIntervalMs: 100, statsIntervalMs: 0, servers: SERVERS.map((uuid) => ({ uuid, state: 'running' })) }],
+    upstreams: [{ name: 'up', protocol: 'wings', simulator: 'sim', servers: SERVERS }],
     listeners: [{ dialect: 'wings', upstreams: ['up'], jwtSecret: 'workers-test-jwt' }],
     limits: { backoffInitialMs: 50, backoffMaxMs: 500 },
   };
@@ -37,6 +42,14 @@ interface Readyz {
   ready: boolean;
   node: string;
   sessions: number;
+  upstreams: Record<string, { id: string; state: string; ownership: string; owner: string | null }[]>;
+}
+
+/** Which links each worker says it owns (ready), by node id. */
+function owned(answers: readonly Readyz[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const a of answers) out.set(a.node, (a.upstreams.up ?? []).filter((l) => l.ownership === 'owned' && l.state === 'ready').map((l) => l.id).sort());
+  return out;
 }
 
 describe('--workers 2 on the NATS bus', () => {
@@ -81,6 +94,26 @@ describe('--workers 2 on the NATS bus', () => {
     assert.deepEqual([...new Set(answers.map((a) => a.node))].sort(), ['wk-w1', 'wk-w2'], 'connections land on both workers');
   });
 
+  test('both workers own links, two each, and no link is owned twice', async (t) => {
+    let spread: Map<string, string[]> = new Map();
+    await eventually(async () => {
+      spread = owned(await readyzMany(4));
+      const all = [...spread.values()].flat();
+      return spread.size === 2 && [...spread.values()].every((ids) => ids.length === 2) && new Set(all).size === 4;
+    }, 30_000, 'four links spread two and two over the workers').catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify([...spread])}`);
+    });
+    t.diagnostic(`owned: ${JSON.stringify([...spread])}`);
+    // And it stays so, at every look, for longer than a hand-over takes to be due (2 TTL).
+    const until = Date.now() + 2 * TTL + 500;
+    while (Date.now() < until) {
+      const now = owned(await readyzMany(2));
+      const all = [...now.values()].flat();
+      assert.equal(all.length, new Set(all).size, `a link owned by both workers: ${JSON.stringify([...now])}`);
+      if (now.size === 2) assert.deepEqual(now, spread, 'the spread holds');
+    }
+  });
+
   test('the primary starts the simulator once, and dashboards on both workers get its events', async () => {
     const started = bridge.logs.filter((l) => l.msg === 'simulator started');
     assert.equal(started.length, 1, 'one simulator, started by the primary');
@@ -102,13 +135,15 @@ describe('--workers 2 on the NATS bus', () => {
   test('/metrics answered by either worker counts both workers\' dashboards', async () => {
     const connections = /^bridge_downstream_connections\{dialect="wings"\} (\d+)$/m;
     const links = /^bridge_upstream_links\{protocol="wings",upstream="up",state="ready"\} (\d+)$/m;
+    const standby = /^bridge_upstream_links\{protocol="wings",upstream="up",state="standby"\} (\d+)$/m;
     // Four scrapes on fresh connections: two reach each worker.
     for (let i = 0; i < 4; i++) {
       const { status, body } = await getFresh(`${base}/metrics`);
       assert.equal(status, 200);
       assert.equal(connections.exec(body)?.[1], '4', `scrape ${i}: ${connections.exec(body)?.[0]}`);
-      // Until the cluster leases land each worker holds its own link; summed, the two show.
-      assert.ok(Number(links.exec(body)?.[1]) >= 1, `scrape ${i}: ${links.exec(body)?.[0]}`);
+      // Each link is ready on exactly one worker: summed over both, the four links once each.
+      assert.equal(links.exec(body)?.[1], '4', `scrape ${i}: ${links.exec(body)?.[0]}`);
+      assert.equal(standby.exec(body)?.[1], '4', `scrape ${i}: ${standby.exec(body)?.[0]}`);
     }
   });
 
@@ -121,6 +156,11 @@ describe('--workers 2 on the NATS bus', () => {
     assert.equal(alive(old), false);
     const nodes = new Set((await readyzMany(6)).map((a) => a.node));
     assert.deepEqual([...nodes].sort(), ['wk-w1', 'wk-w2']);
+    // The restarted worker is the preferred node of two links again: they come back to it.
+    await eventually(async () => {
+      const spread = owned(await readyzMany(4));
+      return spread.size === 2 && [...spread.values()].every((ids) => ids.length === 2);
+    }, 30_000, 'the restarted worker owns two links again');
   });
 
   test('SIGTERM to the primary ends every process within the grace, exit 0', async (t) => {

@@ -33,6 +33,11 @@ describe('lease timing', () => {
       // Fence deadline + watchdog grace + one watchdog period, against the entry's earliest expiry.
       const latestSocketEnd = t.fenceMs + t.watchdogGraceMs + t.watchdogCheckMs;
       assert.ok(latestSocketEnd <= 0.75 * ttl, `${latestSocketEnd} ms leaves less than a quarter of ${ttl}`);
+      // Spreading: the preferred node's create, jitter and all, comes before a deferred one's;
+      // a node is gone only after missing several heartbeats; a link moves at most once per 2 T.
+      assert.ok(t.deferMs > t.jitterMs);
+      assert.ok(t.presenceBeatMs * 3 < t.presenceTtlMs);
+      assert.equal(t.handOverAfterMs, 2 * ttl);
     });
   }
 });
@@ -97,6 +102,7 @@ function handCoordinator(): Coordinator & { set(view: LeaseView): void; released
     lease: () => lease,
     publishInterest: () => {},
     watchInterest: () => () => {},
+    leave: async () => {},
     stop: async () => {},
     set(v) {
       view = v;
