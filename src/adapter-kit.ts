@@ -67,7 +67,7 @@ export {
   type UpstreamStateData,
 } from './events.ts';
 export { BridgeError, ERRORS, closeFrame, closingRow, type BridgeErrorCode, type CloseErrorCode } from './errors.ts';
-export { escapeToken, type Subjects } from './subjects.ts';
+export { escapeToken, unescapeToken, eventSubject, subjectMatches, type Subjects } from './subjects.ts';
 export { parseJson } from './json.ts';
 export { signJwt, verifyJwt, peekJwt, type JwtClaims, type JwtCheck } from './auth/jwt.ts';
 export { hasPermission } from './auth/permissions.ts';
