@@ -1,7 +1,7 @@
 /**
  * The only module adapters import. It names every piece of the core an adapter may use: the
- * contracts, the neutral event, errors, subjects, time, JWTs, TypeBox, and the host that
- * simulators serve on. Adapters never import `ws`, `nats`, `undici`, `prom-client` or a logger.
+ * contracts, the neutral event, errors, subjects, a safe JSON parse, time, JWTs, TypeBox, and the
+ * host that simulators serve on. Adapters never import `ws`, `nats`, `undici`, `prom-client` or a logger.
  */
 export type {
   ApiClient,
@@ -67,7 +67,8 @@ export {
   type UpstreamStateData,
 } from './events.ts';
 export { BridgeError, ERRORS, closeFrame, closingRow, type BridgeErrorCode, type CloseErrorCode } from './errors.ts';
-export { escapeToken, type Subjects } from './subjects.ts';
+export { escapeToken, unescapeToken, eventSubject, subjectMatches, type Subjects } from './subjects.ts';
+export { parseJson } from './json.ts';
 export { signJwt, verifyJwt, peekJwt, type JwtClaims, type JwtCheck } from './auth/jwt.ts';
 export { hasPermission } from './auth/permissions.ts';
 export { bearerKey } from './auth/clients.ts';

@@ -9,7 +9,7 @@
  * and control characters become `%XX` (UTF-8 bytes, upper-case hex). The empty string, which NATS
  * cannot carry as a token, is written `%`, which escaping never produces on its own.
  */
-import type { BridgeEvent } from './events.ts';
+import { eventUpstream, type BridgeEvent } from './events.ts';
 
 const UNSAFE = /[%.*>\s\u0000-\u001f\u007f-\u009f]/u;
 const UNSAFE_ALL = /[%.*>\s\u0000-\u001f\u007f-\u009f]/gu;
@@ -73,6 +73,19 @@ export function retainedTails(kind: Exclude<Retention, 'none'>): { resource: str
   });
 }
 
+/**
+ * The subject of an event relative to `<prefix>.evt.`: `<upstream>.<resource>.<id>.<event…>`.
+ * Clients of the CloudEvents dialect name events in this form, so the adapter shares it.
+ */
+export function eventSubject(event: BridgeEvent): string {
+  return eventTail(eventUpstream(event), event.type, event.subject);
+}
+
+function eventTail(upstream: string, type: string, id: string): string {
+  const dot = type.indexOf('.');
+  return `${escapeToken(upstream)}.${type.slice(0, dot)}.${escapeToken(id)}.${type.slice(dot + 1)}`;
+}
+
 export interface EventAddress {
   upstream: string;
   resource: string;
@@ -92,13 +105,12 @@ export class Subjects {
 
   /** The subject of an event of `type` (`resource.event…`) about resource `id` of `upstream`. */
   event(upstream: string, type: string, id: string): string {
-    const dot = type.indexOf('.');
-    return `${this.prefix}.evt.${escapeToken(upstream)}.${type.slice(0, dot)}.${escapeToken(id)}.${type.slice(dot + 1)}`;
+    return `${this.prefix}.evt.${eventTail(upstream, type, id)}`;
   }
 
   /** The subject a BridgeEvent is published on. */
   ofEvent(event: BridgeEvent): string {
-    return this.event(event.source.slice('bridge://'.length), event.type, event.subject);
+    return `${this.prefix}.evt.${eventSubject(event)}`;
   }
 
   /** Pattern for every event about one resource: `<p>.evt.U.server.X.>`. */
@@ -182,7 +194,7 @@ export class Subjects {
 
 /**
  * NATS subject matching: `*` matches one token, `>` one or more trailing tokens.
- * Used by the memory bus and by tests; NATS itself does this for the nats bus.
+ * Used by the memory bus, the CloudEvents simulator and tests; NATS itself does this for the nats bus.
  */
 export function subjectMatches(pattern: string, subject: string): boolean {
   const p = pattern.split('.');

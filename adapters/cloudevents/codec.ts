@@ -10,7 +10,7 @@
  * 1.0 structured JSON). An event has no `op` and a reply has no `specversion`, so one look at the
  * parsed object tells them apart.
  */
-import type { BridgeEvent, EventEncoder } from '../../src/adapter-kit.ts';
+import { parseJson, type BridgeEvent, type EventEncoder } from '../../src/adapter-kit.ts';
 import { ClientMessageCheck, EventCheck, ServerReplyCheck, type ClientMessage, type ServerReply } from './schema.ts';
 import { CLIENT_OPS, SERVER_OPS, type ReplyError } from './vocabulary.ts';
 
@@ -18,16 +18,6 @@ export type { AuthMessage, ClientMessage, ServerReply, SubscriptionMessage } fro
 
 /** What the relay (as a client of another relay or a producer) can receive. */
 export type InboundFrame = { kind: 'reply'; reply: ServerReply } | { kind: 'event'; event: BridgeEvent };
-
-/** JSON.parse that cannot throw; undefined (which no schema accepts) for non-JSON or a non-string. */
-function parseJson(text: unknown): unknown {
-  if (typeof text !== 'string') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /** A fresh `{op, subject}` or `{op, key}`: the parsed object is never handed out, so callers own what they get. */
 function clientFrom(value: unknown): ClientMessage | null {

@@ -9,8 +9,12 @@
  * wildcard character inside a token, an upstream name, lower-case resource and event tokens, and
  * an id in the one escaped spelling the bus uses (so `a%2Eb` is accepted, `a%2eb` is not).
  */
-import { escapeToken, type BridgeEvent } from '../../src/adapter-kit.ts';
+import { escapeToken, unescapeToken } from '../../src/adapter-kit.ts';
 import { SUBJECT_LIMITS, WILDCARDS } from './vocabulary.ts';
+
+// The core's own escaping, event subject and NATS matching; re-exported so the dialect's subject
+// rules read as one module (the simulator and the codec tests import them from here).
+export { eventSubject, subjectMatches, unescapeToken } from '../../src/adapter-kit.ts';
 
 /** A checked subject, with what the grant check needs to know. */
 export interface ParsedSubject {
@@ -31,17 +35,6 @@ const FORBIDDEN_CHARS = /[\s\u0000-\u001f\u007f-\u009f]/u;
 
 function isWildcard(token: string): boolean {
   return token === WILDCARDS.one || token === WILDCARDS.rest;
-}
-
-/** Reverses escapeToken; null for a malformed `%XX` sequence. */
-export function unescapeToken(token: string): string | null {
-  if (token === '%') return '';
-  if (!token.includes('%')) return token;
-  try {
-    return decodeURIComponent(token);
-  } catch {
-    return null;
-  }
 }
 
 /** Checks one token against the rule of its position (0 upstream, 1 resource, 2 id, 3+ event). */
@@ -93,24 +86,4 @@ export function withUpstream(parsed: ParsedSubject, upstream: string): string {
   // `>` alone means every upstream and everything below it.
   if (first === WILDCARDS.rest) return `${escapeToken(upstream)}.${WILDCARDS.rest}`;
   return [escapeToken(upstream), ...others].join('.');
-}
-
-/** The subject of a BridgeEvent relative to `<prefix>.evt.`, as src/subjects.ts builds it. */
-export function eventSubject(event: BridgeEvent): string {
-  const upstream = event.source.slice('bridge://'.length);
-  const dot = event.type.indexOf('.');
-  return `${escapeToken(upstream)}.${event.type.slice(0, dot)}.${escapeToken(event.subject)}.${event.type.slice(dot + 1)}`;
-}
-
-/** NATS matching: `*` matches one token, `>` one or more trailing tokens. */
-export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    const token = p[i];
-    if (token === WILDCARDS.rest) return s.length > i;
-    if (i >= s.length) return false;
-    if (token !== WILDCARDS.one && token !== s[i]) return false;
-  }
-  return p.length === s.length;
 }

@@ -3,7 +3,7 @@
  * I/O, no timers, no logging, and no function here throws, whatever it is fed: a frame that does
  * not fit is `null`, and the caller counts it (Felix itself ignores bad frames without a reply).
  */
-import type { BridgeEvent, EventEncoder } from '../../src/adapter-kit.ts';
+import { parseJson, type BridgeEvent, type EventEncoder } from '../../src/adapter-kit.ts';
 import {
   BotHealthDataCheck,
   FrameCheck,
@@ -161,16 +161,6 @@ export function listenersFrame(users: Iterable<string>, guilds: Iterable<string>
 
 function serverPacket(code: ServerCode, data: unknown): FelixPacket {
   return { code, name: SERVER_NAMES[code], data };
-}
-
-/** JSON.parse that cannot throw; undefined (which no schema accepts) for non-JSON or a non-string. */
-function parseJson(text: string): unknown {
-  if (typeof text !== 'string') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** JSON.stringify that cannot throw (cycles, BigInt); undefined when the value has no JSON form. */

@@ -8,7 +8,7 @@
  * profiles; the webhook field is the profile's own (`discordWebhookLink` seed, `discordWebhook`
  * later). Inbound, both spellings of each are read.
  */
-import { LINK_STATE_TYPE, type BridgeEvent, type EventEncoder } from '../../src/adapter-kit.ts';
+import { LINK_STATE_TYPE, parseJson, type BridgeEvent, type EventEncoder } from '../../src/adapter-kit.ts';
 import {
   FrameCheck,
   HelloCheck,
@@ -230,13 +230,3 @@ export const encode: EventEncoder = function encodeGateway(event, variant) {
   const packet = eventToPacket(event, variant);
   return packet === null ? null : encodeFrame(packet);
 };
-
-/** JSON.parse that cannot throw; undefined (which no schema accepts) for non-JSON or a non-string. */
-function parseJson(text: string): unknown {
-  if (typeof text !== 'string') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

@@ -8,7 +8,7 @@
  * Semoxy's `EventPacket` `CONSOLE_MESSAGE {serverId, eventData: {message}, id: <event id>}` and adds
  * `STAT_UPDATE`. The encoding variant of a dashboard session is its version, `v1` or `v2`.
  */
-import { LINK_STATE_TYPE, SERVER_STATES, eventUpstream, type BridgeEvent, type EventEncoder, type ServerState, type ServerStatsData } from '../../src/adapter-kit.ts';
+import { LINK_STATE_TYPE, SERVER_STATES, eventUpstream, parseJson, type BridgeEvent, type EventEncoder, type ServerState, type ServerStatsData } from '../../src/adapter-kit.ts';
 import {
   AddonAddCheck,
   AddonDataCheck,
@@ -250,16 +250,6 @@ export function intentAllows(intents: ReadonlySet<string>, family: IntentFamily,
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
-
-/** JSON.parse that cannot throw; undefined (which no schema accepts) for non-JSON or a non-string. */
-function parseJson(json: string): unknown {
-  if (typeof json !== 'string') return undefined;
-  try {
-    return JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-}
 
 function field(data: unknown, key: string): unknown {
   return typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[key] : undefined;

@@ -4,7 +4,7 @@
  * a frame that does not fit is `null`, and the caller counts it (Wings itself ignores bad frames
  * silently and keeps the socket open, REAL-BEHAVIOUR.md "Wire").
  */
-import { LINK_STATE_TYPE, POWER_ACTIONS, SERVER_STATES, hasPermission } from '../../src/adapter-kit.ts';
+import { LINK_STATE_TYPE, POWER_ACTIONS, SERVER_STATES, hasPermission, parseJson } from '../../src/adapter-kit.ts';
 import type { BridgeEvent, CommandType, EventEncoder, PowerAction } from '../../src/adapter-kit.ts';
 import type { ServerBackupCompletedData, ServerStatsData } from '../../src/adapter-kit.ts';
 import { BackupDataCheck, BackupWireCheck, FrameCheck, StatsDataCheck, StatsWireCheck } from './schema.ts';
@@ -269,16 +269,6 @@ function unknownBackup(): ServerBackupCompletedData {
 }
 
 // ---- helpers ----------------------------------------------------------------------------------
-
-/** JSON.parse that cannot throw; undefined (which no schema accepts) for non-JSON or a non-string. */
-function parseJson(json: string): unknown {
-  if (typeof json !== 'string') return undefined;
-  try {
-    return JSON.parse(json);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Callers normally pass parseFrame results, but a hand-built packet must not crash a link. */
 function isPacket(p: unknown): p is WingsPacket {
