@@ -70,6 +70,7 @@ export { BridgeError, ERRORS, closeFrame, closingRow, type BridgeErrorCode, type
 export { escapeToken, type Subjects } from './subjects.ts';
 export { signJwt, verifyJwt, peekJwt, type JwtClaims, type JwtCheck } from './auth/jwt.ts';
 export { hasPermission } from './auth/permissions.ts';
+export { RECEIVE_GATES, mayReceive } from './auth/receive-gates.ts';
 export { bearerKey } from './auth/clients.ts';
 export { TokenBucket, type BucketSpec } from './rate-limit.ts';
 export { keepLast, RECORD_LIMIT } from './records.ts';
