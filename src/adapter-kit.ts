@@ -71,6 +71,7 @@ export { escapeToken, unescapeToken, eventSubject, subjectMatches, type Subjects
 export { parseJson } from './json.ts';
 export { signJwt, verifyJwt, peekJwt, type JwtClaims, type JwtCheck } from './auth/jwt.ts';
 export { hasPermission } from './auth/permissions.ts';
+export { RECEIVE_GATES, mayReceive } from './auth/receive-gates.ts';
 export { bearerKey } from './auth/clients.ts';
 export { TokenBucket, type BucketSpec } from './rate-limit.ts';
 export { keepLast, RECORD_LIMIT } from './records.ts';

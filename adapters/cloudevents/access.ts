@@ -18,13 +18,6 @@ import { REPLY_ERRORS, WILDCARDS, type ReplyError } from './vocabulary.ts';
 
 export type Access = { ok: true; patterns: readonly string[] } | { ok: false; code: ReplyError; message: string };
 
-/** Event types a client receives only with a permission on the resource (DESIGN §6, as Wings gates them). */
-export const RECEIVE_GATES: Readonly<Record<string, string>> = {
-  'server.install.output': 'admin.websocket.install',
-  'server.transfer.logs': 'admin.websocket.transfer',
-  'server.backup.completed': 'backup.read',
-};
-
 /**
  * Decides a subscription. `prefix` is the bus prefix (`ctx.subjects.prefix`); `served` the
  * listener's upstreams. Pure; never throws.

@@ -17,7 +17,7 @@
 import {
   bearerKey,
   eventUpstream,
-  hasPermission,
+  mayReceive,
   type ApiClient,
   type BridgeEvent,
   type ListenerContext,
@@ -27,7 +27,7 @@ import {
   type UpgradeRequest,
   type UpgradeVerdict,
 } from '../../src/adapter-kit.ts';
-import { RECEIVE_GATES, authorizeSubject } from './access.ts';
+import { authorizeSubject } from './access.ts';
 import { decodeClient, encodeServerMessage, errorFrame } from './codec.ts';
 import { parseSubject } from './subject.ts';
 import { CLIENT_OPS, REPLY_ERRORS, SERVER_OPS, SUBJECT_LIMITS } from './vocabulary.ts';
@@ -184,8 +184,7 @@ class CloudEventsSession implements SessionHooks {
 
   onEvent(event: BridgeEvent, frame: Buffer): void {
     if (this.#patterns.size > 1 && this.#seen(event.id)) return;
-    const gate = RECEIVE_GATES[event.type];
-    if (gate !== undefined && !hasPermission(this.#permissions(event) ?? [], gate)) {
+    if (!mayReceive(this.#permissions(event) ?? [], event.type)) {
       this.#ctx.telemetry.dropped('unauthorized');
       return;
     }

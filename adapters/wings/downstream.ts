@@ -25,6 +25,7 @@ import {
   LINK_STATE_TYPE,
   closingRow,
   hasPermission,
+  mayReceive,
   verifyJwt,
   type BridgeEvent,
   type CommandReply,
@@ -42,7 +43,7 @@ import { formatFrame, packetToCommand, parseFrame, statsToWire, variantFor } fro
 import { MAX_FRAME_BYTES, MAX_SOCKETS_PER_SERVER, WingsLimiter } from './limits.ts';
 import { listenerState, type Shared, type TokenChecked } from './listener-state.ts';
 import { findServer, type WingsListenerConfig } from './servers.ts';
-import { GATED, POWER_PERMISSION, hasWebsocketScope, stateOf, zeroStats } from './session-rules.ts';
+import { POWER_PERMISSION, hasWebsocketScope, stateOf, zeroStats } from './session-rules.ts';
 import { tokenRoute } from './token-endpoint.ts';
 import { CLIENT_EVENTS, GENERIC_DAEMON_ERROR, HTTP_ERRORS, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
 
@@ -361,8 +362,7 @@ class WingsSession implements SessionHooks, TokenChecked {
     }
     // Wings' SendJson: no event goes out on a dead token, the exp `jwt error` goes instead.
     if (now >= this.#deadAt) return this.#jwtError(JWT_ERRORS.expired);
-    const gate = GATED[event.type];
-    if (gate && !hasPermission(this.#permissions ?? [], gate)) return;
+    if (!mayReceive(this.#permissions ?? [], event.type)) return;
     this.#io.send(frame);
   }
 

@@ -1,16 +1,10 @@
 /**
- * The fixed rules of a Wings session, from REAL-BEHAVIOUR.md: which events need a permission to be
- * received or sent, what a server without figures reports, and how a 1.12 token's scope reads.
+ * The fixed rules of a Wings session, from REAL-BEHAVIOUR.md: which commands need a permission,
+ * what a server without figures reports, and how a 1.12 token's scope reads. Which events need a
+ * permission to be received is core's `RECEIVE_GATES` (through the kit), shared with CloudEvents.
  */
 import { PERMISSIONS } from './vocabulary.ts';
 import type { BridgeEvent, ServerStatsData } from '../../src/adapter-kit.ts';
-
-/** Event types a Wings client only receives with a permission. */
-export const GATED: Readonly<Record<string, string>> = {
-  'server.install.output': PERMISSIONS.install,
-  'server.transfer.logs': PERMISSIONS.transfer,
-  'server.backup.completed': PERMISSIONS.backupRead,
-};
 
 /** The permission each `set state` action needs (`kill` is a stop, as in Wings). */
 export const POWER_PERMISSION: Readonly<Record<string, string>> = {

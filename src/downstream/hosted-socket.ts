@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
 import { ERRORS, rowOfClose } from '../errors.ts';
 import type { AdmissionControl } from './admission.ts';
+import { closeFrameReceived, socketOf } from './ws-internals.ts';
 
 /** Where a contained error escaped from, as the host sees it. */
 export type HostSite = 'request' | 'upgrade' | 'frame';
@@ -38,7 +39,7 @@ export interface HostConnection {
   terminate(): void;
   ping(): void;
   readonly raw: WebSocket;
-  /** The TCP socket under the WebSocket, for the core's batched write path. */
+  /** The TCP socket under the WebSocket, for the core's batched write path (see ws-internals.ts). */
   readonly netSocket: Socket;
 }
 
@@ -59,7 +60,7 @@ export class HostedSocket extends WebSocket {
    * the table here. The echo of a peer's close frame is left as the peer sent it.
    */
   override close(code?: number, data?: string | Buffer): void {
-    const echo = (this as unknown as { _closeFrameReceived: boolean })._closeFrameReceived;
+    const echo = closeFrameReceived(this);
     if (code !== undefined && !echo && (data === undefined || data.length === 0)) {
       const row = rowOfClose(code);
       if (row) return super.close(code, ERRORS[row].reason);
@@ -85,8 +86,7 @@ export class WsConnection implements HostConnection {
   }
 
   get netSocket(): Socket {
-    // ws keeps the upgraded socket here; it is set before the 'connection' callback runs.
-    return (this.raw as unknown as { _socket: Socket })._socket;
+    return socketOf(this.raw);
   }
 
   get bufferedAmount(): number {

@@ -3,7 +3,8 @@
  * bytes are the same for every client: the hub frames each encoded event once and every session
  * writes those same bytes. Each session queues its frames and writes them as one buffer per
  * event-loop turn, so a burst of events costs one syscall per client, not one per event.
- * (The cost of fan-out is per write, not per byte.)
+ * (The cost of fan-out is per write, not per byte.) The socket comes from ws's internals, which
+ * ws-internals.ts isolates and its test checks against the installed ws.
  */
 import type { Socket } from 'node:net';
 
