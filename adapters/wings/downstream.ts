@@ -41,10 +41,11 @@ import {
 } from '../../src/adapter-kit.ts';
 import { formatFrame, packetToCommand, parseFrame, statsToWire, variantFor } from './codec.ts';
 import { MAX_FRAME_BYTES, MAX_SOCKETS_PER_SERVER, WingsLimiter } from './limits.ts';
-import { listenerState, type Shared, type TokenChecked } from './listener-state.ts';
+import { listenerState, type Shared } from './listener-state.ts';
 import { findServer, type WingsListenerConfig } from './servers.ts';
 import { POWER_PERMISSION, hasWebsocketScope, stateOf, zeroStats } from './session-rules.ts';
 import { tokenRoute } from './token-endpoint.ts';
+import type { TokenChecked } from './token-watch.ts';
 import { CLIENT_EVENTS, GENERIC_DAEMON_ERROR, HTTP_ERRORS, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
 
 type Ctx = ListenerContext<WingsListenerConfig>;

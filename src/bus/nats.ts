@@ -19,7 +19,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { BusStateCell } from './state.ts';
 import { noResponder, type Bus, type BusState, type BusSubscription, type CommandHandler, type EventHandler } from './bus.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
-import { isValidPattern } from './memory.ts';
+import { isValidPattern } from './subject-index.ts';
 import { describeConnectError, FirstConnect, MAX_RETRY_MS } from './nats-connect.ts';
 import { decodeEvent, Retention } from './nats-retention.ts';
 import { SubscriptionTable } from './nats-subscriptions.ts';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.ts';
-import { MemoryBus, SubjectIndex, isValidPattern } from '../../src/bus/memory.ts';
+import { MemoryBus } from '../../src/bus/memory.ts';
+import { SubjectIndex, isValidPattern } from '../../src/bus/subject-index.ts';
 import { makeEvent, type BridgeEvent } from '../../src/events.ts';
 import { Subjects, subjectMatches } from '../../src/subjects.ts';
 import { command, runBusSuite } from '../helpers/bus-suite.ts';
