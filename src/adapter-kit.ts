@@ -58,7 +58,6 @@ export {
   type CommandReply,
   type CommandType,
   type PowerAction,
-  type Principal,
   type ServerBackupCompletedData,
   type ServerConsoleData,
   type ServerState,

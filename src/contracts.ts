@@ -37,7 +37,7 @@ export interface Log {
 }
 
 /** Why an event or frame was not delivered; the `reason` label of bridge_events_dropped_total. */
-export type DropReason = 'unmapped' | 'bad_frame' | 'slow' | 'throttled' | 'unauthorized' | 'unknown_event' | 'too_large';
+export type DropReason = 'unmapped' | 'encode_error' | 'bad_frame' | 'slow' | 'throttled' | 'unauthorized' | 'unknown_event' | 'too_large';
 
 /** Counters an adapter role may bump. The core pre-labels them with protocol/dialect and upstream. */
 export interface Telemetry {

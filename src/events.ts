@@ -23,12 +23,6 @@ export interface BridgeEvent<D = unknown> extends Omit<Static<typeof BridgeEvent
   data: D;
 }
 
-/** Who asked for a command: the API client and the permissions its token or key carries. */
-export interface Principal {
-  client: string;
-  permissions: readonly string[];
-}
-
 export const COMMAND_TYPES = ['server.power', 'server.command', 'server.logs.request', 'server.stats.request'] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
 
@@ -38,7 +32,6 @@ export interface BridgeCommand<D = unknown> {
   resource: string;
   id: string;
   data: D;
-  principal: Principal;
 }
 
 export const BridgeCommandSchema = Type.Object({
@@ -47,7 +40,6 @@ export const BridgeCommandSchema = Type.Object({
   resource: Type.String({ minLength: 1 }),
   id: Type.String({ minLength: 1 }),
   data: Type.Unknown(),
-  principal: Type.Object({ client: Type.String(), permissions: Type.Array(Type.String()) }),
 });
 
 /** The answer to a command: it reached the upstream, or why not (a BRIDGE_ERR_* code). */

@@ -134,7 +134,7 @@ export class Relay {
     });
     this.coordinator = this.#makeCoordinator(opts);
     this.#tickets = ticketServices({ bus: this.bus, prefix: config.bus.prefix, replicas: config.bus.replicas, clock: this.clock, log: this.log, clients: this.#clients });
-    this.hub = new Hub(this.bus, this.metrics);
+    this.hub = new Hub(this.bus, this.metrics, this.#notes);
     this.interest = new InterestTable({ clock: this.clock, coalesceMs: config.limits.interestCoalesceMs });
     const http = createHttpClient(config.limits.httpTimeoutMs);
     this.#principals = new Principals({

@@ -3,7 +3,6 @@
  *
  *   events    <prefix>.evt.<upstream>.<resource>.<id>.<event…>
  *   commands  <prefix>.cmd.<upstream>.<resource>.<id>
- *   control   <prefix>.ctl.…
  *
  * Tokens are escaped so that no id can add a token or a wildcard: `%`, `.`, `*`, `>`, whitespace
  * and control characters become `%XX` (UTF-8 bytes, upper-case hex). The empty string, which NATS
@@ -150,11 +149,6 @@ export class Subjects {
   /** Pattern matching every command subject of one upstream. */
   upstreamCommands(upstream: string): string {
     return `${this.prefix}.cmd.${escapeToken(upstream)}.>`;
-  }
-
-  /** A cluster-control subject, `<p>.ctl.<tokens…>` (tokens escaped). */
-  control(...tokens: string[]): string {
-    return [`${this.prefix}.ctl`, ...tokens.map(escapeToken)].join('.');
   }
 
   /**

@@ -173,7 +173,6 @@ class WingsSession implements SessionHooks, TokenChecked {
       resource: this.#server.resource,
       id: this.#server.id,
       data,
-      principal: { client: this.#client, permissions: this.#permissions ?? [] },
     });
     const answered = (this.#replies ?? Promise.resolve())
       .then(() => reply)

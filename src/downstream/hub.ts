@@ -4,9 +4,11 @@
  * go to every session of that dialect and variant.
  */
 import type { Bus, BusSubscription } from '../bus/bus.ts';
-import type { EventEncoder, SessionHooks } from '../contracts.ts';
+import { describeError } from '../contain.ts';
+import type { DropReason, EventEncoder, SessionHooks } from '../contracts.ts';
 import type { BridgeEvent } from '../events.ts';
 import type { Metrics } from '../metrics.ts';
+import type { ThrottledLog } from '../throttled-log.ts';
 
 /** A session as the hub sees it. */
 export interface HubMember {
@@ -28,6 +30,8 @@ type FrameCache = Map<string, Buffer | null>;
 export class Hub {
   readonly #bus: Bus;
   readonly #metrics: Metrics;
+  /** Where an encoder that threw is told: one line per dialect per window (a bug, not an input). */
+  readonly #notes: ThrottledLog | null;
   readonly #entries = new Map<string, Entry>();
   /**
    * The frames of the event being delivered. A bus hands one event to every matching pattern
@@ -37,9 +41,10 @@ export class Hub {
   #lastEvent: BridgeEvent | null = null;
   #lastFrames: FrameCache | null = null;
 
-  constructor(bus: Bus, metrics: Metrics) {
+  constructor(bus: Bus, metrics: Metrics, notes?: ThrottledLog) {
     this.#bus = bus;
     this.#metrics = metrics;
+    this.#notes = notes ?? null;
   }
 
   /** Number of bus subscriptions this hub holds (one per distinct pattern). */
@@ -102,13 +107,22 @@ export class Hub {
   #encode(event: BridgeEvent, member: HubMember, frames: FrameCache): Buffer | null {
     const firstOfDialect = ![...frames.keys()].some((k) => k.startsWith(`${member.dialect}\u0000`));
     let text: string | null;
+    // A dialect that cannot express the event answers null (`unmapped`); one that throws has a bug.
+    let dropped: DropReason = 'unmapped';
     try {
       text = member.encode(event, member.hooks.variant);
-    } catch {
+    } catch (err) {
       text = null;
+      dropped = 'encode_error';
+      // The event's data never goes in the line: only its type, and the error with secrets cut out.
+      this.#notes?.note('warn', `encode_error:${member.dialect}`, 1, 'an encoder threw; event not sent', {
+        dialect: member.dialect,
+        type: event.type,
+        error: describeError(err),
+      });
     }
     if (firstOfDialect) {
-      if (text === null) this.#metrics.eventsDropped.inc({ dialect: member.dialect, direction: 'downstream', reason: 'unmapped' });
+      if (text === null) this.#metrics.eventsDropped.inc({ dialect: member.dialect, direction: 'downstream', reason: dropped });
       const received = Date.parse(event.time);
       if (Number.isFinite(received)) this.#metrics.fanoutLatency.observe({ dialect: member.dialect }, Math.max(0, Date.now() - received) / 1000);
     }

@@ -108,7 +108,7 @@ describe('cloudevents upstream', () => {
     const c = await startChain();
     try {
       const reply = await c.relay.supervisor.link('ce', 'upstream', '_')!.command({
-        type: 'server.command', upstream: 'ce', resource: 'upstream', id: '_', data: { line: 'x' }, principal: { client: 't', permissions: ['*'] },
+        type: 'server.command', upstream: 'ce', resource: 'upstream', id: '_', data: { line: 'x' },
       });
       assert.deepEqual(reply.ok ? null : reply.code, 'BRIDGE_ERR_UNSUPPORTED_DATA');
     } finally {

@@ -87,7 +87,6 @@ describe('felix upstream link lifecycle', () => {
       resource: 'bot',
       id: '_',
       data: { line: 'x' },
-      principal: { client: 'dash', permissions: ['*'] },
     });
     assert.equal(reply.ok, false);
     assert.equal(!reply.ok && reply.code, 'BRIDGE_ERR_UNSUPPORTED_DATA');

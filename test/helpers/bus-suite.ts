@@ -35,7 +35,7 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, time
 export const uid = (): string => randomBytes(4).toString('hex');
 
 export function command(upstream: string, id: string, data: unknown = {}): BridgeCommand {
-  return { type: 'server.command', upstream, resource: 'server', id, data, principal: { client: 'test', permissions: ['control.console'] } };
+  return { type: 'server.command', upstream, resource: 'server', id, data };
 }
 
 /** Registers the shared Bus conformance tests under `describe(name)`. */

@@ -30,7 +30,8 @@ const config = JSON.parse(readFileSync(join(ROOT, 'deploy/k8s/base/bridge.config
   bus: { prefix: string; user: string; password: { env: string } };
 };
 const PASSWORD_ENV = config.bus.password.env;
-const PASSWORD = randomBytes(12).toString('hex');
+// A letter first: nats-server reads an env value that starts with digits as a number and fails to parse.
+const PASSWORD = `p${randomBytes(12).toString('hex')}`;
 const TTL = 2000;
 const VIOLATION = /violation/i;
 

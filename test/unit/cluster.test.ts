@@ -140,7 +140,7 @@ describe('supervisor on a lease', () => {
     supervisor.add({ name: 'up', protocol: 'fake' }, { protocol: 'fake', createUpstream: () => fake.role } as unknown as ProtocolAdapter);
     const published: unknown[] = [];
     bus.subscribe(subjects.allEvents(), (e) => e.type === 'upstream.state' && published.push(e.data));
-    const cmd: BridgeCommand = { type: 'server.command', upstream: 'up', resource: SPEC.resource, id: SPEC.id, data: { line: 'x' }, principal: { client: 'c', permissions: ['*'] } };
+    const cmd: BridgeCommand = { type: 'server.command', upstream: 'up', resource: SPEC.resource, id: SPEC.id, data: { line: 'x' } };
     const ask = () => bus.request(subjects.command('up', SPEC.resource, SPEC.id), cmd, 1000);
     return { clock, bus, connector, fake, coordinator, supervisor, metrics, published, ask };
   }
@@ -231,7 +231,7 @@ describe('supervisor on a lease: a loss during the drain', () => {
 });
 
 describe('commands between owners', () => {
-  const cmd = { type: 'server.command', upstream: 'u', resource: 'server', id: 'x', data: {}, principal: { client: 'c', permissions: [] } } as BridgeCommand;
+  const cmd = { type: 'server.command', upstream: 'u', resource: 'server', id: 'x', data: {} } as BridgeCommand;
 
   test('asked again until someone serves the subject', async () => {
     const clock = new ManualClock();

@@ -187,8 +187,8 @@ describe('the reference NATS', () => {
     const kv = (bucket: string) => `$KV.${bucket}.>`;
     const upper = leaseBucketName(config.bus.prefix).replace(/_LEASES$/, '');
     const buckets = [leaseBucketName(config.bus.prefix), `${upper}_INTEREST`, `${upper}_TICKETS`, `${upper}_NODES`];
-    const publish = [s.allEvents(), `${s.prefix}.cmd.>`, `${s.control()}.>`, '_INBOX.>', '$JS.API.>', '$JS.FC.>', ...buckets.map(kv)];
-    const subscribe = [s.allEvents(), `${s.prefix}.cmd.>`, `${s.control()}.>`, '_INBOX.>'];
+    const publish = [s.allEvents(), `${s.prefix}.cmd.>`, '_INBOX.>', '$JS.API.>', '$JS.FC.>', ...buckets.map(kv)];
+    const subscribe = [s.allEvents(), `${s.prefix}.cmd.>`, '_INBOX.>'];
     assert.deepEqual([...perms.publish].sort(), [...publish].sort());
     assert.deepEqual([...perms.subscribe].sort(), [...subscribe].sort());
     // The streams are reached through $JS.API.>; their names start like the buckets'.

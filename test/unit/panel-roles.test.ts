@@ -159,7 +159,7 @@ describe('panel upstream link', () => {
 
   test('commands are refused: Semoxy takes them over HTTP', () => {
     const { hooks } = link({});
-    const reply = hooks.onCommand({ type: 'server.power', upstream: 'up', resource: 'server', id: S, data: { action: 'start' }, principal: { client: 'c', permissions: ['*'] } });
+    const reply = hooks.onCommand({ type: 'server.power', upstream: 'up', resource: 'server', id: S, data: { action: 'start' } });
     assert.deepEqual(reply, { ok: false, code: 'BRIDGE_ERR_UNSUPPORTED_DATA', message: 'the panel takes commands over HTTP, not the event socket' });
   });
 

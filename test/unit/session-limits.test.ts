@@ -179,7 +179,7 @@ describe('session', () => {
     session.attach(hooks());
     session.onMessage('a');
     assert.equal(shared.rest.size, 1);
-    const cmd = { type: 'server.command', upstream: 'u', resource: 'server', id: 'x', data: {}, principal: { client: 'c', permissions: [] } } as BridgeCommand;
+    const cmd = { type: 'server.command', upstream: 'u', resource: 'server', id: 'x', data: {} } as BridgeCommand;
     await session.request(cmd);
     await session.request(cmd); // the command budget (2 per 1 s each) is now empty for 2 s
     await clock.advance(1000);
@@ -238,7 +238,7 @@ describe('session', () => {
   test('commands and history reads within their budgets; nothing reaches the bus past them or after the close', async () => {
     const { session, requests, reads, count } = setup();
     session.attach(hooks());
-    const cmd = { type: 'server.command', upstream: 'u', resource: 'server', id: 'x', data: { line: 'hi' }, principal: { client: 'c', permissions: [] } } as BridgeCommand;
+    const cmd = { type: 'server.command', upstream: 'u', resource: 'server', id: 'x', data: { line: 'hi' } } as BridgeCommand;
     const replies = await Promise.all([1, 2, 3].map(() => session.request(cmd)));
     assert.deepEqual(replies.map((r) => r.ok || r.code), [true, true, 'BRIDGE_ERR_RATE_LIMITED']);
     assert.equal(requests.length, 2);

@@ -110,12 +110,10 @@ describe('Subjects shapes', () => {
     assert.equal(s.allEvents(), 'bridge.evt.>');
   });
 
-  test('command and control subjects', () => {
+  test('command subjects', () => {
     assert.equal(s.command('eu', 'server', '8a4b'), 'bridge.cmd.eu.server.8a4b');
     assert.equal(s.command('eu', 'server', 'a.b'), 'bridge.cmd.eu.server.a%2Eb');
     assert.equal(s.upstreamCommands('eu'), 'bridge.cmd.eu.>');
-    assert.equal(s.control('presence', 'node 1'), 'bridge.ctl.presence.node%201');
-    assert.equal(s.control(), 'bridge.ctl');
   });
 
   test('a custom prefix (also dotted) is used everywhere', () => {
