@@ -30,6 +30,7 @@ export type {
   ListenerRole,
   Log,
   ProtocolAdapter,
+  TypedProtocolAdapter,
   ResourceRef,
   SessionHooks,
   SessionIO,
@@ -40,6 +41,7 @@ export type {
   TokenPolicy,
   UpgradeRequest,
   UpgradeVerdict,
+  UpstreamConfigOf,
   UpstreamContext,
   UpstreamRole,
 } from './contracts.ts';

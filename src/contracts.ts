@@ -7,7 +7,7 @@
  * ({@link LinkIO}, {@link SessionIO}, the contexts). Timers come from the injected {@link Clock}.
  * None of these interfaces mention `ws`, `nats`, `undici` or `prom-client`.
  */
-import type { TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import type { Clock } from './clock.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from './events.ts';
 import type { CloseErrorCode } from './errors.ts';
@@ -209,6 +209,37 @@ export interface SimulatorEndpoint {
   /** Credentials the simulator accepts (e.g. `apiKey`). */
   readonly credentials: Readonly<Record<string, string>>;
 }
+
+/** A secret as the config file may give it by reference; the loader replaces it with its value. */
+type SecretRef = { env: string } | { file: string };
+
+/** A config type with every secret reference resolved to its string, as adapters receive it. */
+export type Resolved<T> = T extends SecretRef
+  ? never
+  : T extends readonly (infer E)[]
+    ? Resolved<E>[]
+    : T extends object
+      ? { [K in keyof T]: Resolved<T[K]> }
+      : T;
+
+/**
+ * The shared upstream keys an adapter may read besides its protocol's own options (`protocol` it
+ * knows already). A type, not an interface, so that it meets an index signature.
+ */
+type UpstreamKeys = {
+  name: string;
+  simulator?: string;
+};
+
+/**
+ * The config an adapter whose upstream options schema is `S` receives: the schema's options
+ * (defaults applied, secrets resolved) plus the shared keys. Derived from the schema, so the two
+ * cannot drift.
+ */
+export type UpstreamConfigOf<S extends TSchema> = UpstreamKeys & Resolved<Static<S>>;
+
+/** Any upstream's config, as the supervisor holds it before the adapter reads it. */
+export type AnyUpstreamConfig = UpstreamKeys & { [option: string]: unknown };
 
 export interface UpstreamContext<C> {
   /** The upstream's validated, frozen config with secrets resolved. */
@@ -525,7 +556,17 @@ export interface ProtocolAdapter {
   /** Extra config checks the schema cannot express; returns `[jsonPath, message]` pairs. */
   check?(kind: 'upstream' | 'listener', config: Record<string, unknown>): [string, string][];
   readonly encode: EventEncoder;
-  createUpstream(ctx: UpstreamContext<any>): UpstreamRole;
+  createUpstream(ctx: UpstreamContext<AnyUpstreamConfig>): UpstreamRole;
   createListener(ctx: ListenerContext<any>): ListenerRole;
   startSimulator(ctx: SimulatorContext<any>, host: string, port: number): Promise<Simulator>;
+}
+
+/**
+ * A protocol adapter as it is declared: its upstream role takes the config its own options schema
+ * describes (`UpstreamConfigOf<U>`), so the role's config type and the schema are checked against
+ * each other. It is a `ProtocolAdapter` for the registry: the loader validated the config by `U`.
+ */
+export interface TypedProtocolAdapter<U extends TSchema> extends Omit<ProtocolAdapter, 'upstreamOptions' | 'createUpstream'> {
+  readonly upstreamOptions: U;
+  createUpstream(ctx: UpstreamContext<UpstreamConfigOf<U>>): UpstreamRole;
 }
