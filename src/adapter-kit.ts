@@ -41,6 +41,7 @@ export type {
   TokenPolicy,
   UpgradeRequest,
   UpgradeVerdict,
+  ListenerConfigOf,
   UpstreamConfigOf,
   UpstreamContext,
   UpstreamRole,

@@ -455,6 +455,22 @@ export interface ResourceRef {
   readonly link?: LinkSpec;
 }
 
+/**
+ * The shared listener keys an adapter may read besides its dialect's own options (`dialect` it
+ * knows already). A type, so that it meets an index signature.
+ */
+type ListenerKeys = {
+  name: string;
+  path: string;
+  upstreams: string[];
+};
+
+/** The config a listener whose options schema is `S` receives, derived like {@link UpstreamConfigOf}. */
+export type ListenerConfigOf<S extends TSchema> = ListenerKeys & Resolved<Static<S>>;
+
+/** Any listener's config, as the relay holds it before the adapter reads it. */
+export type AnyListenerConfig = ListenerKeys & { [option: string]: unknown };
+
 export interface ListenerContext<C> {
   /** The listener's validated, frozen config with secrets resolved. */
   readonly config: C;
@@ -557,16 +573,20 @@ export interface ProtocolAdapter {
   check?(kind: 'upstream' | 'listener', config: Record<string, unknown>): [string, string][];
   readonly encode: EventEncoder;
   createUpstream(ctx: UpstreamContext<AnyUpstreamConfig>): UpstreamRole;
-  createListener(ctx: ListenerContext<any>): ListenerRole;
+  createListener(ctx: ListenerContext<AnyListenerConfig>): ListenerRole;
   startSimulator(ctx: SimulatorContext<any>, host: string, port: number): Promise<Simulator>;
 }
 
 /**
  * A protocol adapter as it is declared: its upstream role takes the config its own options schema
- * describes (`UpstreamConfigOf<U>`), so the role's config type and the schema are checked against
- * each other. It is a `ProtocolAdapter` for the registry: the loader validated the config by `U`.
+ * describes (`UpstreamConfigOf<U>`), and its listener role the one `L` describes, so each role's
+ * config type is checked against its schema. It is a `ProtocolAdapter` for the registry: the loader
+ * validated the configs by those schemas.
  */
-export interface TypedProtocolAdapter<U extends TSchema> extends Omit<ProtocolAdapter, 'upstreamOptions' | 'createUpstream'> {
+export interface TypedProtocolAdapter<U extends TSchema, L extends TSchema>
+  extends Omit<ProtocolAdapter, 'upstreamOptions' | 'createUpstream' | 'listenerOptions' | 'createListener'> {
   readonly upstreamOptions: U;
+  readonly listenerOptions: L;
   createUpstream(ctx: UpstreamContext<UpstreamConfigOf<U>>): UpstreamRole;
+  createListener(ctx: ListenerContext<ListenerConfigOf<L>>): ListenerRole;
 }

@@ -35,7 +35,7 @@ export const CloudEventsListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const cloudeventsAdapter: TypedProtocolAdapter<typeof CloudEventsUpstreamOptions> = {
+export const cloudeventsAdapter: TypedProtocolAdapter<typeof CloudEventsUpstreamOptions, typeof CloudEventsListenerOptions> = {
   protocol: 'cloudevents',
   upstreamOptions: CloudEventsUpstreamOptions,
   listenerOptions: CloudEventsListenerOptions,

@@ -44,7 +44,7 @@ export const GatewayListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const gatewayAdapter: TypedProtocolAdapter<typeof GatewayUpstreamOptions> = {
+export const gatewayAdapter: TypedProtocolAdapter<typeof GatewayUpstreamOptions, typeof GatewayListenerOptions> = {
   protocol: 'gateway',
   upstreamOptions: GatewayUpstreamOptions,
   listenerOptions: GatewayListenerOptions,

@@ -37,7 +37,7 @@ export const PanelListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const panelAdapter: TypedProtocolAdapter<typeof PanelUpstreamOptions> = {
+export const panelAdapter: TypedProtocolAdapter<typeof PanelUpstreamOptions, typeof PanelListenerOptions> = {
   protocol: PROTOCOL,
   upstreamOptions: PanelUpstreamOptions,
   listenerOptions: PanelListenerOptions,
