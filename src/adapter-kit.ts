@@ -35,6 +35,7 @@ export type {
   SessionHooks,
   SessionIO,
   Simulator,
+  SimulatorConfigOf,
   SimulatorContext,
   SimulatorEndpoint,
   Telemetry,

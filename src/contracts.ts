@@ -545,6 +545,12 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
+/** The options a simulator whose schema is `S` receives (the shared `name`, `host`, `port` are the relay's). */
+export type SimulatorConfigOf<S extends TSchema> = Resolved<Static<S>>;
+
+/** Any simulator's config, as the relay holds it before the adapter reads it. */
+export type AnySimulatorConfig = { [option: string]: unknown };
+
 export interface SimulatorContext<C> {
   readonly config: C;
   readonly clock: Clock;
@@ -574,19 +580,21 @@ export interface ProtocolAdapter {
   readonly encode: EventEncoder;
   createUpstream(ctx: UpstreamContext<AnyUpstreamConfig>): UpstreamRole;
   createListener(ctx: ListenerContext<AnyListenerConfig>): ListenerRole;
-  startSimulator(ctx: SimulatorContext<any>, host: string, port: number): Promise<Simulator>;
+  startSimulator(ctx: SimulatorContext<AnySimulatorConfig>, host: string, port: number): Promise<Simulator>;
 }
 
 /**
  * A protocol adapter as it is declared: its upstream role takes the config its own options schema
- * describes (`UpstreamConfigOf<U>`), and its listener role the one `L` describes, so each role's
- * config type is checked against its schema. It is a `ProtocolAdapter` for the registry: the loader
+ * describes (`UpstreamConfigOf<U>`), its listener role the one `L` describes and its simulator the
+ * one `S` describes, so each config type is checked against its schema. It is a `ProtocolAdapter` for the registry: the loader
  * validated the configs by those schemas.
  */
-export interface TypedProtocolAdapter<U extends TSchema, L extends TSchema>
-  extends Omit<ProtocolAdapter, 'upstreamOptions' | 'createUpstream' | 'listenerOptions' | 'createListener'> {
+export interface TypedProtocolAdapter<U extends TSchema, L extends TSchema, S extends TSchema>
+  extends Omit<ProtocolAdapter, 'upstreamOptions' | 'createUpstream' | 'listenerOptions' | 'createListener' | 'simulatorOptions' | 'startSimulator'> {
   readonly upstreamOptions: U;
   readonly listenerOptions: L;
+  readonly simulatorOptions: S;
   createUpstream(ctx: UpstreamContext<UpstreamConfigOf<U>>): UpstreamRole;
   createListener(ctx: ListenerContext<ListenerConfigOf<L>>): ListenerRole;
+  startSimulator(ctx: SimulatorContext<SimulatorConfigOf<S>>, host: string, port: number): Promise<Simulator>;
 }

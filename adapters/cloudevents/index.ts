@@ -35,7 +35,7 @@ export const CloudEventsListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const cloudeventsAdapter: TypedProtocolAdapter<typeof CloudEventsUpstreamOptions, typeof CloudEventsListenerOptions> = {
+export const cloudeventsAdapter: TypedProtocolAdapter<typeof CloudEventsUpstreamOptions, typeof CloudEventsListenerOptions, typeof CloudEventsSimulatorOptions> = {
   protocol: 'cloudevents',
   upstreamOptions: CloudEventsUpstreamOptions,
   listenerOptions: CloudEventsListenerOptions,

@@ -40,7 +40,7 @@ export const FelixListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const felixAdapter: TypedProtocolAdapter<typeof FelixUpstreamOptions, typeof FelixListenerOptions> = {
+export const felixAdapter: TypedProtocolAdapter<typeof FelixUpstreamOptions, typeof FelixListenerOptions, typeof FelixSimulatorOptions> = {
   protocol: PROTOCOL,
   upstreamOptions: FelixUpstreamOptions,
   listenerOptions: FelixListenerOptions,

@@ -44,7 +44,7 @@ export const GatewayListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const gatewayAdapter: TypedProtocolAdapter<typeof GatewayUpstreamOptions, typeof GatewayListenerOptions> = {
+export const gatewayAdapter: TypedProtocolAdapter<typeof GatewayUpstreamOptions, typeof GatewayListenerOptions, typeof GatewaySimulatorOptions> = {
   protocol: 'gateway',
   upstreamOptions: GatewayUpstreamOptions,
   listenerOptions: GatewayListenerOptions,

@@ -37,7 +37,7 @@ export const PanelListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const panelAdapter: TypedProtocolAdapter<typeof PanelUpstreamOptions, typeof PanelListenerOptions> = {
+export const panelAdapter: TypedProtocolAdapter<typeof PanelUpstreamOptions, typeof PanelListenerOptions, typeof PanelSimulatorOptions> = {
   protocol: PROTOCOL,
   upstreamOptions: PanelUpstreamOptions,
   listenerOptions: PanelListenerOptions,

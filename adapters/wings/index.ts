@@ -34,7 +34,7 @@ export const WingsListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const wingsAdapter: TypedProtocolAdapter<typeof WingsUpstreamOptions, typeof WingsListenerOptions> = {
+export const wingsAdapter: TypedProtocolAdapter<typeof WingsUpstreamOptions, typeof WingsListenerOptions, typeof WingsSimulatorOptions> = {
   protocol: 'wings',
   upstreamOptions: WingsUpstreamOptions,
   listenerOptions: WingsListenerOptions,
