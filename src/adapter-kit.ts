@@ -30,23 +30,20 @@ export type {
   ListenerRole,
   Log,
   ProtocolAdapter,
-  TypedProtocolAdapter,
   ResourceRef,
   SessionHooks,
   SessionIO,
   Simulator,
-  SimulatorConfigOf,
   SimulatorContext,
   SimulatorEndpoint,
   Telemetry,
   TokenPolicy,
   UpgradeRequest,
   UpgradeVerdict,
-  ListenerConfigOf,
-  UpstreamConfigOf,
   UpstreamContext,
   UpstreamRole,
 } from './contracts.ts';
+export type { ListenerConfigOf, SimulatorConfigOf, TypedProtocolAdapter, UpstreamConfigOf } from './adapter-configs.ts';
 export { LinkFailure } from './contracts.ts';
 export type { Issued, Redeemed, TicketPolicy, TicketRefusal, TicketService } from './auth/tickets.ts';
 export type { Clock, Timer } from './clock.ts';

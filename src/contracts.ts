@@ -7,7 +7,8 @@
  * ({@link LinkIO}, {@link SessionIO}, the contexts). Timers come from the injected {@link Clock}.
  * None of these interfaces mention `ws`, `nats`, `undici` or `prom-client`.
  */
-import type { Static, TSchema } from '@sinclair/typebox';
+import type { TSchema } from '@sinclair/typebox';
+import type { AnyListenerConfig, AnySimulatorConfig, AnyUpstreamConfig } from './adapter-configs.ts';
 import type { Clock } from './clock.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from './events.ts';
 import type { CloseErrorCode } from './errors.ts';
@@ -209,37 +210,6 @@ export interface SimulatorEndpoint {
   /** Credentials the simulator accepts (e.g. `apiKey`). */
   readonly credentials: Readonly<Record<string, string>>;
 }
-
-/** A secret as the config file may give it by reference; the loader replaces it with its value. */
-type SecretRef = { env: string } | { file: string };
-
-/** A config type with every secret reference resolved to its string, as adapters receive it. */
-export type Resolved<T> = T extends SecretRef
-  ? never
-  : T extends readonly (infer E)[]
-    ? Resolved<E>[]
-    : T extends object
-      ? { [K in keyof T]: Resolved<T[K]> }
-      : T;
-
-/**
- * The shared upstream keys an adapter may read besides its protocol's own options (`protocol` it
- * knows already). A type, not an interface, so that it meets an index signature.
- */
-type UpstreamKeys = {
-  name: string;
-  simulator?: string;
-};
-
-/**
- * The config an adapter whose upstream options schema is `S` receives: the schema's options
- * (defaults applied, secrets resolved) plus the shared keys. Derived from the schema, so the two
- * cannot drift.
- */
-export type UpstreamConfigOf<S extends TSchema> = UpstreamKeys & Resolved<Static<S>>;
-
-/** Any upstream's config, as the supervisor holds it before the adapter reads it. */
-export type AnyUpstreamConfig = UpstreamKeys & { [option: string]: unknown };
 
 export interface UpstreamContext<C> {
   /** The upstream's validated, frozen config with secrets resolved. */
@@ -455,22 +425,6 @@ export interface ResourceRef {
   readonly link?: LinkSpec;
 }
 
-/**
- * The shared listener keys an adapter may read besides its dialect's own options (`dialect` it
- * knows already). A type, so that it meets an index signature.
- */
-type ListenerKeys = {
-  name: string;
-  path: string;
-  upstreams: string[];
-};
-
-/** The config a listener whose options schema is `S` receives, derived like {@link UpstreamConfigOf}. */
-export type ListenerConfigOf<S extends TSchema> = ListenerKeys & Resolved<Static<S>>;
-
-/** Any listener's config, as the relay holds it before the adapter reads it. */
-export type AnyListenerConfig = ListenerKeys & { [option: string]: unknown };
-
 export interface ListenerContext<C> {
   /** The listener's validated, frozen config with secrets resolved. */
   readonly config: C;
@@ -545,12 +499,6 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-/** The options a simulator whose schema is `S` receives (the shared `name`, `host`, `port` are the relay's). */
-export type SimulatorConfigOf<S extends TSchema> = Resolved<Static<S>>;
-
-/** Any simulator's config, as the relay holds it before the adapter reads it. */
-export type AnySimulatorConfig = { [option: string]: unknown };
-
 export interface SimulatorContext<C> {
   readonly config: C;
   readonly clock: Clock;
@@ -581,20 +529,4 @@ export interface ProtocolAdapter {
   createUpstream(ctx: UpstreamContext<AnyUpstreamConfig>): UpstreamRole;
   createListener(ctx: ListenerContext<AnyListenerConfig>): ListenerRole;
   startSimulator(ctx: SimulatorContext<AnySimulatorConfig>, host: string, port: number): Promise<Simulator>;
-}
-
-/**
- * A protocol adapter as it is declared: its upstream role takes the config its own options schema
- * describes (`UpstreamConfigOf<U>`), its listener role the one `L` describes and its simulator the
- * one `S` describes, so each config type is checked against its schema. It is a `ProtocolAdapter` for the registry: the loader
- * validated the configs by those schemas.
- */
-export interface TypedProtocolAdapter<U extends TSchema, L extends TSchema, S extends TSchema>
-  extends Omit<ProtocolAdapter, 'upstreamOptions' | 'createUpstream' | 'listenerOptions' | 'createListener' | 'simulatorOptions' | 'startSimulator'> {
-  readonly upstreamOptions: U;
-  readonly listenerOptions: L;
-  readonly simulatorOptions: S;
-  createUpstream(ctx: UpstreamContext<UpstreamConfigOf<U>>): UpstreamRole;
-  createListener(ctx: ListenerContext<ListenerConfigOf<L>>): ListenerRole;
-  startSimulator(ctx: SimulatorContext<SimulatorConfigOf<S>>, host: string, port: number): Promise<Simulator>;
 }
