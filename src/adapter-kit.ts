@@ -43,6 +43,7 @@ export type {
   UpstreamContext,
   UpstreamRole,
 } from './contracts.ts';
+export type { ListenerConfigOf, SimulatorConfigOf, TypedProtocolAdapter, UpstreamConfigOf } from './adapter-configs.ts';
 export { LinkFailure } from './contracts.ts';
 export type { Issued, Redeemed, TicketPolicy, TicketRefusal, TicketService } from './auth/tickets.ts';
 export type { Clock, Timer } from './clock.ts';

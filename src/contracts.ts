@@ -8,6 +8,7 @@
  * None of these interfaces mention `ws`, `nats`, `undici` or `prom-client`.
  */
 import type { TSchema } from '@sinclair/typebox';
+import type { AnyListenerConfig, AnySimulatorConfig, AnyUpstreamConfig } from './adapter-configs.ts';
 import type { Clock } from './clock.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from './events.ts';
 import type { CloseErrorCode } from './errors.ts';
@@ -525,7 +526,7 @@ export interface ProtocolAdapter {
   /** Extra config checks the schema cannot express; returns `[jsonPath, message]` pairs. */
   check?(kind: 'upstream' | 'listener', config: Record<string, unknown>): [string, string][];
   readonly encode: EventEncoder;
-  createUpstream(ctx: UpstreamContext<any>): UpstreamRole;
-  createListener(ctx: ListenerContext<any>): ListenerRole;
-  startSimulator(ctx: SimulatorContext<any>, host: string, port: number): Promise<Simulator>;
+  createUpstream(ctx: UpstreamContext<AnyUpstreamConfig>): UpstreamRole;
+  createListener(ctx: ListenerContext<AnyListenerConfig>): ListenerRole;
+  startSimulator(ctx: SimulatorContext<AnySimulatorConfig>, host: string, port: number): Promise<Simulator>;
 }

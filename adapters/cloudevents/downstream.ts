@@ -20,6 +20,7 @@ import {
   mayReceive,
   type ApiClient,
   type BridgeEvent,
+  type ListenerConfigOf,
   type ListenerContext,
   type ListenerRole,
   type SessionHooks,
@@ -27,19 +28,14 @@ import {
   type UpgradeRequest,
   type UpgradeVerdict,
 } from '../../src/adapter-kit.ts';
+import type { CloudEventsListenerOptions } from './index.ts';
 import { authorizeSubject } from './access.ts';
 import { decodeClient, encodeServerMessage, errorFrame } from './codec.ts';
 import { parseSubject } from './subject.ts';
 import { CLIENT_OPS, REPLY_ERRORS, SERVER_OPS, SUBJECT_LIMITS } from './vocabulary.ts';
 
-export interface CloudEventsListenerConfig {
-  name: string;
-  dialect: 'cloudevents';
-  path: string;
-  upstreams: string[];
-  maxSubscriptions: number;
-  pingIntervalMs: number;
-}
+/** The listener's config: its options schema (index.ts) with defaults applied and secrets resolved. */
+export type CloudEventsListenerConfig = ListenerConfigOf<typeof CloudEventsListenerOptions>;
 
 type Ctx = ListenerContext<CloudEventsListenerConfig>;
 

@@ -5,7 +5,7 @@
  * producer's) CloudEvents socket and republishes it: relay chaining. Config specs are declared
  * here; the config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type ProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
 import { encodeEvent } from './codec.ts';
 import { createCloudEventsListener } from './downstream.ts';
 import { CloudEventsSimulator, CloudEventsSimulatorOptions } from './simulator.ts';
@@ -35,7 +35,7 @@ export const CloudEventsListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const cloudeventsAdapter: ProtocolAdapter = {
+export const cloudeventsAdapter: TypedProtocolAdapter<typeof CloudEventsUpstreamOptions, typeof CloudEventsListenerOptions, typeof CloudEventsSimulatorOptions> = {
   protocol: 'cloudevents',
   upstreamOptions: CloudEventsUpstreamOptions,
   listenerOptions: CloudEventsListenerOptions,

@@ -27,19 +27,16 @@ import {
   type LinkSpec,
   type LinkVerdict,
   type Timer,
+  type UpstreamConfigOf,
   type UpstreamContext,
   type UpstreamRole,
 } from '../../src/adapter-kit.ts';
+import type { CloudEventsUpstreamOptions } from './index.ts';
 import { decodeInbound, encodeClient, type ServerReply } from './codec.ts';
 import { CLIENT_OPS, DEFAULT_PATH, LINK_STATE_TYPE, MAX_HOPS, SERVER_OPS } from './vocabulary.ts';
 
-export interface CloudEventsUpstreamConfig {
-  name: string;
-  url?: string;
-  key?: string;
-  subjects: string[];
-  subscribeTimeoutMs: number;
-}
+/** The upstream's config: its options schema (index.ts) with defaults applied and secrets resolved. */
+export type CloudEventsUpstreamConfig = UpstreamConfigOf<typeof CloudEventsUpstreamOptions>;
 
 /** The one link of a CloudEvents upstream: the events are about whatever the far side sends. */
 export const CHAIN_LINK: LinkSpec = Object.freeze({ resource: 'upstream', id: '_' });

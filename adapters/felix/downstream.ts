@@ -10,21 +10,15 @@
  * pings every `pingIntervalMs` and terminates a socket that did not pong since the previous ping,
  * as Felix does. Everything else is ignored, as Felix does, and counted.
  */
-import type { ApiClient, BridgeEvent, InterestDeclaration, ListenerContext, ListenerRole, SessionHooks, SessionIO } from '../../src/adapter-kit.ts';
+import type { ApiClient, BridgeEvent, InterestDeclaration, ListenerConfigOf, ListenerContext, ListenerRole, SessionHooks, SessionIO } from '../../src/adapter-kit.ts';
+import type { FelixListenerOptions } from './index.ts';
 import type { UpgradeRequest, UpgradeVerdict } from '../../src/adapter-kit.ts';
 import { decodeFrame, encode, listenersFromData, zeroAckFrame } from './codec.ts';
 import type { ListenersWire } from './schema.ts';
 import { BOT_ID, CLIENT_CODES, EVENT_TYPES, RESOURCES } from './vocabulary.ts';
 
-/** The listener's config (index.ts declares its schema), defaults applied. */
-export interface FelixListenerConfig {
-  name: string;
-  dialect: 'felix';
-  path: string;
-  upstreams: string[];
-  pingIntervalMs: number;
-  maxIds: number;
-}
+/** The listener's config: its options schema (index.ts) with defaults applied and secrets resolved. */
+export type FelixListenerConfig = ListenerConfigOf<typeof FelixListenerOptions>;
 
 type Ctx = ListenerContext<FelixListenerConfig>;
 

@@ -2,7 +2,7 @@
  * The Felix adapter: FelixBot's websocket (`{code, data}` frames), both roles, and the simulator.
  * Config specs are declared here; the config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type ProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createFelixListener } from './downstream.ts';
 import { FelixSimulator, FelixSimulatorOptions } from './simulator.ts';
@@ -40,7 +40,7 @@ export const FelixListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const felixAdapter: ProtocolAdapter = {
+export const felixAdapter: TypedProtocolAdapter<typeof FelixUpstreamOptions, typeof FelixListenerOptions, typeof FelixSimulatorOptions> = {
   protocol: PROTOCOL,
   upstreamOptions: FelixUpstreamOptions,
   listenerOptions: FelixListenerOptions,

@@ -9,22 +9,13 @@
  * `10001`/`10002`/`10003` becomes one canonical event.
  */
 import type { BridgeCommand, CommandReply, ConnectTarget, LinkHooks, LinkIO, LinkSpec, LinkVerdict, Timer } from '../../src/adapter-kit.ts';
-import type { UpstreamContext, UpstreamRole } from '../../src/adapter-kit.ts';
+import type { FelixUpstreamOptions } from './index.ts';
+import type { UpstreamConfigOf, UpstreamContext, UpstreamRole } from '../../src/adapter-kit.ts';
 import { HEARTBEAT_FRAME, decodeFrame, isServerCode, listenersFrame, packetToEvent } from './codec.ts';
 import { BOT_ID, RESOURCES } from './vocabulary.ts';
 
-/** The upstream's config (index.ts declares its schema), defaults applied and secrets resolved. */
-export interface FelixUpstreamConfig {
-  name: string;
-  simulator?: string;
-  url?: string;
-  token?: string;
-  users: string[];
-  guilds: string[];
-  heartbeatIntervalMs: number;
-  ackTimeoutMs: number;
-  userAgent: string;
-}
+/** The upstream's config: its options schema (index.ts) with defaults applied and secrets resolved. */
+export type FelixUpstreamConfig = UpstreamConfigOf<typeof FelixUpstreamOptions>;
 
 /** Where and with what a link connects, resolved once from the config or the simulator. */
 interface Target {

@@ -19,18 +19,13 @@
  * way right after its hello.
  */
 import { LINK_STATE_TYPE, closingRow } from '../../src/adapter-kit.ts';
-import type { BridgeEvent, CloseErrorCode, ListenerContext, ListenerRole, ResourceRef, SessionHooks, SessionIO, Timer, UpgradeRequest, UpgradeVerdict, UpstreamStateData } from '../../src/adapter-kit.ts';
+import type { GatewayListenerOptions } from './index.ts';
+import type { BridgeEvent, CloseErrorCode, ListenerConfigOf, ListenerContext, ListenerRole, ResourceRef, SessionHooks, SessionIO, Timer, UpgradeRequest, UpgradeVerdict, UpstreamStateData } from '../../src/adapter-kit.ts';
 import { HEARTBEAT_FRAME, helloFrame, isLatest, readFrame, variantFor } from './codec.ts';
 import { CLIENT_EVENTS, ROOM_RESOURCE, ROOM_TYPES, type Profile, type Variant } from './vocabulary.ts';
 
-export interface GatewayListenerConfig {
-  name: string;
-  dialect: 'gateway';
-  path: string;
-  upstreams: string[];
-  heartbeatIntervalMs: number;
-  profile: Profile;
-}
+/** The listener's config: its options schema (index.ts) with defaults applied and secrets resolved. */
+export type GatewayListenerConfig = ListenerConfigOf<typeof GatewayListenerOptions>;
 
 type Ctx = ListenerContext<GatewayListenerConfig>;
 

@@ -3,7 +3,7 @@
  * numbering of the document and the `anonroom-latest` one, and the simulator. Config specs are
  * declared here; the config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type ProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createGatewayListener } from './downstream.ts';
 import { GatewaySimulator, GatewaySimulatorOptions } from './simulator.ts';
@@ -44,7 +44,7 @@ export const GatewayListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const gatewayAdapter: ProtocolAdapter = {
+export const gatewayAdapter: TypedProtocolAdapter<typeof GatewayUpstreamOptions, typeof GatewayListenerOptions, typeof GatewaySimulatorOptions> = {
   protocol: 'gateway',
   upstreamOptions: GatewayUpstreamOptions,
   listenerOptions: GatewayListenerOptions,

@@ -11,24 +11,16 @@
  * silent for 2½ intervals is presumed dead and the socket is dropped to the backoff loop.
  */
 import { LinkFailure } from '../../src/adapter-kit.ts';
-import type { CommandReply, ConnectTarget, LinkHooks, LinkIO, LinkSpec, LinkVerdict, Timer, UpstreamContext, UpstreamRole } from '../../src/adapter-kit.ts';
+import type { CommandReply, ConnectTarget, LinkHooks, LinkIO, LinkSpec, LinkVerdict, Timer, UpstreamConfigOf, UpstreamContext, UpstreamRole } from '../../src/adapter-kit.ts';
+import type { GatewayUpstreamOptions } from './index.ts';
 import { HEARTBEAT_FRAME, helloInterval, isLatest, packetToEvent, readFrame, variantFor } from './codec.ts';
 import { CLOSE_CODES, GATEWAY_PATH, ROOM_RESOURCE, ROOM_TYPES, SEED_EVENTS, SERVER_EVENT_IDS, participantCredential, type Profile } from './vocabulary.ts';
 
-/** One bridged room: which room, as which participant, and (later profile) that participant's secret. */
-export interface GatewayRoomConfig {
-  roomId: string;
-  participantId: string;
-  secret?: string;
-}
+/** The upstream's config: its options schema (index.ts) with defaults applied and secrets resolved. */
+export type GatewayUpstreamConfig = UpstreamConfigOf<typeof GatewayUpstreamOptions>;
 
-export interface GatewayUpstreamConfig {
-  name: string;
-  url?: string;
-  rooms: GatewayRoomConfig[];
-  profile: Profile;
-  helloTimeoutMs: number;
-}
+/** One bridged room: which room, as which participant, and (later profile) that participant's secret. */
+export type GatewayRoomConfig = GatewayUpstreamConfig['rooms'][number];
 
 /** Own heartbeats go out at this fraction of the interval: always inside every server window. */
 const OWN_BEAT_FRACTION = 0.75;

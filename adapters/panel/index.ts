@@ -5,7 +5,7 @@
  * kind of panel, and in front of Wings servers (DESIGN §7). Config specs are declared here; the
  * config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type ProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createPanelListener } from './downstream.ts';
 import { ticketEndpointOf, type PanelListenerConfig } from './ticket-endpoint.ts';
@@ -37,7 +37,7 @@ export const PanelListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const panelAdapter: ProtocolAdapter = {
+export const panelAdapter: TypedProtocolAdapter<typeof PanelUpstreamOptions, typeof PanelListenerOptions, typeof PanelSimulatorOptions> = {
   protocol: PROTOCOL,
   upstreamOptions: PanelUpstreamOptions,
   listenerOptions: PanelListenerOptions,

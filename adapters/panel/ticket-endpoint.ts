@@ -6,26 +6,15 @@
  * Tickets come from the core's ticket service (`ctx.tickets`); while it cannot answer (NATS down)
  * minting and ticket upgrades answer 503 in Semoxy's error shape.
  */
-import { bearerKey, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerContext, type TicketRefusal, type TicketService } from '../../src/adapter-kit.ts';
+import { bearerKey, type HttpRequest, type HttpResponse, type HttpRoute, type ListenerConfigOf, type ListenerContext, type TicketRefusal, type TicketService } from '../../src/adapter-kit.ts';
+import type { PanelListenerOptions } from './index.ts';
 import { HTTP_ERRORS, PATHS, TICKET_CREATED } from './vocabulary.ts';
 
 /** Which handshakes a listener serves: both (a `ticket` query selects v1), or only one. */
-export type ListenerVersion = 'both' | 'v1' | 'v2';
+export type ListenerVersion = PanelListenerConfig['version'];
 
-export interface PanelListenerConfig {
-  name: string;
-  dialect: 'panel';
-  path: string;
-  upstreams: string[];
-  version: ListenerVersion;
-  /** Absent: derived from `path` (see {@link ticketEndpointOf}); "" disables the route. */
-  ticketEndpoint?: string;
-  ticketTtlSeconds: number;
-  reusableTickets: boolean;
-  /** Live tickets one API client may hold; past it, that client's oldest ticket is dropped. */
-  maxTicketsPerClient: number;
-  pingIntervalMs: number;
-}
+/** The listener's config: its options schema (index.ts) with defaults applied and secrets resolved. */
+export type PanelListenerConfig = ListenerConfigOf<typeof PanelListenerOptions>;
 
 /**
  * The ticket route's path. Semoxy serves `/account/ticket` next to `/server/events` under one API

@@ -26,24 +26,18 @@ import {
   type LinkVerdict,
   type ServerState,
   type Timer,
+  type UpstreamConfigOf,
   type UpstreamContext,
   type UpstreamRole,
 } from '../../src/adapter-kit.ts';
+import type { PanelUpstreamOptions } from './index.ts';
 import { decodeFrame, encodeFrame, isControlAction, isKnownServerAction, packetToEvents, stateOfOnlineStatus, type PanelVersion } from './codec.ts';
 import { semoxyPassThrough } from './pass-through.ts';
 import { ListedServerCheck, MetaCheck } from './schema.ts';
 import { CLIENT_ACTIONS, PATHS, SERVER_ACTIONS } from './vocabulary.ts';
 
-export interface PanelUpstreamConfig {
-  name: string;
-  simulator?: string;
-  url?: string;
-  session?: string;
-  version: PanelVersion;
-  servers: string[];
-  intents: string[];
-  authTimeoutMs: number;
-}
+/** The upstream's config: its options schema (index.ts) with defaults applied and secrets resolved. */
+export type PanelUpstreamConfig = UpstreamConfigOf<typeof PanelUpstreamOptions>;
 
 /** The one link of a panel upstream: the whole panel. */
 export const PANEL_LINK: LinkSpec = Object.freeze({ resource: 'panel', id: '_' });

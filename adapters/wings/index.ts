@@ -2,7 +2,7 @@
  * The Wings adapter: Pterodactyl's server websocket (`{event, args}`), both roles, and the
  * simulator. Config specs are declared here; the config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type ProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createWingsListener } from './downstream.ts';
 import { WingsSimulator, WingsSimulatorOptions } from './simulator.ts';
@@ -34,7 +34,7 @@ export const WingsListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const wingsAdapter: ProtocolAdapter = {
+export const wingsAdapter: TypedProtocolAdapter<typeof WingsUpstreamOptions, typeof WingsListenerOptions, typeof WingsSimulatorOptions> = {
   protocol: 'wings',
   upstreamOptions: WingsUpstreamOptions,
   listenerOptions: WingsListenerOptions,

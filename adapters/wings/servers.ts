@@ -1,21 +1,9 @@
 /** The Wings listener's config and how its `:server` path parameter finds a bridged server. */
-import type { ListenerContext, ResourceRef } from '../../src/adapter-kit.ts';
+import type { ListenerConfigOf, ListenerContext, ResourceRef } from '../../src/adapter-kit.ts';
+import type { WingsListenerOptions } from './index.ts';
 
-export interface WingsListenerConfig {
-  name: string;
-  dialect: 'wings';
-  path: string;
-  upstreams: string[];
-  jwtSecret: string;
-  allowedOrigins: string[];
-  tokenEndpoint: string;
-  tokenTtlSeconds: number;
-  tokenCheckIntervalMs: number;
-  expiringWindowSeconds: number;
-  consoleLines: number;
-  profile: '1.11' | '1.12';
-  authDeadlineMs: number;
-}
+/** The listener's config: its options schema (index.ts) with defaults applied and secrets resolved. */
+export type WingsListenerConfig = ListenerConfigOf<typeof WingsListenerOptions>;
 
 /** Finds a server resource by the `:server` of a path: its full id, or the 8-character short id. */
 export function findServer(ctx: ListenerContext<WingsListenerConfig>, id: string): ResourceRef | undefined {

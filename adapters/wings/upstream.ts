@@ -17,21 +17,17 @@ import {
   type LinkSpec,
   type LinkVerdict,
   type Timer,
+  type UpstreamConfigOf,
   type UpstreamContext,
   type UpstreamRole,
 } from '../../src/adapter-kit.ts';
+import type { WingsUpstreamOptions } from './index.ts';
 import { wingsPassThrough } from './pass-through.ts';
 import { commandToPacket, formatFrame, packetToEvent, parseFrame } from './codec.ts';
 import { CLOSE_CODES, CLIENT_EVENTS, JWT_ERRORS, SERVER_EVENTS } from './vocabulary.ts';
 
-export interface WingsUpstreamConfig {
-  name: string;
-  panelUrl?: string;
-  apiKey?: string;
-  servers: string[];
-  origin?: string;
-  authTimeoutMs: number;
-}
+/** The upstream's config: its options schema (index.ts) with defaults applied and secrets resolved. */
+export type WingsUpstreamConfig = UpstreamConfigOf<typeof WingsUpstreamOptions>;
 
 /** Frames already in flight when a re-auth is sent may still carry the old token's complaint. */
 const REAUTH_GRACE_MS = 5000;

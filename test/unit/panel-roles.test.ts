@@ -195,7 +195,7 @@ describe('panel config', () => {
   });
 
   test('the ticket route sits next to the events path unless set', () => {
-    const cfg = (o: Partial<PanelListenerConfig>): PanelListenerConfig => ({ name: 'l', dialect: 'panel', path: '/server/events', upstreams: [], version: 'both', ticketTtlSeconds: 60, reusableTickets: false, maxTicketsPerClient: 100, pingIntervalMs: 20000, ...o });
+    const cfg = (o: Partial<PanelListenerConfig>): PanelListenerConfig => ({ name: 'l', path: '/server/events', upstreams: [], version: 'both', ticketTtlSeconds: 60, reusableTickets: false, maxTicketsPerClient: 100, pingIntervalMs: 20000, ...o });
     assert.equal(ticketEndpointOf(cfg({})), '/account/ticket');
     assert.equal(ticketEndpointOf(cfg({ path: '/api/server/events' })), '/api/account/ticket');
     assert.equal(ticketEndpointOf(cfg({ path: '/semoxy/ws' })), '/account/ticket');
