@@ -8,6 +8,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { serverFrame } from '../helpers/raw-http.ts';
 
 /** One frame the fuzzer sends after the upgrade (already materialized: payloads are bytes). */
 export type WireFrame =
@@ -189,24 +190,9 @@ export function runConnection(req: CaseRequest): Promise<CaseOutcome> {
     };
 
     const parseFrames = () => {
-      for (;;) {
-        if (buf.length < 2) return;
-        const opcode = buf[0]! & 0x0f;
-        const fin = (buf[0]! & 0x80) !== 0;
-        let len = buf[1]! & 0x7f;
-        let off = 2;
-        if (len === 126) {
-          if (buf.length < 4) return;
-          len = buf.readUInt16BE(2);
-          off = 4;
-        } else if (len === 127) {
-          if (buf.length < 10) return;
-          len = Number(buf.readBigUInt64BE(2));
-          off = 10;
-        }
-        if (buf.length < off + len) return;
-        const payload = buf.subarray(off, off + len);
-        buf = buf.subarray(off + len);
+      for (let f = serverFrame(buf); f; f = serverFrame(buf)) {
+        const { opcode, fin, payload } = f;
+        buf = f.rest;
         if (opcode === 0x8) {
           if (!out.serverClose) {
             out.serverClose = {

@@ -112,31 +112,35 @@ export function clientFrame(opcode: number, payload: Buffer, o: { unmasked?: boo
   return Buffer.concat(mask ? [head, mask, body] : [head, body]);
 }
 
+/** One whole server frame (unmasked, as servers send) at the start of `buf`, or null until it has arrived. */
+export function serverFrame(buf: Buffer): { opcode: number; fin: boolean; payload: Buffer; rest: Buffer } | null {
+  if (buf.length < 2) return null;
+  let len = buf[1]! & 0x7f;
+  let off = 2;
+  if (len === 126) {
+    if (buf.length < 4) return null;
+    len = buf.readUInt16BE(2);
+    off = 4;
+  } else if (len === 127) {
+    if (buf.length < 10) return null;
+    len = Number(buf.readBigUInt64BE(2));
+    off = 10;
+  }
+  if (buf.length < off + len) return null;
+  return { opcode: buf[0]! & 0x0f, fin: (buf[0]! & 0x80) !== 0, payload: buf.subarray(off, off + len), rest: buf.subarray(off + len) };
+}
+
 /** Waits for the server's close frame on a raw socket: its code and reason. */
 export function readCloseFrame(socket: Socket, timeoutMs = 3000): Promise<{ code: number; reason: string }> {
   return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => reject(new Error('no close frame')), timeoutMs);
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      // Server frames are unmasked; skip frames until a close (opcode 8).
-      for (;;) {
-        if (buf.length < 2) return;
-        const opcode = buf[0]! & 0x0f;
-        let len = buf[1]! & 0x7f;
-        let off = 2;
-        if (len === 126) {
-          if (buf.length < 4) return;
-          len = buf.readUInt16BE(2);
-          off = 4;
-        } else if (len === 127) {
-          if (buf.length < 10) return;
-          len = Number(buf.readBigUInt64BE(2));
-          off = 10;
-        }
-        if (buf.length < off + len) return;
-        const payload = buf.subarray(off, off + len);
-        buf = buf.subarray(off + len);
+      // Skip frames until a close (opcode 8).
+      for (let f = serverFrame(buf); f; f = serverFrame(buf)) {
+        const { opcode, payload } = f;
+        buf = f.rest;
         if (opcode === 8) {
           clearTimeout(timer);
           resolve({ code: payload.length >= 2 ? payload.readUInt16BE(0) : 1005, reason: payload.subarray(2).toString('utf8') });
