@@ -11,7 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, removeTempDir, startGuarded, tempDir, type Child } from './procs.ts';
+import { freePort, removeTempDir, stopStack, startGuarded, tempDir, type Child } from './procs.ts';
 import { Ipc } from './procs.ts';
 import { LINK_READY_LINE } from './wire.ts';
 import { NATS_SERVER, RELAY_STOP_MS, relayConfig, startPublisher, startRelayProcess, wingsTarget, type Stack } from './scenarios.ts';
@@ -89,14 +89,10 @@ export async function startClusterStack(): Promise<Stack> {
       pubPid: pub.child.pid,
       targets,
       logTail: () => relays.map((r, i) => `--- relay bench-${i + 1}\n${r.tail()}`).join('\n'),
-      async stop() {
-        await Promise.all(started.map((c) => c.stop(RELAY_STOP_MS)));
-        removeTempDir(dir);
-      },
+      stop: () => stopStack(started, dir, RELAY_STOP_MS),
     };
   } catch (err) {
-    await Promise.all(started.map((c) => c.stop(500)));
-    removeTempDir(dir);
+    await stopStack(started, dir, 500);
     throw err;
   }
 }

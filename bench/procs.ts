@@ -78,6 +78,12 @@ export function removeTempDir(dir: string): void {
   tempDirs.delete(dir);
 }
 
+/** Tears a stack down: stops every process it started (each given `graceMs`), then removes its directory. */
+export async function stopStack(started: readonly Child[], dir: string, graceMs: number): Promise<void> {
+  await Promise.all(started.map((c) => c.stop(graceMs)));
+  removeTempDir(dir);
+}
+
 /** A free TCP port on 127.0.0.1 (for nats-server, which needs explicit ports). */
 export function freePort(): Promise<number> {
   return new Promise((res, rej) => {

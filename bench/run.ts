@@ -21,6 +21,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildRelay } from './build.ts';
+import { eachFlag } from './args.ts';
 import { runInstance, type PhaseOptions, type RunResult } from './phases.ts';
 import { ROOT } from './procs.ts';
 import { renderTable, summarize, targets } from './report.ts';
@@ -47,19 +48,8 @@ function parseArgs(argv: string[]): Options {
       ? { settleMs: 500, fixedWarmMs: 300, fixedMs: 1500, satWarmMs: 500, satMs: 1500, rate: 20_000, windowDeliveries: 10_000, depth: 3, idleMs: 5000 }
       : { settleMs: 2000, fixedWarmMs: 1000, fixedMs: 5000, satWarmMs: 1000, satMs: 5000, rate: 20_000, windowDeliveries: 10_000, depth: 3, idleMs: 5000 },
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const int = () => {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`${a} needs a positive integer`);
-      return n;
-    };
-    if (a === '--quick') continue;
+  eachFlag(argv, (a, { value, int }) => {
+    if (a === '--quick') return;
     else if (a === '--clients') o.clients = value().split(',').map((x) => Number(x.trim()));
     else if (a === '--reps') o.reps = int();
     else if (a === '--rate') o.phases.rate = int();
@@ -81,7 +71,7 @@ function parseArgs(argv: string[]): Options {
       if (list.includes('cluster') && !list.includes('relay-nats')) list.unshift('relay-nats');
       o.scenarios = list as ScenarioName[];
     } else throw new Error(`unknown argument ${a}`);
-  }
+  });
   if (o.clients.some((c) => !Number.isInteger(c) || c <= 0)) throw new Error('--clients takes positive integers, e.g. 100,1000');
   return o;
 }

@@ -15,7 +15,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, HOOK, Ipc, NODE_MEASURE_FLAGS, NODE_SERVER_ENV, removeTempDir, start, startGuarded, startNode, tempDir, type Child } from './procs.ts';
+import { freePort, HOOK, Ipc, NODE_MEASURE_FLAGS, NODE_SERVER_ENV, removeTempDir, stopStack, start, startGuarded, startNode, tempDir, type Child } from './procs.ts';
 import { LINK_READY_LINE, SERVER_UUID, SIM_API_KEY, type OpenRequest } from './wire.ts';
 import { startClusterStack } from './cluster-stack.ts';
 
@@ -168,14 +168,10 @@ async function startRelay(name: 'relay-mem' | 'relay-nats'): Promise<Stack> {
       pubPid: pub.child.pid,
       targets: [target],
       logTail: () => relay.tail(),
-      async stop() {
-        await Promise.all(started.map((c) => c.stop(RELAY_STOP_MS)));
-        removeTempDir(dir);
-      },
+      stop: () => stopStack(started, dir, RELAY_STOP_MS),
     };
   } catch (err) {
-    await Promise.all(started.map((c) => c.stop(500)));
-    removeTempDir(dir);
+    await stopStack(started, dir, 500);
     throw err;
   }
 }

@@ -17,6 +17,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildRelay } from '../build.ts';
+import { eachFlag } from '../args.ts';
 import { NATS_SERVER } from '../scenarios.ts';
 import { CHECKS, RUN, type CheckName, type CheckOptions, type Figure } from './checks.ts';
 import { prepareDialects } from './clients.ts';
@@ -40,18 +41,7 @@ function list<T extends string>(flag: string, raw: string, known: readonly T[]):
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { buses: ['memory', 'nats'], checks: [...CHECKS], listeners: [...LISTENERS], cycles: 10_000, sockets: 3000, frames: 16_000, deadlineMs: 5000, build: true };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    const int = () => {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`${a} needs a positive integer`);
-      return n;
-    };
+  eachFlag(argv, (a, { value, int }) => {
     if (a === '--bus') o.buses = list(a, value(), ['memory', 'nats'] as const);
     else if (a === '--only') o.checks = list(a, value(), CHECKS);
     else if (a === '--listeners') o.listeners = list(a, value(), LISTENERS);
@@ -65,7 +55,7 @@ function parseArgs(argv: string[]): Options {
       mkdirSync(o.snapshotDir, { recursive: true });
     }
     else throw new Error(`unknown argument ${a}`);
-  }
+  });
   return o;
 }
 
