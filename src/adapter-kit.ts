@@ -80,3 +80,5 @@ export { WebHost, type HostConnection, type ConnectionHooks, type SocketEndpoint
 export { Type, type Static, type TSchema } from '@sinclair/typebox';
 export { Value } from '@sinclair/typebox/value';
 export { TypeCompiler } from '@sinclair/typebox/compiler';
+export { handshakeDeadline, retryVerdict, type DeadlineExpiry } from './upstream/link-helpers.ts';
+export { requiredUnlessSimulator, upstreamRequires } from './config/required-options.ts';

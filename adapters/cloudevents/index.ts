@@ -5,7 +5,7 @@
  * producer's) CloudEvents socket and republishes it: relay chaining. Config specs are declared
  * here; the config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, requiredUnlessSimulator, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
 import { encodeEvent } from './codec.ts';
 import { createCloudEventsListener } from './downstream.ts';
 import { CloudEventsSimulator, CloudEventsSimulatorOptions } from './simulator.ts';
@@ -43,11 +43,7 @@ export const cloudeventsAdapter: TypedProtocolAdapter<typeof CloudEventsUpstream
   defaultPath: DEFAULT_PATH,
   check(kind, config) {
     if (kind !== 'upstream') return [];
-    const issues: [string, string][] = [];
-    if (config.simulator === undefined) {
-      if (config.url === undefined) issues.push(['/url', 'required unless `simulator` is set']);
-      if (config.key === undefined) issues.push(['/key', 'required unless `simulator` is set']);
-    }
+    const issues = requiredUnlessSimulator(config, ['url', 'key']);
     // The schema checks the list's shape; a subject the far side would refuse is caught here, at boot.
     const subjects = Array.isArray(config.subjects) ? config.subjects : [];
     subjects.forEach((subject, i) => {

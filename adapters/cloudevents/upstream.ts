@@ -17,20 +17,8 @@
  *   listeners close dashboards on a failed one); a far link republished there would pass for one of
  *   ours, and a far `_` link would overwrite this link's own state (`<this upstream>.upstream._.state`).
  */
-import {
-  LinkFailure,
-  type CloseErrorCode,
-  type CommandReply,
-  type ConnectTarget,
-  type LinkHooks,
-  type LinkIO,
-  type LinkSpec,
-  type LinkVerdict,
-  type Timer,
-  type UpstreamConfigOf,
-  type UpstreamContext,
-  type UpstreamRole,
-} from '../../src/adapter-kit.ts';
+import { LinkFailure, handshakeDeadline, retryVerdict } from '../../src/adapter-kit.ts';
+import type { CloseErrorCode, CommandReply, ConnectTarget, LinkHooks, LinkIO, LinkSpec, LinkVerdict, Timer, UpstreamConfigOf, UpstreamContext, UpstreamRole } from '../../src/adapter-kit.ts';
 import type { CloudEventsUpstreamOptions } from './index.ts';
 import { decodeInbound, encodeClient, type ServerReply } from './codec.ts';
 import { CLIENT_OPS, DEFAULT_PATH, LINK_STATE_TYPE, MAX_HOPS, SERVER_OPS } from './vocabulary.ts';
@@ -41,39 +29,40 @@ export type CloudEventsUpstreamConfig = UpstreamConfigOf<typeof CloudEventsUpstr
 /** The one link of a CloudEvents upstream: the events are about whatever the far side sends. */
 export const CHAIN_LINK: LinkSpec = Object.freeze({ resource: 'upstream', id: '_' });
 
+/** What a link connects to and asks for, resolved once from the config or the simulator. */
+interface ChainTarget {
+  readonly url: string;
+  readonly key: string;
+  readonly subjects: readonly string[];
+  /** How long the first `subscribed` reply may take. */
+  readonly timeoutMs: number;
+}
+
 class CloudEventsLink implements LinkHooks {
   readonly #io: LinkIO;
-  readonly #url: string;
-  readonly #key: string;
-  readonly #subjects: readonly string[];
-  readonly #timeoutMs: number;
+  readonly #target: ChainTarget;
   #ready = false;
   /** Subjects the far side refused during this connection. */
   readonly #refused = new Set<string>();
   #timer: Timer | null = null;
 
-  constructor(io: LinkIO, url: string, key: string, subjects: readonly string[], timeoutMs: number) {
+  constructor(io: LinkIO, target: ChainTarget) {
     this.#io = io;
-    this.#url = url;
-    this.#key = key;
-    this.#subjects = subjects;
-    this.#timeoutMs = timeoutMs;
+    this.#target = target;
   }
 
   async prepare(): Promise<ConnectTarget> {
-    if (!this.#url || !this.#key) throw new LinkFailure('no url or key configured', true);
-    return { url: this.#url, headers: { authorization: `Bearer ${this.#key}` } };
+    const { url, key } = this.#target;
+    if (!url || !key) throw new LinkFailure('no url or key configured', true);
+    return { url, headers: { authorization: `Bearer ${key}` } };
   }
 
   onOpen(): void {
     this.#ready = false;
     this.#refused.clear();
-    for (const subject of this.#subjects) this.#io.send(encodeClient({ op: CLIENT_OPS.subscribe, subject }));
+    for (const subject of this.#target.subjects) this.#io.send(encodeClient({ op: CLIENT_OPS.subscribe, subject }));
     this.#timer?.cancel();
-    this.#timer = this.#io.clock.setTimeout(() => {
-      this.#io.telemetry.authFailed('timeout');
-      this.#close('BRIDGE_ERR_AUTH_TIMEOUT', 'no subscribed reply');
-    }, this.#timeoutMs);
+    this.#timer = handshakeDeadline(this.#io, this.#target.timeoutMs, { reason: 'timeout', code: 'BRIDGE_ERR_AUTH_TIMEOUT', detail: 'no subscribed reply' });
   }
 
   onMessage(text: string): void {
@@ -95,11 +84,12 @@ class CloudEventsLink implements LinkHooks {
     }
     if (reply.op !== SERVER_OPS.error) return;
     this.#io.log.warn('cloudevents upstream refused a message', { code: reply.code, message: reply.message, subject: reply.subject });
-    if (reply.subject === undefined || !this.#subjects.includes(reply.subject)) return;
+    const { subjects } = this.#target;
+    if (reply.subject === undefined || !subjects.includes(reply.subject)) return;
     this.#refused.add(reply.subject);
     this.#io.telemetry.authFailed('subscribe_refused');
     // With nothing left to wait for, the socket is useless: reconnect later, grants may change.
-    if (!this.#ready && this.#refused.size === new Set(this.#subjects).size) this.#close('BRIDGE_ERR_FORBIDDEN', 'every subscription refused');
+    if (!this.#ready && this.#refused.size === new Set(subjects).size) this.#close('BRIDGE_ERR_FORBIDDEN', 'every subscription refused');
   }
 
   #close(code: CloseErrorCode, detail: string): void {
@@ -111,7 +101,7 @@ class CloudEventsLink implements LinkHooks {
     this.#timer?.cancel();
     if (info.httpStatus === 401 || info.httpStatus === 403) this.#io.telemetry.authFailed(`http_${info.httpStatus}`);
     // Nothing is terminal: a refused key or a restarting relay may both be fixed on the far side.
-    return { terminal: false, reason: info.httpStatus ? `upgrade refused (HTTP ${info.httpStatus})` : `closed ${info.code} ${info.reason}`.trim() };
+    return retryVerdict(info);
   }
 
   onCommand(): CommandReply {
@@ -131,6 +121,6 @@ export function createCloudEventsUpstream(ctx: UpstreamContext<CloudEventsUpstre
   const key = config.key ?? simulator?.credentials.apiKey ?? '';
   return {
     links: () => [CHAIN_LINK],
-    link: (_spec, io) => new CloudEventsLink(io, url, key, config.subjects, config.subscribeTimeoutMs),
+    link: (_spec, io) => new CloudEventsLink(io, { url, key, subjects: config.subjects, timeoutMs: config.subscribeTimeoutMs }),
   };
 }

@@ -2,7 +2,7 @@
  * The Felix adapter: FelixBot's websocket (`{code, data}` frames), both roles, and the simulator.
  * Config specs are declared here; the config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, upstreamRequires, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createFelixListener } from './downstream.ts';
 import { FelixSimulator, FelixSimulatorOptions } from './simulator.ts';
@@ -46,13 +46,7 @@ export const felixAdapter: TypedProtocolAdapter<typeof FelixUpstreamOptions, typ
   listenerOptions: FelixListenerOptions,
   simulatorOptions: FelixSimulatorOptions,
   defaultPath: '/felix',
-  check(kind, config) {
-    if (kind !== 'upstream' || config.simulator !== undefined) return [];
-    const issues: [string, string][] = [];
-    if (config.url === undefined) issues.push(['/url', 'required unless `simulator` is set']);
-    if (config.token === undefined) issues.push(['/token', 'required unless `simulator` is set']);
-    return issues;
-  },
+  check: upstreamRequires('url', 'token'),
   encode,
   createUpstream: (ctx) => createFelixUpstream(ctx),
   createListener: (ctx) => createFelixListener(ctx),

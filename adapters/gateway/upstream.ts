@@ -10,7 +10,7 @@
  * server closes 4001 when no client `e:1` arrived since its previous tick). A server that stays
  * silent for 2½ intervals is presumed dead and the socket is dropped to the backoff loop.
  */
-import { LinkFailure } from '../../src/adapter-kit.ts';
+import { LinkFailure, handshakeDeadline, retryVerdict } from '../../src/adapter-kit.ts';
 import type { CommandReply, ConnectTarget, LinkHooks, LinkIO, LinkSpec, LinkVerdict, Timer, UpstreamConfigOf, UpstreamContext, UpstreamRole } from '../../src/adapter-kit.ts';
 import type { GatewayUpstreamOptions } from './index.ts';
 import { HEARTBEAT_FRAME, helloInterval, isLatest, packetToEvent, readFrame, variantFor } from './codec.ts';
@@ -80,11 +80,8 @@ class GatewayLink implements LinkHooks {
     this.#state = 'awaiting-hello';
     this.#lastHeard = this.#io.clock.now();
     this.#helloTimer?.cancel();
-    this.#helloTimer = this.#io.clock.setTimeout(() => {
-      if (this.#state !== 'awaiting-hello') return;
-      this.#io.telemetry.authFailed('hello_timeout');
-      this.#io.close('BRIDGE_ERR_UPSTREAM_TIMEOUT', 'no hello in time');
-    }, this.#helloTimeoutMs);
+    const expiry = { reason: 'hello_timeout', code: 'BRIDGE_ERR_UPSTREAM_TIMEOUT', detail: 'no hello in time' } as const;
+    this.#helloTimer = handshakeDeadline(this.#io, this.#helloTimeoutMs, expiry, () => this.#state !== 'awaiting-hello');
   }
 
   onMessage(text: string): void {
@@ -148,7 +145,7 @@ class GatewayLink implements LinkHooks {
       this.#io.telemetry.heartbeatTimeout();
       return { terminal: false, reason: 'heartbeat timeout (4001)' };
     }
-    return { terminal: false, reason: info.httpStatus ? `upgrade refused (HTTP ${info.httpStatus})` : `closed ${info.code} ${info.reason}`.trim() };
+    return retryVerdict(info);
   }
 
   /** The gateway is receive-only: chat messages and room changes go through the site's HTTP API. */

@@ -5,7 +5,7 @@
  * kind of panel, and in front of Wings servers (DESIGN §7). Config specs are declared here; the
  * config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, upstreamRequires, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createPanelListener } from './downstream.ts';
 import { ticketEndpointOf, type PanelListenerConfig } from './ticket-endpoint.ts';
@@ -48,13 +48,7 @@ export const panelAdapter: TypedProtocolAdapter<typeof PanelUpstreamOptions, typ
     // Without `ticketEndpoint` the route's path is derived from `path`, so that is the option to change.
     return path === null ? [] : [{ path, option: config.ticketEndpoint === undefined ? '/path' : '/ticketEndpoint' }];
   },
-  check(kind, config) {
-    if (kind !== 'upstream' || config.simulator !== undefined) return [];
-    const issues: [string, string][] = [];
-    if (config.url === undefined) issues.push(['/url', 'required unless `simulator` is set']);
-    if (config.session === undefined) issues.push(['/session', 'required unless `simulator` is set']);
-    return issues;
-  },
+  check: upstreamRequires('url', 'session'),
   encode,
   createUpstream: (ctx) => createPanelUpstream(ctx),
   createListener: (ctx) => createPanelListener(ctx),

@@ -18,6 +18,8 @@
  */
 import {
   LinkFailure,
+  handshakeDeadline,
+  retryVerdict,
   type CommandReply,
   type ConnectTarget,
   type LinkHooks,
@@ -111,11 +113,8 @@ class PanelLink implements LinkHooks {
     }
     this.#io.send(encodeFrame({ action: CLIENT_ACTIONS.authenticate, data: { sessionId: this.#session } }));
     this.#authTimer?.cancel();
-    this.#authTimer = this.#io.clock.setTimeout(() => {
-      if (this.#authed) return;
-      this.#io.telemetry.authFailed('timeout');
-      this.#io.close('BRIDGE_ERR_UPSTREAM_TIMEOUT', 'no AUTH_SUCCESS in time');
-    }, this.#authTimeoutMs);
+    const expiry = { reason: 'timeout', code: 'BRIDGE_ERR_UPSTREAM_TIMEOUT', detail: 'no AUTH_SUCCESS in time' } as const;
+    this.#authTimer = handshakeDeadline(this.#io, this.#authTimeoutMs, expiry, () => this.#authed);
   }
 
   onMessage(text: string): void {
@@ -204,7 +203,7 @@ class PanelLink implements LinkHooks {
     this.#authTimer?.cancel();
     // A refused ticket (401) is worth a fresh ticket; a Semoxy restart looks the same as a drop.
     if (info.httpStatus === 401) this.#io.telemetry.authFailed('ticket_refused');
-    return { terminal: false, reason: info.httpStatus ? `upgrade refused (HTTP ${info.httpStatus})` : `closed ${info.code} ${info.reason}`.trim() };
+    return retryVerdict(info);
   }
 
   onCommand(): CommandReply {

@@ -2,7 +2,7 @@
  * The Wings adapter: Pterodactyl's server websocket (`{event, args}`), both roles, and the
  * simulator. Config specs are declared here; the config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, upstreamRequires, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createWingsListener } from './downstream.ts';
 import { WingsSimulator, WingsSimulatorOptions } from './simulator.ts';
@@ -41,13 +41,7 @@ export const wingsAdapter: TypedProtocolAdapter<typeof WingsUpstreamOptions, typ
   simulatorOptions: WingsSimulatorOptions,
   defaultPath: '/api/servers/:server/ws',
   listenerRoutes: (config) => (typeof config.tokenEndpoint === 'string' && config.tokenEndpoint !== '' ? [{ path: config.tokenEndpoint, option: '/tokenEndpoint' }] : []),
-  check(kind, config) {
-    if (kind !== 'upstream' || config.simulator !== undefined) return [];
-    const issues: [string, string][] = [];
-    if (config.panelUrl === undefined) issues.push(['/panelUrl', 'required unless `simulator` is set']);
-    if (config.apiKey === undefined) issues.push(['/apiKey', 'required unless `simulator` is set']);
-    return issues;
-  },
+  check: upstreamRequires('panelUrl', 'apiKey'),
   encode,
   createUpstream: (ctx) => createWingsUpstream(ctx),
   createListener: (ctx) => createWingsListener(ctx),

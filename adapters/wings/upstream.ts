@@ -7,20 +7,8 @@
  * exp or denylist text, fetch a new token and re-`auth` on the same socket, as the panel's own
  * client does. 4409 (suspended) and 4400 end the link for good.
  */
-import {
-  LinkFailure,
-  type BridgeCommand,
-  type CommandReply,
-  type ConnectTarget,
-  type LinkHooks,
-  type LinkIO,
-  type LinkSpec,
-  type LinkVerdict,
-  type Timer,
-  type UpstreamConfigOf,
-  type UpstreamContext,
-  type UpstreamRole,
-} from '../../src/adapter-kit.ts';
+import { LinkFailure, handshakeDeadline, retryVerdict } from '../../src/adapter-kit.ts';
+import type { BridgeCommand, CommandReply, ConnectTarget, LinkHooks, LinkIO, LinkSpec, LinkVerdict, Timer, UpstreamConfigOf, UpstreamContext, UpstreamRole } from '../../src/adapter-kit.ts';
 import type { WingsUpstreamOptions } from './index.ts';
 import { wingsPassThrough } from './pass-through.ts';
 import { commandToPacket, formatFrame, packetToEvent, parseFrame } from './codec.ts';
@@ -95,11 +83,8 @@ class WingsLink implements LinkHooks {
   #sendAuth(token: string): void {
     this.#io.send(formatFrame(CLIENT_EVENTS.auth, [token]));
     this.#authTimer?.cancel();
-    this.#authTimer = this.#io.clock.setTimeout(() => {
-      if (this.#authed) return;
-      this.#io.telemetry.authFailed('timeout');
-      this.#io.close('BRIDGE_ERR_UPSTREAM_TIMEOUT', 'no auth success in time');
-    }, this.#authTimeoutMs);
+    const expiry = { reason: 'timeout', code: 'BRIDGE_ERR_UPSTREAM_TIMEOUT', detail: 'no auth success in time' } as const;
+    this.#authTimer = handshakeDeadline(this.#io, this.#authTimeoutMs, expiry, () => this.#authed);
   }
 
   onMessage(text: string): void {
@@ -183,7 +168,7 @@ class WingsLink implements LinkHooks {
     if (info.code === CLOSE_CODES.suspended) return { terminal: true, reason: 'server suspended (4409)', code: 'BRIDGE_ERR_SUSPENDED' };
     if (info.code === CLOSE_CODES.rejected) return { terminal: true, reason: 'connection rejected (4400)', code: 'BRIDGE_ERR_UPSTREAM_REJECTED' };
     if (info.httpStatus === 403) this.#io.telemetry.authFailed('origin');
-    return { terminal: false, reason: info.httpStatus ? `upgrade refused (HTTP ${info.httpStatus})` : `closed ${info.code} ${info.reason}`.trim() };
+    return retryVerdict(info);
   }
 
   onCommand(command: BridgeCommand): CommandReply {
