@@ -1,7 +1,9 @@
 /**
  * Local fan-out. One bus subscription per distinct pattern on this node, reference-counted over
  * the sessions that want it; each event is encoded once per (dialect, variant) and the same bytes
- * go to every session of that dialect and variant.
+ * go to every session of that dialect and variant. Each event's hand-out is framed by the write
+ * path's `beginFanout`/`endFanout`, which decide whether sessions write at once or at the end of
+ * the turn, and time the events this node received itself (fanout-timing.ts).
  */
 import type { Bus, BusSubscription } from '../bus/bus.ts';
 import { describeError } from '../contain.ts';
@@ -9,6 +11,8 @@ import type { DropReason, EventEncoder, SessionHooks } from '../contracts.ts';
 import type { BridgeEvent } from '../events.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ThrottledLog } from '../throttled-log.ts';
+import type { FanoutRecord } from '../fanout-timing.ts';
+import { beginFanout, endFanout } from './write-path.ts';
 
 /** A session as the hub sees it. */
 export interface HubMember {
@@ -75,6 +79,20 @@ export class Hub {
 
   #deliver(event: BridgeEvent, members: Set<HubMember>): void {
     if (members.size === 0) return;
+    const timing = this.#metrics.fanout;
+    // Once per event (the first of its patterns): when this node received it, time its fan-out.
+    const timed = timing.take(event.id);
+    if (timed !== null) timed.sessions = members.size;
+    beginFanout(timing, timed);
+    try {
+      this.#handOut(event, members, timed);
+    } finally {
+      endFanout();
+    }
+  }
+
+  /** Hands `event` to every member, encoded once per dialect and variant. */
+  #handOut(event: BridgeEvent, members: Set<HubMember>, timed: FanoutRecord | null): void {
     let frames = this.#lastFrames;
     if (this.#lastEvent !== event || frames === null) {
       frames = new Map();
@@ -96,6 +114,7 @@ export class Hub {
         if (f === undefined) {
           f = this.#encode(event, member, frames);
           frames.set(key, f);
+          if (timed !== null && timed.encoded === 0) timed.encoded = performance.now();
         }
         frame = f;
         lastDialect = dialect;

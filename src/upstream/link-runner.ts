@@ -83,6 +83,8 @@ export class LinkRunner {
   #stopped: Promise<void> | null = null;
   /** Bumped per attempt and whenever a socket is given up on, so its callbacks are ignored. */
   #generation = 0;
+  /** When the upstream frame being handled arrived (`performance.now()`); 0 outside a frame. */
+  #frameAt = 0;
 
   constructor(o: LinkRunnerOptions) {
     this.#o = o;
@@ -264,7 +266,10 @@ export class LinkRunner {
 
   #publish(type: string, data: unknown, id: string, hop = 0): void {
     const o = this.#o;
+    const decoded = performance.now();
     const event = makeEvent({ upstream: o.upstream, node: o.node, receivedAt: o.clock.now(), hop }, type, id, data);
+    // Timed from the frame's receipt when it is published from one (metrics.ts `fanout`).
+    o.metrics.fanout.note(event.id, this.#frameAt || decoded, decoded);
     o.bus.publish(o.subjects.event(o.upstream, type, id), event);
     o.metrics.eventsIn.inc({ protocol: o.protocol, upstream: o.upstream });
   }
@@ -317,7 +322,10 @@ export class LinkRunner {
       this.#guard('open', () => this.#hooks.onOpen());
     });
     socket.on('message', (text) => {
-      if (current()) this.#guard('message', () => this.#hooks.onMessage(text));
+      if (!current()) return;
+      this.#frameAt = performance.now();
+      this.#guard('message', () => this.#hooks.onMessage(text));
+      this.#frameAt = 0;
     });
     socket.on('error', (err) => this.#o.log.debug('upstream socket error', { err }));
     socket.on('close', (code, reason) => {
