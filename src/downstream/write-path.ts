@@ -61,7 +61,7 @@ export const QUIET_MS = 1;
 let dirty: Flushable[] = [];
 /** While true, a session's first frame is written at once instead of at the end of the turn. */
 let through = false;
-/** When the last fan-out ended (`performance.now()`); -Infinity before the first. */
+/** When the last fan-out or flush pass ended (`performance.now()`); -Infinity before the first. */
 let idleSince = Number.NEGATIVE_INFINITY;
 /** The timed event being fanned out now, if any. */
 let current: { timing: FanoutTiming; record: FanoutRecord } | null = null;
@@ -83,8 +83,8 @@ function flushAll(): void {
     f.flushQueued = false;
     f.flush();
   }
-  if (timed.length === 0) return;
-  const t = performance.now();
+  // The writes were work too: an event right after a long pass is no lone event.
+  const t = (idleSince = performance.now());
   for (const { timing, record } of timed) {
     record.lastWrite = t;
     timing.finish(record);

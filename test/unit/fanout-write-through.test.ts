@@ -35,6 +35,15 @@ function session(): Flushable & { flushes: number; frame(): void } {
   };
 }
 
+/** Runs `fn` in a microtask queued from inside `f`'s next flush, i.e. right after that flush pass. */
+function queueMicrotaskAfterPass(f: Flushable, fn: () => void): void {
+  const flush = f.flush.bind(f);
+  f.flush = () => {
+    flush();
+    queueMicrotask(fn);
+  };
+}
+
 function timing(): { timing: FanoutTiming; observed: number[] } {
   const observed: number[] = [];
   return { timing: new FanoutTiming((s) => observed.push(s)), observed };
@@ -85,6 +94,32 @@ describe('write-through fan-out', () => {
     await nextTurn();
     assert.equal(other.flushes, 1);
     assert.equal(busy.flushes, 1, 'its two frames went in one write');
+  });
+
+  test('an event right after a long flush pass is coalesced: the writes were work too', async () => {
+    await quiet();
+    const slow = session();
+    slow.flush = function () {
+      this.flushQueued = false;
+      this.flushes += 1;
+      const until = performance.now() + QUIET_MS * 3;
+      while (performance.now() < until); // a pass of many writes
+    };
+    const s = session();
+    const { timing: t } = timing();
+    let during = -1;
+    slow.frame();
+    // Right after the pass (a microtask queued in it runs once the pass is over), the next event.
+    queueMicrotaskAfterPass(slow, () => {
+      beginFanout(t, null);
+      s.frame();
+      endFanout();
+      during = s.flushes;
+    });
+    await nextTurn();
+    assert.equal(during, 0, 'queued for the end of the turn');
+    await nextTurn();
+    assert.equal(s.flushes, 1);
   });
 
   test('outside a fan-out, frames always wait for the end of the turn', async () => {
