@@ -23,6 +23,7 @@ import { isValidPattern } from './subject-index.ts';
 import { describeConnectError, FirstConnect, MAX_RETRY_MS } from './nats-connect.ts';
 import { decodeEvent, Retention } from './nats-retention.ts';
 import { SubscriptionTable } from './nats-subscriptions.ts';
+import { LocalDelivery } from './local-delivery.ts';
 
 export { streamNames } from './nats-retention.ts';
 
@@ -49,6 +50,11 @@ export interface NatsBusOptions {
   token?: string;
   user?: string;
   pass?: string;
+  /**
+   * Hand events this process publishes to its own subscribers at once, not after the round trip
+   * through the server (local-delivery.ts). The relay turns it on. Default false.
+   */
+  localDelivery?: boolean;
   /** Receives handler errors, undecodable messages and async server errors. Default `process.emitWarning`. */
   onError?(err: unknown): void;
 }
@@ -81,6 +87,8 @@ export class NatsBus implements Bus {
   readonly #onError: (err: unknown) => void;
   readonly #retention: Retention;
   readonly #subs: SubscriptionTable;
+  /** This process's subscribers of its own events, with `localDelivery`. */
+  readonly #local: LocalDelivery | null;
   readonly #first: FirstConnect;
   readonly #answering = new Set<Promise<void>>();
   readonly #state = new BusStateCell((err) => this.#onError(err));
@@ -102,6 +110,7 @@ export class NatsBus implements Bus {
   constructor(opts: NatsBusOptions) {
     this.#opts = opts;
     this.#onError = opts.onError ?? ((err) => process.emitWarning(err instanceof Error ? err : String(err)));
+    this.#local = opts.localDelivery ? new LocalDelivery(this.#onError) : null;
     this.#retention = new Retention({
       prefix: opts.prefix,
       historyLimit: Math.max(1, Math.floor(opts.historyLimit ?? 150)),
@@ -163,19 +172,29 @@ export class NatsBus implements Bus {
     await Promise.race([outcome, this.#settled]);
   }
 
-  /** Never throws; before the first connection and after `drain()` events are dropped. */
+  /**
+   * Never throws; before the first connection and after `drain()` events are dropped. With
+   * `localDelivery`, this process's subscribers get the event before this returns (local-delivery.ts).
+   */
   publish(subject: string, event: BridgeEvent): void {
     if (this.#state.ending || !this.#nc) return;
     try {
       this.#nc.publish(subject, encode(event));
     } catch (err) {
       this.#onError(err);
+      return;
     }
+    this.#local?.deliver(subject, event);
   }
 
   /** Active once it reached the server (`flush()`). Undecodable messages are reported and skipped. */
   subscribe(pattern: string, handler: EventHandler): BusSubscription {
-    return this.#sub(pattern, undefined, (msg) => {
+    const local = this.#local;
+    const entry = local?.add(pattern, handler);
+    const sub = this.#sub(pattern, undefined, (msg) => {
+      // An event this process published reached its subscribers already; this is its echo.
+      const echo = entry ? local!.isEcho(msg.data, entry) : false;
+      if (echo === true) return;
       let event: BridgeEvent;
       try {
         event = decodeEvent(msg.data);
@@ -183,12 +202,20 @@ export class NatsBus implements Bus {
         this.#onError(err);
         return;
       }
+      if (echo === null && local!.isEchoOf(event.id, entry!)) return;
       try {
         handler(event, msg.subject);
       } catch (err) {
         this.#onError(err);
       }
     });
+    if (!entry) return sub;
+    return {
+      unsubscribe: () => {
+        local!.remove(entry);
+        sub.unsubscribe();
+      },
+    };
   }
 
   /** Serves in a queue group; a request that is not JSON is answered `BRIDGE_ERR_BAD_FRAME`. */

@@ -1,0 +1,119 @@
+/**
+ * Local delivery for the NATS bus: an event this process publishes is handed to this process's
+ * subscribers at once, synchronously as the memory bus does, instead of after the round trip
+ * through nats-server (issue 15: that hop was the relay's whole latency difference between the
+ * two buses). The copy the server sends back to each of our subscriptions, the echo, is
+ * recognised by the event id and dropped; as the server delivers a connection's own messages in
+ * the order it published them, an echo normally arrives within a round trip.
+ *
+ * Every other subscriber (other processes, other nodes, JetStream retention) still gets the
+ * event through NATS as before.
+ */
+import type { BridgeEvent } from '../events.ts';
+import type { EventHandler } from './bus.ts';
+import { SubjectIndex, type IndexEntry } from './subject-index.ts';
+
+/**
+ * Echoes still expected: a bound for subscriptions that will never echo (removed, or not yet on
+ * the server when the event was published). Past it the oldest is forgotten; its echo, should it
+ * still come, is then delivered as a second copy.
+ */
+const EXPECTED_MAX = 65_536;
+
+/** How `JSON.stringify` of a {@link BridgeEvent} built by `makeEvent` starts; the id follows. */
+const HEAD = Buffer.from('{"specversion":"1.0","id":"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+interface Expected {
+  /** Echoes still to come: one per local subscription that got the event. */
+  left: number;
+  /** The index's newest entry when it was published: later subscriptions did not get it locally. */
+  seq: number;
+}
+
+export class LocalDelivery {
+  readonly #subs = new SubjectIndex<EventHandler>();
+  readonly #expected = new Map<string, Expected>();
+  readonly #queue: [string, BridgeEvent][] = [];
+  readonly #onError: (err: unknown) => void;
+  #delivering = false;
+  #seq = 0;
+
+  constructor(onError: (err: unknown) => void) {
+    this.#onError = onError;
+  }
+
+  /** Echoes still expected (for tests). */
+  get expected(): number {
+    return this.#expected.size;
+  }
+
+  add(pattern: string, handler: EventHandler): IndexEntry<EventHandler> {
+    const entry = this.#subs.add(pattern, handler);
+    this.#seq = entry.seq;
+    return entry;
+  }
+
+  remove(entry: IndexEntry<EventHandler>): void {
+    this.#subs.remove(entry);
+  }
+
+  /**
+   * Hands `event` to every local subscription of `subject` now (an event published by a handler
+   * meanwhile waits for the current one, as on the memory bus), and expects one echo per
+   * subscription that got it.
+   */
+  deliver(subject: string, event: BridgeEvent): void {
+    this.#queue.push([subject, event]);
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      for (let item = this.#queue.shift(); item; item = this.#queue.shift()) this.#handOut(item[0], item[1]);
+    } finally {
+      this.#delivering = false;
+    }
+  }
+
+  #handOut(subject: string, event: BridgeEvent): void {
+    const entries = this.#subs.match(subject);
+    if (entries.length === 0) return;
+    const expected = this.#expected;
+    expected.set(event.id, { left: entries.length, seq: this.#seq });
+    if (expected.size > EXPECTED_MAX) expected.delete(expected.keys().next().value!);
+    for (const entry of entries) {
+      // Re-checked per call: a handler may unsubscribe another one mid-delivery.
+      if (!entry.active) continue;
+      try {
+        entry.handler(event, subject);
+      } catch (err) {
+        this.#onError(err);
+      }
+    }
+  }
+
+  /**
+   * Whether the message `data` that reached local subscription `entry` is the echo of an event
+   * delivered here already. Reads the id in place when the event starts as `makeEvent` builds it;
+   * otherwise answers null and the caller asks again with the decoded event's id ({@link isEchoOf}).
+   */
+  isEcho(data: Uint8Array, entry: IndexEntry<EventHandler>): boolean | null {
+    if (this.#expected.size === 0) return false;
+    const at = HEAD.length;
+    const end = data.indexOf(QUOTE, at);
+    if (end < 0 || Buffer.compare(HEAD, data.subarray(0, at)) !== 0) return null;
+    // An escape or a non-ASCII character: the bytes are not the id itself.
+    for (let i = at; i < end; i++) if (data[i] === BACKSLASH || data[i]! >= 0x80) return null;
+    return this.isEchoOf(Buffer.from(data.buffer, data.byteOffset + at, end - at).toString('latin1'), entry);
+  }
+
+  /** Whether event `id`, arriving at local subscription `entry`, was delivered here already. */
+  isEchoOf(id: string, entry: IndexEntry<EventHandler>): boolean {
+    const e = this.#expected.get(id);
+    if (e === undefined) return false;
+    // A subscription made after the publish did not get it here either: on the memory bus it
+    // would not get it at all, so its echo is dropped too, without counting it.
+    if (entry.seq <= e.seq && --e.left <= 0) this.#expected.delete(id);
+    return true;
+  }
+}
