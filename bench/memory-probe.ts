@@ -127,7 +127,7 @@ for (const name of scenarios) {
     console.log(' after 4 s:');
     diff(r0, r2, C);
     mapDiff(r0.maps, r2.maps, C);
-    if (process.env.PROBE_NO_SNAPSHOT) continue;
+    if (!process.env.PROBE_SNAPSHOT) continue;
     const r3 = await read(ipc, pid, `/tmp/probe-${name}-${C}.heapsnapshot`);
     const r4 = await read(ipc, pid);
     console.log(' after a heap snapshot:');
