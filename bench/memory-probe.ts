@@ -82,8 +82,8 @@ interface Reading {
   maps: ReturnType<typeof mappings>;
 }
 
-async function read(ipc: Ipc, pid: number, snapshot?: string): Promise<Reading> {
-  const r = await ipc.call('__probe', { gc: true, snapshot });
+async function read(ipc: Ipc, pid: number, snapshot?: string, flags?: string, gc = true): Promise<Reading> {
+  const r = await ipc.call('__probe', { gc, snapshot, flags });
   const s = smaps(pid);
   return { rss: s.Rss!, smaps: s, regions: regions(pid), maps: mappings(pid), memory: r.memory, spaces: r.spaces };
 }
@@ -117,6 +117,12 @@ for (const name of scenarios) {
     await sleep(1000);
     const r0 = await read(ipc, pid);
     await lg.call('open', { ...stack.targets[0], count: C });
+    if (process.env.PROBE_IDLE_MS) {
+      // No forced GC: what V8 does by itself once the relay is idle (its memory reducer).
+      await sleep(Number(process.env.PROBE_IDLE_MS));
+      console.log(`${name} C=${C}: after ${process.env.PROBE_IDLE_MS} ms idle, no forced GC:`);
+      diff(r0, await read(ipc, pid, undefined, undefined, false), C);
+    }
     await sleep(1000);
     const r1 = await read(ipc, pid);
     await sleep(3000);
@@ -127,6 +133,12 @@ for (const name of scenarios) {
     console.log(' after 4 s:');
     diff(r0, r2, C);
     mapDiff(r0.maps, r2.maps, C);
+    if (process.env.PROBE_FLAGS) {
+      // V8 flags set in the relay before one more reading (e.g. --compact-on-every-full-gc).
+      const r5 = await read(ipc, pid, undefined, process.env.PROBE_FLAGS);
+      console.log(` after ${process.env.PROBE_FLAGS}:`);
+      diff(r0, r5, C);
+    }
     if (!process.env.PROBE_SNAPSHOT) continue;
     const r3 = await read(ipc, pid, `/tmp/probe-${name}-${C}.heapsnapshot`);
     const r4 = await read(ipc, pid);

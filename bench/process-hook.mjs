@@ -14,16 +14,37 @@
  *   writing a heap snapshot (bench/memory-probe.ts);
  * - `__fanout` subscribes to the relay's fan-out timing channel (src/fanout-timing.ts) at the first
  *   call and answers the records since the last call, each `[received, decoded, published,
- *   delivered, encoded, firstWrite, lastWrite, sessions]` (`performance.now()` ms); `reset` drops them.
+ *   delivered, encoded, firstWrite, lastWrite, sessions]` (`performance.now()` ms); `reset` drops them;
+ * - `__gc` observes GC pauses from the first call on and answers those since the last call.
  */
 import { subscribe } from 'node:diagnostics_channel';
-import { getHeapSpaceStatistics, getHeapStatistics, writeHeapSnapshot } from 'node:v8';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 
 /** The relay's fan-out records (src/fanout-timing.ts publishes them on this channel while it has a subscriber). */
 const FANOUT_CHANNEL = 'bridge.fanout';
 const FANOUT_MAX = 200_000;
 /** Records since the last `__fanout` reset; null until the first request subscribes. */
 let fanout = null;
+
+/** GC pauses since the last `__gc` request; null until the first request starts observing. */
+let gcStats = null;
+
+/** Answers `__gc`: count, total and longest pause (ms) of the GCs since the last call (observing from the first). */
+function gcPauses() {
+  if (gcStats === null) {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gcStats.count += 1;
+        gcStats.totalMs += e.duration;
+        if (e.duration > gcStats.maxMs) gcStats.maxMs = e.duration;
+      }
+    }).observe({ entryTypes: ['gc'] });
+  }
+  const out = gcStats ?? { count: 0, totalMs: 0, maxMs: 0 };
+  gcStats = { count: 0, totalMs: 0, maxMs: 0 };
+  return out;
+}
 
 /** Answers `__fanout`: the records since the last call (subscribing at the first); `reset` drops them. */
 function fanoutRecords(args) {
@@ -67,11 +88,16 @@ if (process.channel) {
       process.send?.({ id: req.id, ok: true, result: getHeapSpaceStatistics().map((s) => ({ space: s.space_name, used: s.space_used_size })) });
       return;
     }
+    if (req.op === '__gc') {
+      process.send?.({ id: req.id, ok: true, result: gcPauses() });
+      return;
+    }
     if (req.op === '__fanout') {
       process.send?.({ id: req.id, ok: true, result: fanoutRecords(req.args) });
       return;
     }
     if (req.op === '__probe') {
+      if (req.args?.flags) setFlagsFromString(req.args.flags);
       if (req.args?.gc) collect();
       if (req.args?.snapshot) writeHeapSnapshot(req.args.snapshot);
       const spaces = getHeapSpaceStatistics().map((s) => ({ space: s.space_name, used: s.space_used_size, physical: s.physical_space_size, size: s.space_size }));

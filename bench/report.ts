@@ -42,6 +42,7 @@ export const METRICS: Metric[] = [
   { key: 'p99Us', label: 'p99 @fixed rate', get: (r) => r.fixed.p99Us, fmt: usfmt, ratio: true },
   { key: 'relayP99Us', label: 'relay own p99 @fixed', get: (r) => r.relay?.fixed.p99Us ?? Number.NaN, fmt: usfmt, ratio: false },
   { key: 'relayShare', label: 'relay own ÷ e2e p99', get: (r) => (r.relay?.fixed.p99Us ?? Number.NaN) / r.fixed.p99Us, fmt: (v) => `${(v * 100).toFixed(0)}%`, ratio: false },
+  { key: 'relayGcMaxMs', label: 'relay GC longest @fixed', get: (r) => r.relay?.fixed.gc?.maxMs ?? Number.NaN, fmt: (v) => `${v.toFixed(2)}ms`, ratio: false },
   { key: 'relaySatP99Us', label: 'relay own p99 @sat', get: (r) => r.relay?.sat.p99Us ?? Number.NaN, fmt: usfmt, ratio: false },
   { key: 'maxUs', label: 'max @fixed rate', get: (r) => r.fixed.maxUs, fmt: usfmt, ratio: true },
   { key: 'fixedServerCpuPct', label: 'server CPU @fixed', get: (r) => r.fixed.serverCpuPct, fmt: pctfmt, ratio: true },

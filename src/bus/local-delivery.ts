@@ -37,11 +37,14 @@ export class LocalDelivery {
   readonly #expected = new Map<string, Expected>();
   readonly #queue: [string, BridgeEvent][] = [];
   readonly #onError: (err: unknown) => void;
+  readonly #forward: (subject: string, event: BridgeEvent) => void;
   #delivering = false;
   #seq = 0;
 
-  constructor(onError: (err: unknown) => void) {
+  /** `forward` sends an event on to NATS, right after its local subscribers had it. */
+  constructor(onError: (err: unknown) => void, forward: (subject: string, event: BridgeEvent) => void) {
     this.#onError = onError;
+    this.#forward = forward;
   }
 
   /** Echoes still expected (for tests). */
@@ -60,16 +63,20 @@ export class LocalDelivery {
   }
 
   /**
-   * Hands `event` to every local subscription of `subject` now (an event published by a handler
-   * meanwhile waits for the current one, as on the memory bus), and expects one echo per
-   * subscription that got it.
+   * Hands `event` to every local subscription of `subject` now, expecting one echo per
+   * subscription that got it, then forwards it to NATS: the local fan-out does not wait for the
+   * event's encoding. An event published by a handler meanwhile waits for the current one, as on
+   * the memory bus, so NATS too sees the events in the order they were published.
    */
   deliver(subject: string, event: BridgeEvent): void {
     this.#queue.push([subject, event]);
     if (this.#delivering) return;
     this.#delivering = true;
     try {
-      for (let item = this.#queue.shift(); item; item = this.#queue.shift()) this.#handOut(item[0], item[1]);
+      for (let item = this.#queue.shift(); item; item = this.#queue.shift()) {
+        this.#handOut(item[0], item[1]);
+        this.#forward(item[0], item[1]);
+      }
     } finally {
       this.#delivering = false;
     }

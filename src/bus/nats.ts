@@ -110,7 +110,7 @@ export class NatsBus implements Bus {
   constructor(opts: NatsBusOptions) {
     this.#opts = opts;
     this.#onError = opts.onError ?? ((err) => process.emitWarning(err instanceof Error ? err : String(err)));
-    this.#local = opts.localDelivery ? new LocalDelivery(this.#onError) : null;
+    this.#local = opts.localDelivery ? new LocalDelivery(this.#onError, (subject, event) => this.#send(subject, event)) : null;
     this.#retention = new Retention({
       prefix: opts.prefix,
       historyLimit: Math.max(1, Math.floor(opts.historyLimit ?? 150)),
@@ -178,13 +178,16 @@ export class NatsBus implements Bus {
    */
   publish(subject: string, event: BridgeEvent): void {
     if (this.#state.ending || !this.#nc) return;
+    if (this.#local) this.#local.deliver(subject, event);
+    else this.#send(subject, event);
+  }
+
+  #send(subject: string, event: BridgeEvent): void {
     try {
-      this.#nc.publish(subject, encode(event));
+      this.#nc?.publish(subject, encode(event));
     } catch (err) {
       this.#onError(err);
-      return;
     }
-    this.#local?.deliver(subject, event);
   }
 
   /** Active once it reached the server (`flush()`). Undecodable messages are reported and skipped. */

@@ -100,7 +100,7 @@ describe('NATS local delivery', () => {
 
 describe('LocalDelivery echoes', () => {
   test('an id with an escape or a non-ASCII character is not read in place', () => {
-    const d = new LocalDelivery(() => {});
+    const d = new LocalDelivery(() => {}, () => {});
     const entry = d.add('p.>', () => {});
     for (const id of ['a"b', 'a\\b', 'é1']) {
       d.deliver('p.x', { ...makeEvent({ upstream: 'u', node: 'n' }, 'server.console', 's', {}), id });
@@ -111,8 +111,22 @@ describe('LocalDelivery echoes', () => {
     assert.equal(d.expected, 0, 'each echo expected once per subscription, then forgotten');
   });
 
+  test('local subscribers have an event before it goes to NATS; one a handler publishes follows it, in order', () => {
+    const log: string[] = [];
+    const ev = (n: number) => makeEvent({ upstream: 'u', node: 'n' }, 'server.console', 's', { n });
+    const d = new LocalDelivery(() => {}, (_s, e) => void log.push(`nats ${(e.data as { n: number }).n}`));
+    d.add('p.>', (e) => {
+      const n = (e.data as { n: number }).n;
+      log.push(`local ${n}`);
+      if (n === 1) d.deliver('p.x', ev(2));
+    });
+    d.deliver('p.x', ev(1));
+    d.deliver('q.x', ev(3)); // no local subscriber: straight on
+    assert.deepEqual(log, ['local 1', 'nats 1', 'local 2', 'nats 2', 'nats 3']);
+  });
+
   test('a subscription made after the publish drops the echo without counting it', () => {
-    const d = new LocalDelivery(() => {});
+    const d = new LocalDelivery(() => {}, () => {});
     const first = d.add('p.>', () => {});
     const event = makeEvent({ upstream: 'u', node: 'n' }, 'server.console', 's', {});
     d.deliver('p.x', event);
