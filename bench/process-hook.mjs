@@ -27,6 +27,7 @@ const FANOUT_MAX = 200_000;
 /** Records since the last `__fanout` reset; null until the first request subscribes. */
 let fanout = null;
 
+const GC_KINDS = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' };
 /** GC pauses since the last `__gc` request; null until the first request starts observing. */
 let gcStats = null;
 
@@ -38,11 +39,14 @@ function gcPauses() {
         gcStats.count += 1;
         gcStats.totalMs += e.duration;
         if (e.duration > gcStats.maxMs) gcStats.maxMs = e.duration;
+        // perf_hooks.constants: 1 minor (scavenge), 4 major (mark-compact), 8 incremental marking, 16 weak callbacks.
+        const kind = GC_KINDS[e.detail?.kind] ?? String(e.detail?.kind);
+        gcStats.kinds[kind] = (gcStats.kinds[kind] ?? 0) + e.duration;
       }
     }).observe({ entryTypes: ['gc'] });
   }
-  const out = gcStats ?? { count: 0, totalMs: 0, maxMs: 0 };
-  gcStats = { count: 0, totalMs: 0, maxMs: 0 };
+  const out = gcStats ?? { count: 0, totalMs: 0, maxMs: 0, kinds: {} };
+  gcStats = { count: 0, totalMs: 0, maxMs: 0, kinds: {} };
   return out;
 }
 

@@ -20,7 +20,7 @@ export interface RelayTiming {
   /** Sessions per event (the fan-out size), median. */
   sessions: number;
   /** The relay's GC pauses over the phase: count, total and longest (ms). */
-  gc: { count: number; totalMs: number; maxMs: number } | null;
+  gc: { count: number; totalMs: number; maxMs: number; kinds: Record<string, number> } | null;
   /** Phase offsets from receipt (µs) of the event at the median and at the p99 of the total. */
   timeline: { p50: Record<string, number>; p99: Record<string, number> } | null;
 }
@@ -60,7 +60,7 @@ export function renderTimeline(tag: string, t: RelayTiming): string[] {
   if (!t.timeline) return [`${tag}: no fan-out records`];
   const row = (label: string, p: Record<string, number>) =>
     `  ${label.padEnd(4)} ` + PHASES.map((k) => `${k} ${Number.isFinite(p[k]!) ? `${p[k]}µs` : '–'}`).join(' · ');
-  const gc = t.gc ? `; GC ${t.gc.count}×, ${t.gc.totalMs.toFixed(1)} ms in all, longest ${t.gc.maxMs.toFixed(2)} ms` : '';
+  const gc = t.gc ? `; GC ${t.gc.count}×, ${t.gc.totalMs.toFixed(1)} ms in all, longest ${t.gc.maxMs.toFixed(2)} ms (${Object.entries(t.gc.kinds).map(([k, ms]) => `${k} ${ms.toFixed(1)} ms`).join(', ')})` : '';
   return [
     `${tag}: ${t.events} events × ${t.sessions} sessions, receipt → last write p50 ${t.p50Us} µs, p99 ${t.p99Us} µs, max ${t.maxUs} µs${gc}; phases from receipt:`,
     row('p50', t.timeline.p50),

@@ -44,6 +44,8 @@ export class Hub {
    */
   #lastEvent: BridgeEvent | null = null;
   #lastFrames: FrameCache | null = null;
+  /** Dialects encoded for the first time during the current hand-out, counted after it (see #count). */
+  readonly #encoded: { dialect: string; dropped: DropReason | null; at: number }[] = [];
 
   constructor(bus: Bus, metrics: Metrics, notes?: ThrottledLog) {
     this.#bus = bus;
@@ -88,7 +90,20 @@ export class Hub {
       this.#handOut(event, members, timed);
     } finally {
       endFanout();
+      this.#count(event);
     }
+  }
+
+  /** The metrics of the encodings just made: after the hand-out, so the first write waits for none of it. */
+  #count(event: BridgeEvent): void {
+    const encoded = this.#encoded;
+    if (encoded.length === 0) return;
+    const received = Date.parse(event.time);
+    for (const e of encoded) {
+      if (e.dropped !== null) this.#metrics.eventsDropped.inc({ dialect: e.dialect, direction: 'downstream', reason: e.dropped });
+      if (Number.isFinite(received)) this.#metrics.fanoutLatency.observe({ dialect: e.dialect }, Math.max(0, e.at - received) / 1000);
+    }
+    encoded.length = 0;
   }
 
   /** Hands `event` to every member, encoded once per dialect and variant. */
@@ -140,11 +155,7 @@ export class Hub {
         error: describeError(err),
       });
     }
-    if (firstOfDialect) {
-      if (text === null) this.#metrics.eventsDropped.inc({ dialect: member.dialect, direction: 'downstream', reason: dropped });
-      const received = Date.parse(event.time);
-      if (Number.isFinite(received)) this.#metrics.fanoutLatency.observe({ dialect: member.dialect }, Math.max(0, Date.now() - received) / 1000);
-    }
+    if (firstOfDialect) this.#encoded.push({ dialect: member.dialect, dropped: text === null ? dropped : null, at: Date.now() });
     return text === null ? null : Buffer.from(text, 'utf8');
   }
 }
