@@ -82,8 +82,8 @@ interface Reading {
   maps: ReturnType<typeof mappings>;
 }
 
-async function read(ipc: Ipc, pid: number, snapshot?: string, flags?: string, gc = true): Promise<Reading> {
-  const r = await ipc.call('__probe', { gc, snapshot, flags });
+async function read(ipc: Ipc, pid: number, snapshot?: string, flags?: string, gc: boolean | 'lastResortOnly' = true): Promise<Reading> {
+  const r = await ipc.call('__probe', { gc: gc === true, lastResortOnly: gc === 'lastResortOnly', snapshot, flags });
   const s = smaps(pid);
   return { rss: s.Rss!, smaps: s, regions: regions(pid), maps: mappings(pid), memory: r.memory, spaces: r.spaces };
 }
@@ -124,6 +124,10 @@ for (const name of scenarios) {
       diff(r0, await read(ipc, pid, undefined, undefined, false), C);
     }
     await sleep(1000);
+    if (process.env.PROBE_LAST_RESORT_ONLY) {
+      console.log(`${name} C=${C}: collected with the two last-resort GCs only (no plain gc() after):`);
+      diff(r0, await read(ipc, pid, undefined, undefined, 'lastResortOnly'), C);
+    }
     const r1 = await read(ipc, pid);
     await sleep(3000);
     const r2 = await read(ipc, pid);

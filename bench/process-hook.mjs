@@ -102,7 +102,9 @@ if (process.channel) {
     }
     if (req.op === '__probe') {
       if (req.args?.flags) setFlagsFromString(req.args.flags);
-      if (req.args?.gc) collect();
+      // `lastResortOnly`: the collection as it was before the plain gc() was added (issue 9), for comparison.
+      if (req.args?.lastResortOnly) for (let i = 0; i < 2; i++) gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+      else if (req.args?.gc) collect();
       if (req.args?.snapshot) writeHeapSnapshot(req.args.snapshot);
       const spaces = getHeapSpaceStatistics().map((s) => ({ space: s.space_name, used: s.space_used_size, physical: s.physical_space_size, size: s.space_size }));
       process.send?.({ id: req.id, ok: true, result: { memory: process.memoryUsage(), spaces, heap: getHeapStatistics() } });
