@@ -102,27 +102,28 @@ class PinoLog implements RelayLog {
   }
 
   debug(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.#pino.debug(msg);
-    else this.#pino.debug(safeFields(fields), msg);
+    this.#write('debug', msg, fields);
   }
 
   info(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.#pino.info(msg);
-    else this.#pino.info(safeFields(fields), msg);
+    this.#write('info', msg, fields);
   }
 
   warn(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.#pino.warn(msg);
-    else this.#pino.warn(safeFields(fields), msg);
+    this.#write('warn', msg, fields);
   }
 
   error(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.#pino.error(msg);
-    else this.#pino.error(safeFields(fields), msg);
+    this.#write('error', msg, fields);
   }
 
   child(bindings: Record<string, unknown>): RelayLog {
     return new SharedLevelChild(this, bindings);
+  }
+
+  #write(level: Exclude<LogLevel, 'silent'>, msg: string, fields: Record<string, unknown> | undefined): void {
+    if (fields === undefined) this.#pino[level](msg);
+    else this.#pino[level](safeFields(fields), msg);
   }
 }
 
@@ -152,23 +153,27 @@ class SharedLevelChild implements RelayLog {
   }
 
   debug(msg: string, fields?: Record<string, unknown>): void {
-    if (this.#parent.enabled('debug')) this.#parent.debug(msg, { ...this.#bindings, ...fields });
+    this.#write('debug', msg, fields);
   }
 
   info(msg: string, fields?: Record<string, unknown>): void {
-    if (this.#parent.enabled('info')) this.#parent.info(msg, { ...this.#bindings, ...fields });
+    this.#write('info', msg, fields);
   }
 
   warn(msg: string, fields?: Record<string, unknown>): void {
-    if (this.#parent.enabled('warn')) this.#parent.warn(msg, { ...this.#bindings, ...fields });
+    this.#write('warn', msg, fields);
   }
 
   error(msg: string, fields?: Record<string, unknown>): void {
-    if (this.#parent.enabled('error')) this.#parent.error(msg, { ...this.#bindings, ...fields });
+    this.#write('error', msg, fields);
   }
 
   child(bindings: Record<string, unknown>): RelayLog {
     return new SharedLevelChild(this.#parent, { ...this.#bindings, ...bindings });
+  }
+
+  #write(level: Exclude<LogLevel, 'silent'>, msg: string, fields: Record<string, unknown> | undefined): void {
+    if (this.#parent.enabled(level)) this.#parent[level](msg, { ...this.#bindings, ...fields });
   }
 }
 
