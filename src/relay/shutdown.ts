@@ -11,11 +11,6 @@ import type { DownstreamServer } from '../downstream/server.ts';
 import type { ThrottledLog } from '../throttled-log.ts';
 import type { Supervisor } from '../upstream/supervisor.ts';
 
-/** Of a stop's grace, the part kept for links, bus, port and simulators after the sessions' drain. */
-const STOP_RESERVE_MS = 1000;
-/** How long closing the bus may take once its drain was cut short at the deadline (a socket close). */
-const BUS_CLOSE_MS = 250;
-
 export interface StopParts {
   clock: Clock;
   log: Log;
@@ -28,6 +23,11 @@ export interface StopParts {
   simulators: ReadonlyMap<string, Simulator>;
   notes: ThrottledLog;
 }
+
+/** Of a stop's grace, the part kept for links, bus, port and simulators after the sessions' drain. */
+const STOP_RESERVE_MS = 1000;
+/** How long closing the bus may take once its drain was cut short at the deadline (a socket close). */
+const BUS_CLOSE_MS = 250;
 
 /**
  * Stops everything within `graceMs` on the relay's clock: the sessions get the grace less a
