@@ -82,10 +82,34 @@ function safeFields(fields: Record<string, unknown>): Record<string, unknown> {
   return out ?? fields;
 }
 
-class PinoLog implements RelayLog {
+type Level = Exclude<LogLevel, 'silent'>;
+
+/** The four level methods of a log, each one call of `write`. */
+abstract class LevelMethods {
+  protected abstract write(level: Level, msg: string, fields: Record<string, unknown> | undefined): void;
+
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.write('debug', msg, fields);
+  }
+
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.write('info', msg, fields);
+  }
+
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.write('warn', msg, fields);
+  }
+
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.write('error', msg, fields);
+  }
+}
+
+class PinoLog extends LevelMethods implements RelayLog {
   readonly #pino: Logger;
 
   constructor(p: Logger) {
+    super();
     this.#pino = p;
   }
 
@@ -101,27 +125,11 @@ class PinoLog implements RelayLog {
     return this.#pino.isLevelEnabled(level);
   }
 
-  debug(msg: string, fields?: Record<string, unknown>): void {
-    this.#write('debug', msg, fields);
-  }
-
-  info(msg: string, fields?: Record<string, unknown>): void {
-    this.#write('info', msg, fields);
-  }
-
-  warn(msg: string, fields?: Record<string, unknown>): void {
-    this.#write('warn', msg, fields);
-  }
-
-  error(msg: string, fields?: Record<string, unknown>): void {
-    this.#write('error', msg, fields);
-  }
-
   child(bindings: Record<string, unknown>): RelayLog {
     return new SharedLevelChild(this, bindings);
   }
 
-  #write(level: Exclude<LogLevel, 'silent'>, msg: string, fields: Record<string, unknown> | undefined): void {
+  protected write(level: Level, msg: string, fields: Record<string, unknown> | undefined): void {
     if (fields === undefined) this.#pino[level](msg);
     else this.#pino[level](safeFields(fields), msg);
   }
@@ -131,11 +139,12 @@ class PinoLog implements RelayLog {
  * A child that shares its parent's level (a pino child keeps the level it was made with, and a
  * reload changes the root's): it adds its bindings as fields and writes through the parent.
  */
-class SharedLevelChild implements RelayLog {
+class SharedLevelChild extends LevelMethods implements RelayLog {
   readonly #parent: RelayLog;
   readonly #bindings: Record<string, unknown>;
 
   constructor(parent: RelayLog, bindings: Record<string, unknown>) {
+    super();
     this.#parent = parent;
     this.#bindings = bindings;
   }
@@ -152,27 +161,11 @@ class SharedLevelChild implements RelayLog {
     return this.#parent.enabled(level);
   }
 
-  debug(msg: string, fields?: Record<string, unknown>): void {
-    this.#write('debug', msg, fields);
-  }
-
-  info(msg: string, fields?: Record<string, unknown>): void {
-    this.#write('info', msg, fields);
-  }
-
-  warn(msg: string, fields?: Record<string, unknown>): void {
-    this.#write('warn', msg, fields);
-  }
-
-  error(msg: string, fields?: Record<string, unknown>): void {
-    this.#write('error', msg, fields);
-  }
-
   child(bindings: Record<string, unknown>): RelayLog {
     return new SharedLevelChild(this.#parent, { ...this.#bindings, ...bindings });
   }
 
-  #write(level: Exclude<LogLevel, 'silent'>, msg: string, fields: Record<string, unknown> | undefined): void {
+  protected write(level: Level, msg: string, fields: Record<string, unknown> | undefined): void {
     if (this.#parent.enabled(level)) this.#parent[level](msg, { ...this.#bindings, ...fields });
   }
 }
