@@ -20,7 +20,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { Subjects } from '../subjects.ts';
 import type { LinkState, Metrics } from '../metrics.ts';
 import { Backoff, type BackoffPolicy } from './backoff.ts';
-import type { Connector, UpstreamSocket } from './connector.ts';
+import { closeWithin, type Connector, type UpstreamSocket } from './connector.ts';
 import { wsConnector } from './ws-connector.ts';
 
 export interface LinkRunnerOptions {
@@ -182,23 +182,8 @@ export class LinkRunner {
     const socket = this.#socket;
     this.#socket = null;
     this.#open = false;
-    if (socket) {
-      // Among the closing sockets, so that a fence during the handshake terminates it too.
-      this.#closing.add(socket);
-      await new Promise<void>((resolve) => {
-        const grace = this.#o.clock.setTimeout(() => {
-          socket.terminate();
-          resolve();
-        }, STOP_GRACE_MS);
-        socket.on('close', () => {
-          grace.cancel();
-          this.#closing.delete(socket);
-          resolve();
-        });
-        const f = closeFrame('BRIDGE_ERR_SHUTDOWN');
-        socket.close(f.code, f.reason);
-      });
-    }
+    // Among the closing sockets, so that a fence during the handshake terminates it too.
+    if (socket) await closeWithin(socket, closeFrame('BRIDGE_ERR_SHUTDOWN'), STOP_GRACE_MS, this.#o.clock, this.#closing);
     this.#setState('closed', 'stopped', { publish: running });
   }
 
@@ -248,16 +233,7 @@ export class LinkRunner {
     this.#generation++;
     this.#socket = null;
     this.#open = false;
-    this.#closing.add(socket);
-    const grace = this.#o.clock.setTimeout(() => {
-      this.#closing.delete(socket);
-      socket.terminate();
-    }, CLOSE_GRACE_MS);
-    socket.on('close', () => {
-      grace.cancel();
-      this.#closing.delete(socket);
-    });
-    socket.close(frame.code, frame.reason);
+    void closeWithin(socket, frame, CLOSE_GRACE_MS, this.#o.clock, this.#closing);
     // After the adapter's current handler has returned, so `onClose` never runs inside it.
     queueMicrotask(() => this.#ended(frame));
   }
