@@ -5,10 +5,9 @@
  * producer's) CloudEvents socket and republishes it: relay chaining. Config specs are declared
  * here; the config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encodeEvent } from './codec.ts';
 import { createCloudEventsListener } from './downstream.ts';
-import { CloudEventsSimulator, CloudEventsSimulatorOptions } from './simulator.ts';
 import { parseSubject } from './subject.ts';
 import { createCloudEventsUpstream } from './upstream.ts';
 import { DEFAULT_PATH, SUBJECT_LIMITS } from './vocabulary.ts';
@@ -35,11 +34,10 @@ export const CloudEventsListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const cloudeventsAdapter: TypedProtocolAdapter<typeof CloudEventsUpstreamOptions, typeof CloudEventsListenerOptions, typeof CloudEventsSimulatorOptions> = {
+export const cloudeventsAdapter: ProtocolRoles<typeof CloudEventsUpstreamOptions, typeof CloudEventsListenerOptions> = {
   protocol: 'cloudevents',
   upstreamOptions: CloudEventsUpstreamOptions,
   listenerOptions: CloudEventsListenerOptions,
-  simulatorOptions: CloudEventsSimulatorOptions,
   defaultPath: DEFAULT_PATH,
   check(kind, config) {
     if (kind !== 'upstream') return [];
@@ -59,5 +57,4 @@ export const cloudeventsAdapter: TypedProtocolAdapter<typeof CloudEventsUpstream
   encode: encodeEvent,
   createUpstream: (ctx) => createCloudEventsUpstream(ctx),
   createListener: (ctx) => createCloudEventsListener(ctx),
-  startSimulator: (ctx, host, port) => CloudEventsSimulator.start(ctx, host, port),
 };

@@ -9,8 +9,8 @@
  * and pings every socket (`pingIntervalMs`, 0 disables), terminating one that missed a pong, so
  * the relay's upstream keep-alive is exercised too. All time comes from the injected clock.
  */
-import { Type, Value, WebHost, bearerKey, keepLast, makeEvent } from '../../src/adapter-kit.ts';
-import type { BridgeEvent, HostConnection, HttpRequest, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer, UpgradeVerdict } from '../../src/adapter-kit.ts';
+import { Type, Value, WebHost, bearerKey, keepLast, makeEvent } from '../../src/simulator-kit.ts';
+import type { SimulatorFactory, BridgeEvent, HostConnection, HttpRequest, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer, UpgradeVerdict } from '../../src/simulator-kit.ts';
 import { decodeClient, encodeEvent, encodeServerMessage, errorFrame, type SubscriptionMessage } from './codec.ts';
 import { eventSubject, parseSubject, subjectMatches } from './subject.ts';
 import { CLIENT_OPS, DEFAULT_PATH, REPLY_ERRORS, SERVER_OPS } from './vocabulary.ts';
@@ -189,3 +189,9 @@ export class CloudEventsSimulator implements Simulator {
     }
   }
 }
+
+/** The simulator half of the cloudevents adapter (src/registry.ts joins it to the roles in index.ts). */
+export const cloudeventsSimulator: SimulatorFactory<typeof CloudEventsSimulatorOptions> = {
+  simulatorOptions: CloudEventsSimulatorOptions,
+  startSimulator: (ctx, host, port) => CloudEventsSimulator.start(ctx, host, port),
+};

@@ -2,10 +2,9 @@
  * The Felix adapter: FelixBot's websocket (`{code, data}` frames), both roles, and the simulator.
  * Config specs are declared here; the config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createFelixListener } from './downstream.ts';
-import { FelixSimulator, FelixSimulatorOptions } from './simulator.ts';
 import { createFelixUpstream } from './upstream.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_PING_INTERVAL_MS, PROTOCOL } from './vocabulary.ts';
 
@@ -40,11 +39,10 @@ export const FelixListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const felixAdapter: TypedProtocolAdapter<typeof FelixUpstreamOptions, typeof FelixListenerOptions, typeof FelixSimulatorOptions> = {
+export const felixAdapter: ProtocolRoles<typeof FelixUpstreamOptions, typeof FelixListenerOptions> = {
   protocol: PROTOCOL,
   upstreamOptions: FelixUpstreamOptions,
   listenerOptions: FelixListenerOptions,
-  simulatorOptions: FelixSimulatorOptions,
   defaultPath: '/felix',
   check(kind, config) {
     if (kind !== 'upstream' || config.simulator !== undefined) return [];
@@ -56,5 +54,4 @@ export const felixAdapter: TypedProtocolAdapter<typeof FelixUpstreamOptions, typ
   encode,
   createUpstream: (ctx) => createFelixUpstream(ctx),
   createListener: (ctx) => createFelixListener(ctx),
-  startSimulator: (ctx, host, port) => FelixSimulator.start(ctx, host, port),
 };

@@ -4,7 +4,7 @@
  * missing/falsy or unknown codes are ignored without a reply; `20001` is answered at once;
  * `20002` replaces both lists, and only when both are arrays.
  */
-import type { HostConnection } from '../../src/adapter-kit.ts';
+import type { HostConnection } from '../../src/simulator-kit.ts';
 import { decodeFrame } from './codec.ts';
 import { CLIENT_CODES, RESOURCES } from './vocabulary.ts';
 

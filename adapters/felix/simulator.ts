@@ -8,8 +8,8 @@
  * Per-socket protocol lives in {@link FelixSimSocket}; this file is the config, the demo data,
  * the broadcast of updates and the test controls.
  */
-import { Type, Value, WebHost, keepLast } from '../../src/adapter-kit.ts';
-import type { Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer, UpgradeVerdict, HttpRequest } from '../../src/adapter-kit.ts';
+import { Type, Value, WebHost, keepLast } from '../../src/simulator-kit.ts';
+import type { SimulatorFactory, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer, UpgradeVerdict, HttpRequest } from '../../src/simulator-kit.ts';
 import { encodeFrame, formatMemoryMb } from './codec.ts';
 import type { HeartbeatAckWire } from './schema.ts';
 import { FelixSimSocket, type ListenLists } from './simulator-session.ts';
@@ -216,3 +216,9 @@ export class FelixSimulator implements Simulator {
     DEMO_USERS.forEach((id, i) => this.updateUser(id, { id, points: 100 * (i + 1) + rev * 3, experience: { level: 1 + Math.floor(rev / 10) }, revision: rev, updatedAt: at }));
   }
 }
+
+/** The simulator half of the felix adapter (src/registry.ts joins it to the roles in index.ts). */
+export const felixSimulator: SimulatorFactory<typeof FelixSimulatorOptions> = {
+  simulatorOptions: FelixSimulatorOptions,
+  startSimulator: (ctx, host, port) => FelixSimulator.start(ctx, host, port),
+};

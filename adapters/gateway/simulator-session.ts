@@ -3,7 +3,7 @@
  * the close with 4001 when no client `e:1` arrived since the previous tick. The socket's own
  * timer starts with the connection, as the real server's per-socket interval does.
  */
-import type { Clock, HostConnection, Timer } from '../../src/adapter-kit.ts';
+import type { Clock, HostConnection, Timer } from '../../src/simulator-kit.ts';
 import { HEARTBEAT_FRAME, helloFrame, readFrame } from './codec.ts';
 import { CLIENT_EVENTS, CLOSE_CODES, type Profile } from './vocabulary.ts';
 

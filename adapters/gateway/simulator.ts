@@ -8,8 +8,8 @@
  * Payloads are written here from the protocol text, not through the codec's event encoder, so the
  * end-to-end tests check the relay against an independent rendering of the wire.
  */
-import { Type, Value, WebHost, keepLast } from '../../src/adapter-kit.ts';
-import type { HostConnection, HttpRequest, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer } from '../../src/adapter-kit.ts';
+import { Type, Value, WebHost, keepLast } from '../../src/simulator-kit.ts';
+import type { SimulatorFactory, HostConnection, HttpRequest, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer } from '../../src/simulator-kit.ts';
 import { encodeFrame, isLatest } from './codec.ts';
 import { SimSocket, type ReceivedPacket } from './simulator-session.ts';
 import { CLOSE_CODES, DEFAULT_HEARTBEAT_MS, GATEWAY_PATH, LATEST_EVENTS, PROFILES, SEED_EVENTS, WEBHOOK_FIELDS, participantCredential } from './vocabulary.ts';
@@ -285,3 +285,9 @@ function safeDecode(text: string): string {
     return text;
   }
 }
+
+/** The simulator half of the gateway adapter (src/registry.ts joins it to the roles in index.ts). */
+export const gatewaySimulator: SimulatorFactory<typeof GatewaySimulatorOptions> = {
+  simulatorOptions: GatewaySimulatorOptions,
+  startSimulator: (ctx, host, port) => GatewaySimulator.start(ctx, host, port),
+};

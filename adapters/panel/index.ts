@@ -5,11 +5,10 @@
  * kind of panel, and in front of Wings servers (DESIGN §7). Config specs are declared here; the
  * config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createPanelListener } from './downstream.ts';
 import { ticketEndpointOf, type PanelListenerConfig } from './ticket-endpoint.ts';
-import { PanelSimulator, PanelSimulatorOptions } from './simulator.ts';
 import { createPanelUpstream } from './upstream.ts';
 import { DEFAULT_INTENTS, PATHS, PROTOCOL, PROTOCOL_PING_MS } from './vocabulary.ts';
 
@@ -37,11 +36,10 @@ export const PanelListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const panelAdapter: TypedProtocolAdapter<typeof PanelUpstreamOptions, typeof PanelListenerOptions, typeof PanelSimulatorOptions> = {
+export const panelAdapter: ProtocolRoles<typeof PanelUpstreamOptions, typeof PanelListenerOptions> = {
   protocol: PROTOCOL,
   upstreamOptions: PanelUpstreamOptions,
   listenerOptions: PanelListenerOptions,
-  simulatorOptions: PanelSimulatorOptions,
   defaultPath: PATHS.events,
   listenerRoutes(config) {
     const path = ticketEndpointOf(config as unknown as PanelListenerConfig);
@@ -58,5 +56,4 @@ export const panelAdapter: TypedProtocolAdapter<typeof PanelUpstreamOptions, typ
   encode,
   createUpstream: (ctx) => createPanelUpstream(ctx),
   createListener: (ctx) => createPanelListener(ctx),
-  startSimulator: (ctx, host, port) => PanelSimulator.start(ctx, host, port),
 };

@@ -7,7 +7,7 @@
  * Semoxy's own order is kept: a start is status 1; the server goes to 2 when its "Done" line is
  * read (the status change is broadcast before that line); a stop is 3, then 0 when the process ends.
  */
-import type { Clock, Timer } from '../../src/adapter-kit.ts';
+import type { Clock, Timer } from '../../src/simulator-kit.ts';
 
 export interface SimServerOptions {
   id: string;

@@ -10,7 +10,7 @@
  * Both: the websockets library's keep-alive, a ping every 20 s and a close with 1011 when the
  * previous ping is still unanswered.
  */
-import type { Clock, HostConnection, Timer } from '../../src/adapter-kit.ts';
+import type { Clock, HostConnection, Timer } from '../../src/simulator-kit.ts';
 import { decodeFrame, encodeFrame, intentAllows, type PanelPacket, type PanelVersion } from './codec.ts';
 import { AuthenticateCheck, IntentCheck } from './schema.ts';
 import { CLIENT_ACTIONS, MESSAGES, SERVER_ACTIONS, unsupportedAction, type IntentFamily } from './vocabulary.ts';

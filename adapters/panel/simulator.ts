@@ -9,8 +9,8 @@
  * original's: reusable, 7200 s by default. Times come from the injected clock.
  */
 import { randomBytes } from 'node:crypto';
-import { Type, Value, WebHost, keepLast } from '../../src/adapter-kit.ts';
-import type { HttpRequest, HttpResponse, Simulator, SimulatorContext, SimulatorEndpoint, Static, UpgradeVerdict } from '../../src/adapter-kit.ts';
+import { Type, Value, WebHost, keepLast } from '../../src/simulator-kit.ts';
+import type { SimulatorFactory, HttpRequest, HttpResponse, Simulator, SimulatorContext, SimulatorEndpoint, Static, UpgradeVerdict } from '../../src/simulator-kit.ts';
 import { encodeFrame, type PanelPacket, type PanelVersion } from './codec.ts';
 import { SimServer } from './simulator-server.ts';
 import { SimSession, type SessionLookup } from './simulator-session.ts';
@@ -304,3 +304,9 @@ export class PanelSimulator implements Simulator {
     return { accept: true, state: 'v1' };
   }
 }
+
+/** The simulator half of the panel adapter (src/registry.ts joins it to the roles in index.ts). */
+export const panelSimulator: SimulatorFactory<typeof PanelSimulatorOptions> = {
+  simulatorOptions: PanelSimulatorOptions,
+  startSimulator: (ctx, host, port) => PanelSimulator.start(ctx, host, port),
+};

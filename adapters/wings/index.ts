@@ -2,10 +2,9 @@
  * The Wings adapter: Pterodactyl's server websocket (`{event, args}`), both roles, and the
  * simulator. Config specs are declared here; the config loader merges them with the shared keys.
  */
-import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createWingsListener } from './downstream.ts';
-import { WingsSimulator, WingsSimulatorOptions } from './simulator.ts';
 import { createWingsUpstream } from './upstream.ts';
 
 export const WingsUpstreamOptions = Type.Object(
@@ -34,11 +33,10 @@ export const WingsListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const wingsAdapter: TypedProtocolAdapter<typeof WingsUpstreamOptions, typeof WingsListenerOptions, typeof WingsSimulatorOptions> = {
+export const wingsAdapter: ProtocolRoles<typeof WingsUpstreamOptions, typeof WingsListenerOptions> = {
   protocol: 'wings',
   upstreamOptions: WingsUpstreamOptions,
   listenerOptions: WingsListenerOptions,
-  simulatorOptions: WingsSimulatorOptions,
   defaultPath: '/api/servers/:server/ws',
   listenerRoutes: (config) => (typeof config.tokenEndpoint === 'string' && config.tokenEndpoint !== '' ? [{ path: config.tokenEndpoint, option: '/tokenEndpoint' }] : []),
   check(kind, config) {
@@ -51,5 +49,4 @@ export const wingsAdapter: TypedProtocolAdapter<typeof WingsUpstreamOptions, typ
   encode,
   createUpstream: (ctx) => createWingsUpstream(ctx),
   createListener: (ctx) => createWingsListener(ctx),
-  startSimulator: (ctx, host, port) => WingsSimulator.start(ctx, host, port),
 };

@@ -4,7 +4,7 @@
  * everything it has to say goes through the `emit` callback, which the simulator fans out to the
  * server's sessions. All time comes from the injected clock.
  */
-import type { Clock, ServerState, ServerStatsData, Timer } from '../../src/adapter-kit.ts';
+import type { Clock, ServerState, ServerStatsData, Timer } from '../../src/simulator-kit.ts';
 import { LOG_LINES, SERVER_EVENTS } from './vocabulary.ts';
 import { statsToWire } from './codec.ts';
 

@@ -3,8 +3,8 @@
  * permission gates, and the rule that once a stored token is no longer valid every outbound event
  * is replaced by a `jwt error` (Wings' `SendJson`). Mirrors Wings' `router/websocket/websocket.go`.
  */
-import { hasPermission, verifyJwt } from '../../src/adapter-kit.ts';
-import type { Clock, HostConnection, JwtClaims, Timer } from '../../src/adapter-kit.ts';
+import { hasPermission, verifyJwt } from '../../src/simulator-kit.ts';
+import type { Clock, HostConnection, JwtClaims, Timer } from '../../src/simulator-kit.ts';
 import { formatFrame, parseFrame, statsToWire } from './codec.ts';
 import type { SimServer } from './simulator-server.ts';
 import { CLIENT_EVENTS, CLOSE_CODES, GENERIC_DAEMON_ERROR, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';

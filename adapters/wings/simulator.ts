@@ -8,8 +8,8 @@
  * is the config, the HTTP side and the test controls.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { SERVER_STATES, Type, Value, WebHost, hasPermission, keepLast, signJwt } from '../../src/adapter-kit.ts';
-import type { HttpRequest, HttpResponse, ServerState, Simulator, SimulatorContext, SimulatorEndpoint, Static, UpgradeVerdict } from '../../src/adapter-kit.ts';
+import { SERVER_STATES, Type, Value, WebHost, hasPermission, keepLast, signJwt } from '../../src/simulator-kit.ts';
+import type { SimulatorFactory, HttpRequest, HttpResponse, ServerState, Simulator, SimulatorContext, SimulatorEndpoint, Static, UpgradeVerdict } from '../../src/simulator-kit.ts';
 import { SimServer } from './simulator-server.ts';
 import { SimSession } from './simulator-session.ts';
 import { CLOSE_CODES, HTTP_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
@@ -317,3 +317,9 @@ export class WingsSimulator implements Simulator {
     return { accept: true };
   }
 }
+
+/** The simulator half of the wings adapter (src/registry.ts joins it to the roles in index.ts). */
+export const wingsSimulator: SimulatorFactory<typeof WingsSimulatorOptions> = {
+  simulatorOptions: WingsSimulatorOptions,
+  startSimulator: (ctx, host, port) => WingsSimulator.start(ctx, host, port),
+};
