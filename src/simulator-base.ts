@@ -8,7 +8,7 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Clock, Timer } from './clock.ts';
 import type { Simulator, SimulatorContext, SimulatorEndpoint } from './contracts.ts';
-import type { HostConnection } from './downstream/hosted-socket.ts';
+import type { ConnectionHooks, HostConnection } from './downstream/hosted-socket.ts';
 import { WebHost } from './downstream/web-host.ts';
 
 /** A simulator's start: its context, its config with the defaults applied, its listening host. */
@@ -72,6 +72,27 @@ export abstract class SimulatorSocket {
 
   constructor(conn: HostConnection) {
     this.conn = conn;
+  }
+
+  /** One text frame from the client. */
+  abstract onMessage(text: string): void;
+
+  /** A pong arrived (nothing to do unless the protocol keeps a keep-alive). */
+  onPong(): void {}
+
+  /**
+   * The host's hooks for this socket while it is one of `open`: frames and pongs go to the socket;
+   * on close it is disposed and leaves `open`.
+   */
+  hooks(open: { delete(socket: SimulatorSocket): unknown }): ConnectionHooks {
+    return {
+      onMessage: (text) => this.onMessage(text),
+      onPong: () => this.onPong(),
+      onClose: () => {
+        this.dispose();
+        open.delete(this);
+      },
+    };
   }
 
   /** True once the socket was closed, terminated or disposed. */

@@ -72,7 +72,7 @@ export class FelixSimSocket extends SimulatorSocket {
     }
   }
 
-  onPong(): void {
+  override onPong(): void {
     this.#alive = true;
   }
 

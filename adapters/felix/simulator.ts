@@ -92,14 +92,7 @@ export class FelixSimulator extends HostedSimulator<FelixSimulatorConfig> {
           });
           sim.#sockets.add(socket);
           sim.#peak = Math.max(sim.#peak, sim.#sockets.size);
-          return {
-            onMessage: (text) => socket.onMessage(text),
-            onPong: () => socket.onPong(),
-            onClose: () => {
-              socket.dispose();
-              sim.#sockets.delete(socket);
-            },
-          };
+          return socket.hooks(sim.#sockets);
         },
       });
     }

@@ -9,7 +9,7 @@
  * end-to-end tests check the relay against an independent rendering of the wire.
  */
 import { HostedSimulator, Type, keepLast, listenSimulator } from '../../src/simulator-kit.ts';
-import type { HostConnection, HttpRequest, SimulatorContext, SimulatorEndpoint, SimulatorFactory, SimulatorStart, Static, Timer } from '../../src/simulator-kit.ts';
+import type { ConnectionHooks, HostConnection, HttpRequest, SimulatorContext, SimulatorEndpoint, SimulatorFactory, SimulatorStart, Static, Timer } from '../../src/simulator-kit.ts';
 import { encodeFrame, isLatest } from './codec.ts';
 import { SimSocket, type ReceivedPacket } from './simulator-session.ts';
 import { CLOSE_CODES, DEFAULT_HEARTBEAT_MS, GATEWAY_PATH, LATEST_EVENTS, PROFILES, SEED_EVENTS, WEBHOOK_FIELDS, participantCredential } from './vocabulary.ts';
@@ -218,7 +218,7 @@ export class GatewaySimulator extends HostedSimulator<GatewaySimulatorConfig> {
     if (frame !== null) for (const s of room.sockets) s.send(frame);
   }
 
-  #open(conn: HostConnection, req: HttpRequest): { onMessage(text: string): void; onClose(): void } {
+  #open(conn: HostConnection, req: HttpRequest): ConnectionHooks {
     const roomId = req.query.get('roomId') ?? '';
     const participantId = req.query.get('participantId') ?? '';
     const room = this.#rooms.get(roomId);
@@ -236,13 +236,7 @@ export class GatewaySimulator extends HostedSimulator<GatewaySimulatorConfig> {
       badFrame: () => void (this.badFrames += 1),
     });
     room.sockets.add(socket);
-    return {
-      onMessage: (text) => socket.onMessage(text),
-      onClose: () => {
-        socket.dispose();
-        room.sockets.delete(socket);
-      },
-    };
+    return socket.hooks(room.sockets);
   }
 
   /** One chatter line per open room: participants other than `relay` take turns; every fifth is a system message. */

@@ -81,7 +81,7 @@ export class SimSession extends SimulatorSocket {
     this.conn.send(frame);
   }
 
-  onPong(): void {
+  override onPong(): void {
     this.#awaitingPong = false;
     this.#deps.pong();
   }

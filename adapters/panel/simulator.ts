@@ -105,14 +105,7 @@ export class PanelSimulator extends HostedSimulator<PanelSimulatorConfig> {
           pong: () => (sim.pongsReceived += 1),
         });
         sim.#sessions.add(session);
-        return {
-          onMessage: (text) => session.onMessage(text),
-          onPong: () => session.onPong(),
-          onClose: () => {
-            session.dispose();
-            sim.#sessions.delete(session);
-          },
-        };
+        return session.hooks(sim.#sessions);
       },
     });
     ctx.log.info('panel simulator listening', { url, version: config.version, servers: config.servers.length });

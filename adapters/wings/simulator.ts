@@ -139,13 +139,7 @@ export class WingsSimulator extends HostedSimulator<WingsSimulatorConfig> {
         const set = sim.#sessions.get(uuid)!;
         set.add(session);
         sim.#peaks.set(uuid, Math.max(sim.#peaks.get(uuid) ?? 0, set.size));
-        return {
-          onMessage: (text) => session.onMessage(text),
-          onClose: () => {
-            session.dispose();
-            set.delete(session);
-          },
-        };
+        return session.hooks(set);
       },
     });
     ctx.log.info('wings simulator listening', { url, servers: config.servers.length });
