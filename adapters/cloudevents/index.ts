@@ -4,6 +4,7 @@
  * subscribes to bus subjects its grants cover; upstream, a relay consumes another relay's (or any
  * producer's) CloudEvents socket and republishes it: relay chaining. Config specs are declared
  * here; the config loader merges them with the shared keys.
+ * The simulator lives in simulator.ts; src/registry.ts joins it to these roles.
  */
 import { SecretSchema, Type, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encodeEvent } from './codec.ts';

@@ -1,7 +1,8 @@
 /**
  * The room gateway adapter: anonroom's `/gateway` (`{e, d}` packets), both roles, in the seed
- * numbering of the document and the `anonroom-latest` one, and the simulator. Config specs are
+ * numbering of the document and the `anonroom-latest` one. Config specs are
  * declared here; the config loader merges them with the shared keys.
+ * The simulator lives in simulator.ts; src/registry.ts joins it to these roles.
  */
 import { SecretSchema, Type, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';

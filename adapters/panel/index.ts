@@ -1,9 +1,10 @@
 /**
- * The panel adapter: Semoxy's panel event socket (`{action, data}`), both roles, and the simulator.
+ * The panel adapter: Semoxy's panel event socket (`{action, data}`), both roles.
  * One upstream link carries every server of a panel; one listener path serves the ticket-era (v1)
  * and the AUTHENTICATE-era (v2) handshakes, so either kind of dashboard works in front of either
  * kind of panel, and in front of Wings servers (DESIGN §7). Config specs are declared here; the
  * config loader merges them with the shared keys.
+ * The simulator lives in simulator.ts; src/registry.ts joins it to these roles.
  */
 import { SecretSchema, Type, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';

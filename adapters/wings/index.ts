@@ -1,6 +1,7 @@
 /**
- * The Wings adapter: Pterodactyl's server websocket (`{event, args}`), both roles, and the
- * simulator. Config specs are declared here; the config loader merges them with the shared keys.
+ * The Wings adapter: Pterodactyl's server websocket (`{event, args}`), both roles. Config
+ * specs are declared here; the config loader merges them with the shared keys.
+ * The simulator lives in simulator.ts; src/registry.ts joins it to these roles.
  */
 import { SecretSchema, Type, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';

@@ -112,7 +112,7 @@ export class WsConnection implements HostConnection {
   }
 }
 
-/** The TCP socket under a connection a {@link WebHost} made, for the core's write path (session.ts); not in any kit. */
+/** The TCP socket under a connection a {@link WebHost} made, for the core's write path (session-wire.ts); not in any kit. */
 export const netSocketOf: (conn: HostConnection) => Socket = WsConnection.netSocket;
 
 export interface ConnectionHooks {
