@@ -8,7 +8,7 @@
  * is the config, the HTTP side and the test controls.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { HostedSimulator, SERVER_STATES, Type, listenSimulator, hasPermission, keepLast, signJwt } from '../../src/simulator-kit.ts';
+import { HostedSimulator, SERVER_STATES, Type, hasPermission, keepLast, listenSimulator, signJwt } from '../../src/simulator-kit.ts';
 import type { HttpRequest, HttpResponse, ServerState, SimulatorContext, SimulatorEndpoint, SimulatorFactory, SimulatorStart, Static, UpgradeVerdict } from '../../src/simulator-kit.ts';
 import { SimServer } from './simulator-server.ts';
 import { SimSession } from './simulator-session.ts';
