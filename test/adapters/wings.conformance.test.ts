@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { formatFrame, parseFrame, type WingsPacket } from '../../adapters/wings/codec.ts';
-import { wingsAdapter } from '../../adapters/wings/index.ts';
+import { ADAPTERS, adapterFor } from '../../src/registry.ts';
 import { runConformance, type ConformanceKit } from '../helpers/conformance.ts';
 import { S1, linksReady, startHarness } from '../helpers/relay-harness.ts';
 import { WingsClient, eventually } from '../helpers/wings-client.ts';
@@ -12,7 +12,7 @@ import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 
 const kit: ConformanceKit = {
   name: 'wings',
-  adapter: wingsAdapter,
+  adapter: adapterFor(ADAPTERS, 'wings'),
   decode: parseFrame,
   encode: (p) => formatFrame((p as WingsPacket).event, (p as WingsPacket).args),
   validFrames: [
