@@ -1,6 +1,6 @@
 /**
  * The only module adapters import. It names every piece of the core an adapter may use: the
- * contracts, the neutral event, errors, subjects, a safe JSON parse, time, JWTs, TypeBox, and the
+ * contracts, the neutral event and its vocabulary (event types, data schemas), errors, subjects, a safe JSON parse, time, JWTs, TypeBox, and the
  * host that simulators serve on. Adapters never import `ws`, `nats`, `undici`, `prom-client` or a logger.
  */
 export type {
@@ -66,6 +66,40 @@ export {
   type ServerStatusData,
   type UpstreamStateData,
 } from './events.ts';
+export {
+  EVENT_TYPES,
+  ALL_EVENT_TYPES,
+  EVENT_SPECS,
+  TRANSFER_STATUSES,
+  ServerStateSchema,
+  ServerStatsDataSchema,
+  ServerBackupCompletedDataSchema,
+  ServerPatchDataSchema,
+  ServerAddedDataSchema,
+  ServerAddonAddedDataSchema,
+  ServerAddonRemovedDataSchema,
+  ServerConsoleDataSchema,
+  MessageDataSchema,
+  BotHealthDataSchema,
+  GuildUpdatedDataSchema,
+  UserUpdatedDataSchema,
+  RoomMessageDataSchema,
+  RoomUpdatedDataSchema,
+  RoomParticipantJoinedDataSchema,
+  RoomParticipantKickedDataSchema,
+  RoomParticipantUpdatedDataSchema,
+  UpstreamStateDataSchema,
+  PARTICIPANT_FIELDS,
+  type EventType,
+  type EventSpec,
+  type BotHealthData,
+  type GuildUpdatedData,
+  type UserUpdatedData,
+  type RoomMessageData,
+  type RoomUpdatedData,
+  type RoomParticipantKickedData,
+  type RoomParticipantUpdatedData,
+} from './event-types.ts';
 export { BridgeError, ERRORS, closeFrame, closingRow, type BridgeErrorCode, type CloseErrorCode } from './errors.ts';
 export { escapeToken, unescapeToken, eventSubject, subjectMatches, type Subjects } from './subjects.ts';
 export { parseJson } from './json.ts';

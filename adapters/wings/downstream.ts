@@ -22,6 +22,7 @@
  * with one `throttled` naming the event per episode. Profile 1.12 adds Wings' own per-event limits.
  */
 import {
+  EVENT_TYPES,
   LINK_STATE_TYPE,
   closingRow,
   hasPermission,
@@ -262,11 +263,11 @@ class WingsSession implements SessionHooks, TokenChecked {
     const linkSubject = this.#linkSubject();
     this.#held = [];
     this.#io.subscribe(subjects.resourceEvents(server.upstream, server.resource, server.id));
-    this.#io.subscribe(subjects.event(server.upstream, 'upstream.message', '_'));
+    this.#io.subscribe(subjects.event(server.upstream, EVENT_TYPES.upstreamMessage, '_'));
     if (linkSubject) this.#io.subscribe(linkSubject);
     this.#shared.sockets.add(server, 1);
     this.#io.authenticated();
-    const [status, link] = await Promise.all([this.#last(this.#subject('server.status')), linkSubject ? this.#last(linkSubject) : undefined]);
+    const [status, link] = await Promise.all([this.#last(this.#subject(EVENT_TYPES.serverStatus)), linkSubject ? this.#last(linkSubject) : undefined]);
     if (this.#io.closed) return;
     if (stateOf(link) === 'failed') return this.#linkFailed(link!.data as UpstreamStateData);
     this.#send(SERVER_EVENTS.authSuccess);
@@ -275,7 +276,7 @@ class WingsSession implements SessionHooks, TokenChecked {
     const now = this.#ctx.clock.now();
     this.#emit(SERVER_EVENTS.status, [state], now);
     if (state === 'offline') {
-      const stats = await this.#last(this.#subject('server.stats'));
+      const stats = await this.#last(this.#subject(EVENT_TYPES.serverStats));
       if (this.#io.closed) return;
       this.#emit(SERVER_EVENTS.stats, [statsToWire((stats?.data as ServerStatsData | undefined) ?? zeroStats('offline'))], this.#ctx.clock.now());
     }
@@ -328,7 +329,7 @@ class WingsSession implements SessionHooks, TokenChecked {
   async #sendLogs(): Promise<void> {
     // The history is read first: past the session's history rate nothing touches the bus.
     // A read the bus refuses (too many waiting on this node) is a throttled one too.
-    const lines = await this.#io.history(this.#subject('server.console'), this.#ctx.config.consoleLines).catch(() => null);
+    const lines = await this.#io.history(this.#subject(EVENT_TYPES.serverConsole), this.#ctx.config.consoleLines).catch(() => null);
     if (lines === null) {
       if (this.#logsThrottled) return;
       this.#logsThrottled = true;
@@ -340,10 +341,10 @@ class WingsSession implements SessionHooks, TokenChecked {
 
   /** `send stats` is always answered, as Wings does: the last stats, else zeros and the state. */
   async #sendStats(): Promise<void> {
-    const stats = await this.#last(this.#subject('server.stats'));
+    const stats = await this.#last(this.#subject(EVENT_TYPES.serverStats));
     let data = stats?.data as ServerStatsData | undefined;
     if (data === undefined) {
-      const status = await this.#last(this.#subject('server.status'));
+      const status = await this.#last(this.#subject(EVENT_TYPES.serverStatus));
       data = zeroStats((stateOf(status) as ServerStatsData['state'] | undefined) ?? 'offline');
     }
     if (!this.#io.closed) this.#emit(SERVER_EVENTS.stats, [statsToWire(data)], this.#ctx.clock.now());
