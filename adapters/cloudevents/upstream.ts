@@ -18,6 +18,7 @@
  *   ours, and a far `_` link would overwrite this link's own state (`<this upstream>.upstream._.state`).
  */
 import {
+  LINK_STATE_TYPE,
   LinkFailure,
   type CloseErrorCode,
   type CommandReply,
@@ -33,7 +34,7 @@ import {
 } from '../../src/adapter-kit.ts';
 import type { CloudEventsUpstreamOptions } from './index.ts';
 import { decodeInbound, encodeClient, type ServerReply } from './codec.ts';
-import { CLIENT_OPS, DEFAULT_PATH, LINK_STATE_TYPE, MAX_HOPS, SERVER_OPS } from './vocabulary.ts';
+import { CLIENT_OPS, DEFAULT_PATH, MAX_HOPS, SERVER_OPS } from './vocabulary.ts';
 
 /** The upstream's config: its options schema (index.ts) with defaults applied and secrets resolved. */
 export type CloudEventsUpstreamConfig = UpstreamConfigOf<typeof CloudEventsUpstreamOptions>;
