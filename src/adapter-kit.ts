@@ -52,23 +52,17 @@ export {
   eventUpstream,
   LINK_STATE_TYPE,
   BridgeEventSchema,
-  SERVER_STATES,
   POWER_ACTIONS,
   type BridgeCommand,
   type BridgeEvent,
   type CommandReply,
   type CommandType,
   type PowerAction,
-  type ServerBackupCompletedData,
-  type ServerConsoleData,
-  type ServerState,
-  type ServerStatsData,
-  type ServerStatusData,
-  type UpstreamStateData,
 } from './events.ts';
 export {
   EVENT_TYPES,
   ALL_EVENT_TYPES,
+  SERVER_STATES,
   EVENT_SPECS,
   TRANSFER_STATUSES,
   ServerStateSchema,
@@ -99,6 +93,12 @@ export {
   type RoomUpdatedData,
   type RoomParticipantKickedData,
   type RoomParticipantUpdatedData,
+  type ServerBackupCompletedData,
+  type ServerConsoleData,
+  type ServerState,
+  type ServerStatsData,
+  type ServerStatusData,
+  type UpstreamStateData,
 } from './event-types.ts';
 export { BridgeError, ERRORS, closeFrame, closingRow, type BridgeErrorCode, type CloseErrorCode } from './errors.ts';
 export { escapeToken, unescapeToken, eventSubject, subjectMatches, type Subjects } from './subjects.ts';

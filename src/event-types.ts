@@ -72,14 +72,9 @@ export const ServerStatusDataSchema = Type.Object({ state: ServerStateSchema, pa
 export type ServerStatusData = Static<typeof ServerStatusDataSchema>;
 export const ServerConsoleDataSchema = LineSchema;
 export type ServerConsoleData = Static<typeof ServerConsoleDataSchema>;
+const Num = Type.Number();
 export const ServerStatsDataSchema = Type.Object({
-  memoryBytes: Type.Number(),
-  memoryLimitBytes: Type.Number(),
-  cpuAbsolute: Type.Number(),
-  network: Type.Object({ rxBytes: Type.Number(), txBytes: Type.Number() }),
-  uptimeMs: Type.Number(),
-  diskBytes: Type.Number(),
-  state: ServerStateSchema,
+  memoryBytes: Num, memoryLimitBytes: Num, cpuAbsolute: Num, network: Type.Object({ rxBytes: Num, txBytes: Num }), uptimeMs: Num, diskBytes: Num, state: ServerStateSchema,
 });
 export type ServerStatsData = Static<typeof ServerStatsDataSchema>;
 /** `server.patch`: a Semoxy server-object patch that does not move the power state (that one is `server.status`). */
@@ -156,14 +151,8 @@ export type RoomParticipantUpdatedData = Static<typeof RoomParticipantUpdatedDat
  * `code`: with `failed`, the error-table row that says why (e.g. BRIDGE_ERR_SUSPENDED), when known;
  * `owner`: the node that holds the link (only a link's owner publishes its state).
  */
-export const UpstreamStateDataSchema = Type.Object({
-  state: Type.String(),
-  reason: Type.String(),
-  resource: Type.String(),
-  id: Type.String(),
-  code: Type.Optional(Type.String()),
-  owner: Type.Optional(Type.String()),
-});
+const Text = Type.String();
+export const UpstreamStateDataSchema = Type.Object({ state: Text, reason: Text, resource: Text, id: Text, code: Type.Optional(Text), owner: Type.Optional(Text) });
 export type UpstreamStateData = Static<typeof UpstreamStateDataSchema>;
 
 // ---- the table ------------------------------------------------------------------------------------

@@ -75,18 +75,6 @@ export function eventUpstream(event: BridgeEvent): string {
   return event.source.slice('bridge://'.length);
 }
 
-// ---- canonical payloads (DESIGN §3): their schemas live with the types in event-types.ts ---------
-
-export {
-  SERVER_STATES,
-  type ServerBackupCompletedData,
-  type ServerConsoleData,
-  type ServerState,
-  type ServerStatsData,
-  type ServerStatusData,
-  type UpstreamStateData,
-} from './event-types.ts';
-
 /** The canonical type of a link's state, published by the relay itself (see UpstreamStateData). */
 export const LINK_STATE_TYPE = EVENT_TYPES.upstreamState;
 

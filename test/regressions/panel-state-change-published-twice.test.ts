@@ -8,15 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decodeFrame, packetToEvents } from '../../adapters/panel/codec.ts';
-import type { PanelSimulator } from '../../adapters/panel/simulator.ts';
-import { validateConfig } from '../../src/config/load.ts';
 import { makeEvent } from '../../src/events.ts';
 import { ADAPTERS } from '../../src/registry.ts';
-import { Relay } from '../../src/relay.ts';
+import { packet } from '../helpers/panel-client.ts';
+import { ADMIN_KEY, P1, startPanelHarness, type PanelHarness } from '../helpers/panel-harness.ts';
 import { WingsClient, eventually } from '../helpers/wings-client.ts';
 
-const SERVER = '607c71907be61b381db28144';
-const KEY = 'state-change-once-key';
+const SERVER = P1;
 
 describe('regression: a Semoxy state change is one event that every server dialect uses', () => {
   test('the codec reads one event, and the panel, Wings and CloudEvents dialects each write it', () => {
@@ -35,38 +33,31 @@ describe('regression: a Semoxy state change is one event that every server diale
   });
 
   describe('through a relay', () => {
-    let relay: Relay;
-    let client: WingsClient;
+    let h: PanelHarness;
+    let wings: WingsClient;
     before(async () => {
-      const config = validateConfig({
-        http: { host: '127.0.0.1', port: 0 },
-        log: { level: 'silent' },
-        clients: [{ name: 'dash', key: KEY, grants: [{ upstream: 'semoxy', permissions: ['*'] }] }],
-        simulators: [{ name: 'psim', protocol: 'panel', consoleIntervalMs: 0 }],
-        upstreams: [{ name: 'semoxy', protocol: 'panel', simulator: 'psim', servers: [SERVER] }],
-        listeners: [{ dialect: 'wings', upstreams: ['semoxy'], jwtSecret: 'state-change-once-secret' }],
-      }, ADAPTERS, 'state change test');
-      relay = await Relay.start({ config, defaultMetrics: false });
-      await eventually(() => relay.supervisor.link('semoxy', 'panel', '_')?.state === 'ready', 5000, 'panel link ready');
-      const res = await fetch(`${relay.url}/api/client/servers/${SERVER}/websocket`, { headers: { authorization: `Bearer ${KEY}` } });
-      const { data } = (await res.json()) as { data: { token: string; socket: string } };
-      client = await WingsClient.connect(data.socket);
-      client.send('auth', [data.token]);
-      await client.event('auth success');
+      h = await startPanelHarness({ extraListeners: [{ name: 'wings', dialect: 'wings', upstreams: ['panel'], jwtSecret: 'state-change-once-secret' }] });
+      await eventually(() => h.linkState() === 'ready', 4000, 'panel link ready');
+      const token = (await (await fetch(`${h.relay.url}/api/client/servers/${P1}/websocket`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })).json()) as { data: { token: string; socket: string } };
+      wings = await WingsClient.connect(token.data.socket);
+      wings.send('auth', [token.data.token]);
+      await wings.event('auth success');
     });
     after(async () => {
-      client.close();
-      await relay.stop(500);
+      wings.close();
+      await h.stop();
     });
 
-    test('a Wings dashboard gets the status and counts nothing unmapped for it', async () => {
-      const sim = relay.simulators.get('psim') as PanelSimulator;
-      sim.setOnline(SERVER, 3);
-      await client.next((f) => f.event === 'status' && f.args?.[0] === 'stopping');
-      sim.setOnline(SERVER, 0);
-      await client.next((f) => f.event === 'status' && f.args?.[0] === 'offline');
-      const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+    test('a Wings dashboard gets the status, a panel dashboard the packet, and nothing is counted unmapped', async () => {
+      const panel = await h.v1();
+      h.sim.setOnline(P1, 3);
+      await wings.next((f) => f.event === 'status' && f.args?.[0] === 'stopping');
+      assert.deepEqual(packet(await panel.next()), { action: 'SERVER_STATE_CHANGE', data: { id: P1, patch: { onlineStatus: 3 } } });
+      h.sim.setOnline(P1, 0);
+      await wings.next((f) => f.event === 'status' && f.args?.[0] === 'offline');
+      const metrics = await (await fetch(`${h.relay.url}/metrics`)).text();
       assert.doesNotMatch(metrics, /bridge_events_dropped_total\{dialect="wings",direction="downstream",reason="unmapped"\} [1-9]/);
+      panel.close();
     });
   });
 });
