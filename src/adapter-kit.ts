@@ -61,9 +61,7 @@ export {
 } from './events.ts';
 export {
   EVENT_TYPES,
-  ALL_EVENT_TYPES,
   SERVER_STATES,
-  EVENT_SPECS,
   TRANSFER_STATUSES,
   ServerStateSchema,
   ServerStatsDataSchema,
@@ -85,7 +83,6 @@ export {
   UpstreamStateDataSchema,
   PARTICIPANT_FIELDS,
   type EventType,
-  type EventSpec,
   type BotHealthData,
   type GuildUpdatedData,
   type UserUpdatedData,
