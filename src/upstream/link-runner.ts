@@ -14,7 +14,8 @@
  */
 import type { Clock, Timer } from '../clock.ts';
 import { LinkFailure, type HttpCall, type HttpResult, type LinkHooks, type LinkIO, type LinkSpec, type LinkVerdict, type Log, type Telemetry, type UpstreamRole } from '../contracts.ts';
-import { makeEvent, type BridgeCommand, type CommandReply, type UpstreamStateData } from '../events.ts';
+import type { UpstreamStateData } from '../event-types.ts';
+import { LINK_STATE_TYPE, makeEvent, type BridgeCommand, type CommandReply } from '../events.ts';
 import { closeFrame } from '../errors.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Subjects } from '../subjects.ts';
@@ -258,7 +259,7 @@ export class LinkRunner {
     if (!(extra.publish ?? held)) return;
     const data: UpstreamStateData = { state, reason, resource: o.spec.resource, id: o.spec.id, owner: o.node };
     if (extra.code !== undefined) data.code = extra.code;
-    this.#publish('upstream.state', data, o.spec.id);
+    this.#publish(LINK_STATE_TYPE, data, o.spec.id);
   }
 
   async #attempt(): Promise<void> {

@@ -50,7 +50,7 @@ export function runPanelE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
       const c = keep(await h.v1());
       h.sim.setOnline(P2, 1);
       assert.deepEqual(packet(await c.next()), { action: 'SERVER_STATE_CHANGE', data: { id: P2, patch: { consoleOut: [] } } });
-      // The status copy of this packet is dropped; the v1 start patch keeps its console clear.
+      // The state change is one server.status with Semoxy's patch; the v1 start patch keeps its console clear.
       assert.deepEqual(packet(await c.next()), { action: 'SERVER_STATE_CHANGE', data: { id: P2, patch: { onlineStatus: 1, consoleOut: [] } } });
       h.sim.console(P2, 'Loading libraries, please wait...');
       const line = await c.next();
