@@ -3,7 +3,8 @@
  * the bus, the TypeBox schema of its `data`, and how long the bus keeps it (its retention class).
  * Adapters name types through {@link EVENT_TYPES} (via the kit), so a typo is a type error;
  * src/subjects.ts takes the retention classes from here, and the README's event table and the
- * CloudEvents dialect's documentation are generated from {@link EVENT_SPECS}.
+ * events' JSON Schema (bridge.events.schema.json, src/event-schema.ts) are generated from
+ * {@link EVENT_SPECS}.
  *
  * The schemas describe what the relay publishes. Objects stay open (`additionalProperties` is not
  * false): an encoder reads the fields it knows and ignores the rest.
