@@ -105,7 +105,7 @@ export function runFelixE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
       await h.interestSettled(a, b);
       await waitFor(() => has(lastListen()?.guilds, 'ga', 'gb', 'g2') && has(lastListen()?.users, 'ua', 'ub'), 'a 20002 with both dashboards\' ids and g2');
       b.close();
-      await b.closedWithin();
+      await b.waitClose();
       await h.interestSettled(a);
       await waitFor(() => lacks(lastListen()?.guilds, 'gb') && lacks(lastListen()?.users, 'ub'), 'a 20002 without the closed dashboard\'s ids');
       assert.ok(has(lastListen()?.guilds, 'ga', 'g2') && has(lastListen()?.users, 'ua'), 'the others stay');

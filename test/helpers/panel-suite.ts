@@ -188,15 +188,15 @@ export function runPanelE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
       await h.clock.advance(19_999);
       assert.equal(alive.pings + silent.pings, 0);
       await h.clock.advance(1);
-      await alive.pinged(1);
-      await silent.pinged(1);
+      await alive.waitPings(1);
+      await silent.waitPings(1);
       // The pong left before this frame, so once the answer is back the relay has seen the pong.
       alive.send('BARRIER');
       assert.deepEqual(packet(await alive.next()), USE_HTTP);
       await h.clock.advance(20_000);
       const closed = await silent.closed;
       assert.equal(closed.code, 1006, 'terminated without a close handshake');
-      await alive.pinged(2);
+      await alive.waitPings(2);
       assert.equal(alive.ws.readyState, alive.ws.OPEN);
       await eventually(async () => (await timeouts()) === before + 1, 4000, 'one heartbeat timeout counted');
     });
