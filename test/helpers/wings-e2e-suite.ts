@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_KEY, S1, S2, VIEWER_KEY, linksReady, startHarness, type Harness } from './relay-harness.ts';
+import { ADMIN_KEY, S1, S2, VIEWER_KEY, linksReady, startHarness, type Harness } from './wings-harness.ts';
 import { WingsClient, eventually } from './wings-client.ts';
 
 /** Connects to a server through the relay and authenticates with a token from the relay. */
