@@ -8,7 +8,7 @@ import type { Relay } from '../../src/relay.ts';
 import type { FelixSimulator } from '../../adapters/felix/simulator.ts';
 import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { FelixClient, waitFor, type ConnectOptions } from './felix-client.ts';
-import { readyOrStop, startRelay } from './relay-harness.ts';
+import { readyOrStop, startRelay, type StartOptions } from './relay-harness.ts';
 
 /** The key of a dashboard granted everything on the `felix` upstream. */
 export const DASH_KEY = 'felix_test_dashboard_key';
@@ -19,11 +19,9 @@ export const STRANGER_KEY = 'felix_test_stranger_key';
 /** The token the simulator accepts. */
 export const SIM_TOKEN = 'felix_test_sim_token';
 
-export interface FelixHarnessOptions {
+/** `bus` and `natsUrl` as in the generic harness; time is this ManualClock. */
+export interface FelixHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>> {
   clock: ManualClock;
-  bus?: 'memory' | 'nats';
-  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
-  natsUrl?: string;
   sim?: Record<string, unknown>;
   upstream?: Record<string, unknown>;
   listener?: Record<string, unknown>;

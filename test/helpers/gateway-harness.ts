@@ -9,7 +9,7 @@ import type { Relay } from '../../src/relay.ts';
 import type { GatewaySimulator } from '../../adapters/gateway/simulator.ts';
 import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { GatewayClient } from './gateway-client.ts';
-import { startRelay, type RelayHandle } from './relay-harness.ts';
+import { startRelay, type RelayHandle, type StartOptions } from './relay-harness.ts';
 
 /** The seed site: rooms lobby and games. The relay is participant `relay` everywhere. */
 export const SEED_ROOMS = [
@@ -27,11 +27,9 @@ export const LATEST_UP = 'latest-rooms';
 export const SEED_PATH = '/gateway';
 export const LATEST_PATH = '/gateway-latest';
 
-export interface GatewayHarnessOptions {
+/** `bus` and `natsUrl` as in the generic harness; time is this ManualClock. */
+export interface GatewayHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>> {
   clock: ManualClock;
-  bus?: 'memory' | 'nats';
-  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
-  natsUrl?: string;
   seedSim?: Record<string, unknown>;
   latestSim?: Record<string, unknown>;
   seedUpstream?: Record<string, unknown>;

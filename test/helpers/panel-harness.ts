@@ -11,7 +11,7 @@ import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { eventually } from './frame-queue.ts';
 import { PanelClient } from './panel-client.ts';
-import { readyOrStop, startRelay } from './relay-harness.ts';
+import { readyOrStop, startRelay, type StartOptions } from './relay-harness.ts';
 
 /** Two Semoxy servers (ObjectIds) and one Wings server. */
 export const P1 = '607c71907be61b381db28144';
@@ -21,10 +21,8 @@ export const W1 = '3f0e2d1c-4b5a-4968-8776-a5b4c3d2e1f0';
 export const ADMIN_KEY = 'semoxy_test_admin_key';
 export const VIEWER_KEY = 'semoxy_test_viewer_key';
 
-export interface PanelHarnessOptions {
-  bus?: 'memory' | 'nats';
-  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
-  natsUrl?: string;
+/** `bus` and `natsUrl` as in the generic harness; time is this ManualClock (a new one by default). */
+export interface PanelHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>> {
   clock?: ManualClock;
   /** Handshake of the relay's panel upstream (default v1). */
   upstreamVersion?: 'v1' | 'v2';
