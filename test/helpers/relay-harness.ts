@@ -7,6 +7,7 @@
  * cloudevents-harness.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { after, afterEach, before, describe } from 'node:test';
 import type { Clock } from '../../src/clock.ts';
 import { validateConfig } from '../../src/config/load.ts';
 import type { Log } from '../../src/contracts.ts';
@@ -15,8 +16,10 @@ import { Relay } from '../../src/relay.ts';
 import { eventually } from './frame-queue.ts';
 import { requireNatsUrl } from './nats-server.ts';
 
+export type BusKind = 'memory' | 'nats';
+
 export interface StartOptions {
-  bus: 'memory' | 'nats';
+  bus: BusKind;
   /** The nats-server for `bus: 'nats'` (the test file starts its own). */
   natsUrl?: string;
   clock?: Clock;
@@ -98,4 +101,60 @@ export async function readyOrStop<H extends { stop(): Promise<void> }>(h: H, rea
     throw err;
   }
   return h;
+}
+
+/** A test client the suite closes for its tests. */
+export interface Closable {
+  close(): void;
+  readonly closed: Promise<unknown>;
+}
+
+/** The clients of a {@link describeOnBus} block's cases. */
+export interface KeptClients {
+  /** Keeps a client, to be closed after its test (or after the block). */
+  keep<C extends Closable>(c: C): C;
+  /** Closes every client kept so far and waits until their sockets closed. */
+  closeAll(): Promise<void>;
+}
+
+export interface OnBusOptions {
+  /** When the clients a test kept are closed: after each test (default) or once, after the last. */
+  closeClients?: 'afterEach' | 'after';
+  /** Wait until each kept client's socket closed (so later clock advances ping nobody). */
+  waitClosed?: boolean;
+}
+
+/**
+ * One dialect's end-to-end cases on one bus, the same block on every bus (test/e2e runs them on
+ * the memory bus, test/nats on a real nats-server): `describe("<title> (<bus> bus)")`, a relay from
+ * `start` before the first case and stopped after the last, and the clients the cases `keep`
+ * closed. `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its
+ * `before` ran). `body` holds only the dialect's expectations.
+ */
+export function describeOnBus<H extends { stop(): Promise<void> }>(
+  title: string,
+  bus: BusKind,
+  natsUrl: (() => string) | undefined,
+  start: (o: { bus: BusKind; natsUrl?: string }) => Promise<H>,
+  body: (clients: KeptClients) => void,
+  o: OnBusOptions = {},
+): void {
+  describe(`${title} (${bus} bus)`, () => {
+    let h: H | undefined;
+    const clients: Closable[] = [];
+    const close = (wait: boolean) => async () => {
+      const closing = clients.splice(0).map((c) => (c.close(), c.closed));
+      if (wait) await Promise.all(closing);
+    };
+    const closeKept = close(o.waitClosed === true);
+    before(async () => {
+      h = await start({ bus, natsUrl: natsUrl?.() });
+    });
+    if ((o.closeClients ?? 'afterEach') === 'afterEach') afterEach(closeKept);
+    after(async () => {
+      await closeKept();
+      await h?.stop();
+    });
+    body({ keep: (c) => (clients.push(c), c), closeAll: close(true) });
+  });
 }
