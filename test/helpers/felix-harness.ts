@@ -8,7 +8,7 @@ import type { Relay } from '../../src/relay.ts';
 import type { FelixSimulator } from '../../adapters/felix/simulator.ts';
 import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { FelixClient, waitFor, type ConnectOptions } from './felix-client.ts';
-import { readyOrStop, startRelay, type StartOptions } from './relay-harness.ts';
+import { readyOrStop, startRelay, type Overrides, type Section, type StartOptions } from './relay-harness.ts';
 
 /** The key of a dashboard granted everything on the `felix` upstream. */
 export const DASH_KEY = 'felix_test_dashboard_key';
@@ -20,13 +20,10 @@ export const STRANGER_KEY = 'felix_test_stranger_key';
 export const SIM_TOKEN = 'felix_test_sim_token';
 
 /** `bus` and `natsUrl` as in the generic harness; time is this ManualClock. */
-export interface FelixHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>> {
+export interface FelixHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>>, Omit<Overrides, 'limits'> {
   clock: ManualClock;
-  sim?: Record<string, unknown>;
-  upstream?: Record<string, unknown>;
-  listener?: Record<string, unknown>;
   /** More upstreams (e.g. one with a wrong token); the listener serves only `felix`. */
-  extraUpstreams?: Record<string, unknown>[];
+  extraUpstreams?: Section[];
 }
 
 export interface FelixHarness {

@@ -9,7 +9,7 @@ import type { Relay } from '../../src/relay.ts';
 import type { GatewaySimulator } from '../../adapters/gateway/simulator.ts';
 import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { GatewayClient } from './gateway-client.ts';
-import { startRelay, type RelayHandle, type StartOptions } from './relay-harness.ts';
+import { startRelay, type Overrides, type RelayHandle, type Section, type StartOptions } from './relay-harness.ts';
 
 /** The seed site: rooms lobby and games. The relay is participant `relay` everywhere. */
 export const SEED_ROOMS = [
@@ -30,13 +30,11 @@ export const LATEST_PATH = '/gateway-latest';
 /** `bus` and `natsUrl` as in the generic harness; time is this ManualClock. */
 export interface GatewayHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>> {
   clock: ManualClock;
-  seedSim?: Record<string, unknown>;
-  latestSim?: Record<string, unknown>;
-  seedUpstream?: Record<string, unknown>;
-  latestUpstream?: Record<string, unknown>;
-  seedListener?: Record<string, unknown>;
-  latestListener?: Record<string, unknown>;
-  limits?: Record<string, unknown>;
+  /** Merged over the seed site's simulator, upstream and listener. */
+  seed?: Omit<Overrides, 'limits'>;
+  /** Merged over the later site's simulator, upstream and listener. */
+  latest?: Omit<Overrides, 'limits'>;
+  limits?: Section;
 }
 
 export interface GatewayHarness {
@@ -60,11 +58,11 @@ export async function startGatewayHarness(o: GatewayHarnessOptions): Promise<Gat
     {
       node: { id: 'gateway-test-node' },
       simulators: [
-        quietSimulator('gateway', 'seed-site', { profile: 'seed', rooms: SEED_ROOMS, ...o.seedSim }),
-        quietSimulator('gateway', 'latest-site', { profile: 'anonroom-latest', rooms: LATEST_ROOMS, ...o.latestSim }),
+        quietSimulator('gateway', 'seed-site', { profile: 'seed', rooms: SEED_ROOMS, ...o.seed?.sim }),
+        quietSimulator('gateway', 'latest-site', { profile: 'anonroom-latest', rooms: LATEST_ROOMS, ...o.latest?.sim }),
       ],
       upstreams: [
-        { name: SEED_UP, protocol: 'gateway', simulator: 'seed-site', rooms: [{ roomId: 'lobby', participantId: 'relay' }, { roomId: 'games', participantId: 'relay' }], ...o.seedUpstream },
+        { name: SEED_UP, protocol: 'gateway', simulator: 'seed-site', rooms: [{ roomId: 'lobby', participantId: 'relay' }, { roomId: 'games', participantId: 'relay' }], ...o.seed?.upstream },
         {
           name: LATEST_UP,
           protocol: 'gateway',
@@ -72,12 +70,12 @@ export async function startGatewayHarness(o: GatewayHarnessOptions): Promise<Gat
           profile: 'anonroom-latest',
           // hall names its secret in the config; attic's comes from the simulator's credentials.
           rooms: [{ roomId: 'hall', participantId: 'relay', secret: 'relay-cookie' }, { roomId: 'attic', participantId: 'relay' }],
-          ...o.latestUpstream,
+          ...o.latest?.upstream,
         },
       ],
       listeners: [
-        { name: 'gw', dialect: 'gateway', upstreams: [SEED_UP, LATEST_UP], ...o.seedListener },
-        { name: 'gw-latest', dialect: 'gateway', path: LATEST_PATH, profile: 'anonroom-latest', upstreams: [SEED_UP, LATEST_UP], ...o.latestListener },
+        { name: 'gw', dialect: 'gateway', upstreams: [SEED_UP, LATEST_UP], ...o.seed?.listener },
+        { name: 'gw-latest', dialect: 'gateway', path: LATEST_PATH, profile: 'anonroom-latest', upstreams: [SEED_UP, LATEST_UP], ...o.latest?.listener },
       ],
       limits: { backoffInitialMs: 100, backoffMaxMs: 1000, ...o.limits },
     },

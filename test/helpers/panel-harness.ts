@@ -11,7 +11,7 @@ import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { eventually } from './frame-queue.ts';
 import { PanelClient } from './panel-client.ts';
-import { readyOrStop, startRelay, type StartOptions } from './relay-harness.ts';
+import { readyOrStop, startRelay, type Overrides, type Section, type StartOptions } from './relay-harness.ts';
 
 /** Two Semoxy servers (ObjectIds) and one Wings server. */
 export const P1 = '607c71907be61b381db28144';
@@ -22,18 +22,14 @@ export const ADMIN_KEY = 'semoxy_test_admin_key';
 export const VIEWER_KEY = 'semoxy_test_viewer_key';
 
 /** `bus` and `natsUrl` as in the generic harness; time is this ManualClock (a new one by default). */
-export interface PanelHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>> {
+export interface PanelHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>>, Overrides {
   clock?: ManualClock;
   /** Handshake of the relay's panel upstream (default v1). */
   upstreamVersion?: 'v1' | 'v2';
   /** Also run a Wings simulator as upstream `wings`, served by the panel listener. */
   wings?: boolean;
-  sim?: Record<string, unknown>;
-  upstream?: Record<string, unknown>;
-  listener?: Record<string, unknown>;
   /** More panel listeners (full listener objects). */
-  extraListeners?: Record<string, unknown>[];
-  limits?: Record<string, unknown>;
+  extraListeners?: Section[];
 }
 
 export interface PanelHarness {

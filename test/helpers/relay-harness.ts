@@ -31,6 +31,17 @@ export interface StartOptions {
   node?: string;
 }
 
+/** A config section, or one entry of a list, that a test merges over a harness's own. */
+export type Section = Record<string, unknown>;
+
+/** What a dialect harness lets a test merge over its simulator, its upstream, its listener and the limits. */
+export interface Overrides {
+  sim?: Section;
+  upstream?: Section;
+  listener?: Section;
+  limits?: Section;
+}
+
 export interface RelayHandle {
   relay: Relay;
   prefix: string;

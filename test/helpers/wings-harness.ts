@@ -6,7 +6,7 @@ import type { Relay } from '../../src/relay.ts';
 import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { eventually } from './frame-queue.ts';
-import { startRelay, type StartOptions } from './relay-harness.ts';
+import { startRelay, type Overrides, type Section, type StartOptions } from './relay-harness.ts';
 
 export const S1 = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
 export const S2 = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
@@ -14,13 +14,9 @@ export const ADMIN_KEY = 'ptlc_test_admin_key';
 export const VIEWER_KEY = 'ptlc_test_viewer_key';
 export const JWT_SECRET = 'test-relay-jwt-secret';
 
-export interface HarnessOptions extends Partial<StartOptions> {
-  sim?: Record<string, unknown>;
-  listener?: Record<string, unknown>;
-  upstream?: Record<string, unknown>;
-  limits?: Record<string, unknown>;
+export interface HarnessOptions extends Partial<StartOptions>, Overrides {
   /** Merged into the `http` section (e.g. allowedHosts, trustedProxies). */
-  http?: Record<string, unknown>;
+  http?: Section;
 }
 
 export interface Harness {
