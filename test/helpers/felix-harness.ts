@@ -2,7 +2,6 @@
  * The Felix dialect on the generic relay harness: a Felix simulator as upstream `felix` and a
  * `/felix` listener. Every timer runs on the ManualClock the test passes.
  */
-import { randomBytes } from 'node:crypto';
 import type { ManualClock } from '../../src/clock.ts';
 import type { Relay } from '../../src/relay.ts';
 import type { FelixSimulator } from '../../adapters/felix/simulator.ts';
@@ -60,7 +59,7 @@ export async function startFelixRelay(o: FelixHarnessOptions): Promise<FelixHarn
       listeners: [{ name: 'felix', dialect: 'felix', path: '/felix', upstreams: ['felix'], ...o.listener }],
       limits: { backoffInitialMs: 100, backoffMaxMs: 1000 },
     },
-    { ...o, bus: o.bus ?? 'memory', prefix: `felix${randomBytes(4).toString('hex')}` },
+    { ...o, bus: o.bus ?? 'memory' },
   );
   const { relay } = r;
   const sim = relay.simulators.get('sim') as FelixSimulator;

@@ -3,7 +3,6 @@
  * numbering, and two gateway listeners, one per numbering, each serving both upstreams (the
  * migration shim in both directions). Every adapter timer runs on the ManualClock the test passes.
  */
-import { randomBytes } from 'node:crypto';
 import type { ManualClock } from '../../src/clock.ts';
 import type { Relay } from '../../src/relay.ts';
 import type { GatewaySimulator } from '../../adapters/gateway/simulator.ts';
@@ -79,7 +78,7 @@ export async function startGatewayHarness(o: GatewayHarnessOptions): Promise<Gat
       ],
       limits: { backoffInitialMs: 100, backoffMaxMs: 1000, ...o.limits },
     },
-    { ...o, bus: o.bus ?? 'memory', prefix: `g${randomBytes(4).toString('hex')}` },
+    { ...o, bus: o.bus ?? 'memory' },
   );
   const { relay } = r;
   const clients: GatewayClient[] = [];

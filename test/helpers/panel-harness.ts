@@ -3,7 +3,6 @@
  * (and optionally the Wings simulator as a second upstream, for the cross-protocol cases). Time is
  * a ManualClock: nothing the simulators or the relay schedule happens unless a test advances it.
  */
-import { randomBytes } from 'node:crypto';
 import { ManualClock } from '../../src/clock.ts';
 import type { Relay } from '../../src/relay.ts';
 import type { PanelSimulator } from '../../adapters/panel/simulator.ts';
@@ -77,7 +76,7 @@ export async function startPanelHarness(o: PanelHarnessOptions = {}): Promise<Pa
       listeners: [{ name: 'panel', dialect: 'panel', upstreams: wings ? ['panel', 'wings'] : ['panel'], ...o.listener }, ...(o.extraListeners ?? [])],
       limits: { backoffInitialMs: 50, backoffMaxMs: 1000, ...o.limits },
     },
-    { bus: o.bus ?? 'memory', natsUrl: o.natsUrl, clock, prefix: `p${randomBytes(4).toString('hex')}` },
+    { bus: o.bus ?? 'memory', natsUrl: o.natsUrl, clock },
   );
   const { relay } = r;
   const linkState = () => relay.supervisor.link('panel', 'panel', '_')?.state;

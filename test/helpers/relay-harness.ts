@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, describe } from 'node:test';
 import type { Clock } from '../../src/clock.ts';
 import { validateConfig } from '../../src/config/load.ts';
-import type { Log } from '../../src/contracts.ts';
+import type { Log, SimulatorEndpoint } from '../../src/contracts.ts';
 import { ADAPTERS } from '../../src/registry.ts';
 import { Relay } from '../../src/relay.ts';
 import { eventually } from './frame-queue.ts';
@@ -26,9 +26,14 @@ export interface StartOptions {
   random?: () => number;
   /** The relay's log (default: the config's level, silent unless TEST_LOG). */
   log?: Log;
-  /** The bus prefix (default: a fresh one, so relays on one nats-server never meet). */
+  /**
+   * The bus prefix. Default: a fresh one, so relays on one nats-server never meet, whose streams
+   * `stop` removes; a prefix the test names (nodes of one cluster) is left to the test.
+   */
   prefix?: string;
   node?: string;
+  /** Simulators of another relay to use (a second node of a cluster): this relay starts none. */
+  simulatorEndpoints?: ReadonlyMap<string, SimulatorEndpoint>;
 }
 
 /** A config section, or one entry of a list, that a test merges over a harness's own. */
@@ -79,6 +84,7 @@ export async function startRelay(raw: Record<string, unknown>, o: StartOptions):
     ...(o.log ? { log: o.log } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.random ? { random: o.random } : {}),
+    ...(o.simulatorEndpoints ? { simulatorEndpoints: o.simulatorEndpoints } : {}),
   });
   const base = relay.url.replace(/^http/, 'ws');
   const handle: RelayHandle = {
@@ -91,7 +97,7 @@ export async function startRelay(raw: Record<string, unknown>, o: StartOptions):
     },
     async stop() {
       await relay.stop(500);
-      if (o.bus !== 'nats') return;
+      if (o.bus !== 'nats' || o.prefix !== undefined) return;
       // Streams are per prefix; a second connection removes them after this relay drained.
       const { NatsBus } = await import('../../src/bus/nats.ts');
       const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
