@@ -174,6 +174,17 @@ export class FrameClient<F extends { raw: string }> {
   }
 }
 
+/** A test client that can be closed, and says when its socket has. */
+export interface Closable {
+  close(): void;
+  readonly closed: Promise<unknown>;
+}
+
+/** Closes these clients (emptying the list) and waits until their sockets closed. */
+export async function closeAll(clients: Closable[]): Promise<void> {
+  await Promise.all(clients.splice(0).map((c) => (c.close(), c.closed)));
+}
+
 /** A refused upgrade: `HTTP <status>`, with the status and the response body. */
 export function httpRefusal(status: number, body: string): Error {
   return Object.assign(new Error(`HTTP ${status}`), { status, body });

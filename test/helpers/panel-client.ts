@@ -57,6 +57,4 @@ export const HTTP_BODIES = {
 };
 
 /** Closes a test's clients and waits until the relay has seen them go (so later clock advances ping nobody). */
-export async function closeAll(clients: PanelClient[]): Promise<void> {
-  await Promise.all(clients.splice(0).map((c) => (c.close(), c.closed)));
-}
+export { closeAll } from './frame-queue.ts';

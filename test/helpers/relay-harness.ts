@@ -13,7 +13,7 @@ import { validateConfig } from '../../src/config/load.ts';
 import type { Log, SimulatorEndpoint } from '../../src/contracts.ts';
 import { ADAPTERS } from '../../src/registry.ts';
 import { Relay } from '../../src/relay.ts';
-import { eventually } from './frame-queue.ts';
+import { closeAll, eventually, type Closable } from './frame-queue.ts';
 import { requireNatsUrl } from './nats-server.ts';
 
 export type BusKind = 'memory' | 'nats';
@@ -120,12 +120,6 @@ export async function readyOrStop<H extends { stop(): Promise<void> }>(h: H, rea
   return h;
 }
 
-/** A test client the suite closes for its tests. */
-export interface Closable {
-  close(): void;
-  readonly closed: Promise<unknown>;
-}
-
 /** The clients of a {@link describeOnBus} block's cases. */
 export interface KeptClients {
   /** Keeps a client, to be closed after its test (or after the block). */
@@ -159,11 +153,7 @@ export function describeOnBus<H extends { stop(): Promise<void> }>(
   describe(`${title} (${bus} bus)`, () => {
     let h: H | undefined;
     const clients: Closable[] = [];
-    const close = (wait: boolean) => async () => {
-      const closing = clients.splice(0).map((c) => (c.close(), c.closed));
-      if (wait) await Promise.all(closing);
-    };
-    const closeKept = close(o.waitClosed === true);
+    const closeKept = o.waitClosed ? () => closeAll(clients) : () => void clients.splice(0).forEach((c) => c.close());
     before(async () => {
       h = await start({ bus, natsUrl: natsUrl?.() });
     });
@@ -172,6 +162,6 @@ export function describeOnBus<H extends { stop(): Promise<void> }>(
       await closeKept();
       await h?.stop();
     });
-    body({ keep: (c) => (clients.push(c), c), closeAll: close(true) });
+    body({ keep: (c) => (clients.push(c), c), closeAll: () => closeAll(clients) });
   });
 }
