@@ -10,9 +10,10 @@ import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 import type { PanelSimulator } from '../../adapters/panel/simulator.ts';
 import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { startRelay, type Section, type StartOptions } from './relay-harness.ts';
+import { S1, S2 } from './wings-harness.ts';
 
-export const S1 = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
-export const S2 = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
+/** The Wings servers of the Wings harness: S1 running, S2 offline. */
+export { S1, S2 } from './wings-harness.ts';
 export const P1 = '607c71907be61b381db28144';
 export const P2 = '614635a7e671a3df0a12154b';
 export const STATIC_KEY = 'static-ops-key-0123456789';

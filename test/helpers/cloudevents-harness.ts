@@ -10,11 +10,12 @@ import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { ADAPTERS } from '../../src/registry.ts';
 import type { Relay } from '../../src/relay.ts';
 import { readyOrStop, startRelay as startTestRelay, type RelayHandle, type StartOptions } from './relay-harness.ts';
+import { S1, S2 } from './wings-harness.ts';
 
 export const ALL_ADAPTERS = ADAPTERS;
 
-export const S1 = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
-export const S2 = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
+/** The Wings servers of the Wings harness: S1 running, S2 offline. */
+export { S1, S2 } from './wings-harness.ts';
 /** Every server of `up`, every permission (install output included). */
 export const ADMIN_KEY = 'ce_test_admin_key';
 /** Only S1 of `up`, without the install permission. */
