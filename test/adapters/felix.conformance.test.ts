@@ -54,7 +54,7 @@ export const felixKit: ConformanceKit = {
     await lively.roundTrip();
     assert.equal(quiet.open, true, 'one missed pong is allowed until the next tick');
     await h.clock.advance(PING_MS);
-    const closed = await quiet.closedWithin();
+    const closed = await quiet.waitClose();
     assert.equal(closed.code, 1006, 'terminated, without a close frame (as Felix)');
     await lively.roundTrip();
     assert.equal(lively.open, true, 'the ponging client stays');

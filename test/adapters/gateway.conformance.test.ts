@@ -53,9 +53,8 @@ const kit: ConformanceKit = {
   async start(clock) {
     const g = await startGatewayHarness({
       clock,
-      seedSim: { heartbeatIntervalMs: INTERVAL },
-      latestSim: { heartbeatIntervalMs: INTERVAL },
-      seedListener: { heartbeatIntervalMs: INTERVAL },
+      seed: { sim: { heartbeatIntervalMs: INTERVAL }, listener: { heartbeatIntervalMs: INTERVAL } },
+      latest: { sim: { heartbeatIntervalMs: INTERVAL } },
     });
     await gatewayLinksReady(g);
     const h: ConformanceHarness = { relay: g.relay, clock, stop: () => g.stop() };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { formatFrame, parseFrame, type WingsPacket } from '../../adapters/wings/codec.ts';
 import { ADAPTERS, adapterFor } from '../../src/registry.ts';
 import { runConformance, type ConformanceKit } from '../helpers/conformance.ts';
-import { S1, linksReady, startHarness } from '../helpers/relay-harness.ts';
+import { S1, linksReady, startHarness } from '../helpers/wings-harness.ts';
 import { WingsClient, eventually } from '../helpers/wings-client.ts';
 import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 
