@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { freePort, removeTempDir, stopStack, startGuarded, tempDir, type Child } from './procs.ts';
 import { Ipc } from './procs.ts';
 import { LINK_READY_LINE } from './wire.ts';
-import { NATS_SERVER, RELAY_STOP_MS, relayConfig, startPublisher, startRelayProcess, wingsTarget, type Stack } from './scenarios.ts';
+import { NATS_SERVER, RELAY_STOP_MS, relayConfig, startRelayProcess, startWingsPublisher, wingsTarget, type Stack } from './scenarios.ts';
 
 export const CLUSTER_NODES = 3;
 
@@ -50,10 +50,7 @@ export async function startClusterStack(): Promise<Stack> {
   const dir = tempDir('cluster');
   const started: Child[] = [];
   try {
-    const simPort = await freePort();
-    const simUrl = `http://127.0.0.1:${simPort}`;
-    const pubP = startPublisher({ mode: 'wings', port: simPort });
-    pubP.then((p) => started.push(p.child), () => undefined);
+    const { simUrl, publisher } = await startWingsPublisher(started);
     const nats = await startNatsCluster(dir, CLUSTER_NODES);
     started.push(...nats.map((x) => x.child));
     const relays = nats.map((node, i) => {
@@ -70,8 +67,7 @@ export async function startClusterStack(): Promise<Stack> {
     const linkReady = Promise.any(relays.map((r) => r.waitLine(LINK_READY_LINE, 90_000)));
     linkReady.catch(() => undefined);
     const urls = await Promise.all(relays.map(async (r) => (JSON.parse(await r.waitLine(/"msg":"relay listening"/, 30_000)) as { url: string }).url));
-    const pub = await pubP;
-    if (pub.info.url !== simUrl) throw new Error(`simulator listens at ${pub.info.url}, expected ${simUrl}`);
+    const pub = await publisher();
     await linkReady.catch((err: AggregateError) => {
       throw new Error(`no relay's link became ready: ${err.errors.map((e: Error) => e.message).join('\n')}`);
     });

@@ -17,7 +17,7 @@ import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { serve, announce } from './child-hook.ts';
 import { openNatsWs } from './nats-ws-client.ts';
-import { findMark, Histogram, nowUs, seqAt, sentUsAt, type ClientStats, type OpenRequest } from './wire.ts';
+import { findMark, Histogram, keepRest, nowUs, seqAt, sentUsAt, takeRest, type ClientStats, type OpenRequest } from './wire.ts';
 
 /** One benchmark client; its state lives on the socket object itself. */
 export class BenchSocket extends WebSocket {
@@ -70,11 +70,7 @@ function onClose(this: WebSocket, code: number): void {
  * the client with the server's code (the server-side close is what the loss figures count).
  */
 function readFrames(c: BenchSocket, chunk: Buffer): void {
-  let buf = chunk;
-  if (c.rest !== null) {
-    buf = Buffer.concat([c.rest, chunk]);
-    c.rest = null;
-  }
+  const buf = takeRest(c, chunk);
   const n = buf.length;
   let p = 0;
   while (p + 2 <= n) {
@@ -105,7 +101,7 @@ function readFrames(c: BenchSocket, chunk: Buffer): void {
     }
     p = end;
   }
-  if (p < n) c.rest = Buffer.from(buf.subarray(p));
+  keepRest(c, buf, p);
 }
 
 /**

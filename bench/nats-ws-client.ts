@@ -11,7 +11,7 @@
  */
 import type WebSocket from 'ws';
 import type { BenchSocket } from './loadgen.ts';
-import { findMark, type OpenRequest } from './wire.ts';
+import { findMark, keepRest, takeRest, type OpenRequest } from './wire.ts';
 
 const CRLF = Buffer.from('\r\n');
 const PONG = Buffer.from('PONG\r\n');
@@ -46,11 +46,7 @@ const SPACE = 0x20;
 /** The per-frame handler (hot path): parses every complete operation in the frame. */
 function onNatsData(this: WebSocket, data: Buffer): void {
   const c = this as BenchSocket;
-  let buf = data;
-  if (c.rest !== null) {
-    buf = Buffer.concat([c.rest, data]);
-    c.rest = null;
-  }
+  const buf = takeRest(c, data);
   const n = buf.length;
   let p = 0;
   while (p < n) {
@@ -85,8 +81,7 @@ function onNatsData(this: WebSocket, data: Buffer): void {
     }
     p = nl + 2;
   }
-  // Copy the tail: a subarray would pin the whole frame until the next one arrives.
-  if (p < n) c.rest = Buffer.from(buf.subarray(p));
+  keepRest(c, buf, p);
 }
 
 /** Opens one NATS-over-WebSocket subscriber on `req.subject`; resolves once the SUB is in place. */

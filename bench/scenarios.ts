@@ -72,6 +72,26 @@ export async function startPublisher(setup: Record<string, unknown> | Promise<Re
   }
 }
 
+/**
+ * The Wings publisher on a port picked up front, so relays and the simulator start side by side:
+ * a link's first attempts may find nothing listening and retry after a short backoff. Its child
+ * joins `started` once it runs; `publisher()` waits for it and checks it listens at `simUrl`.
+ */
+export async function startWingsPublisher(started: Child[]): Promise<{ simUrl: string; publisher(): Promise<Publisher> }> {
+  const simPort = await freePort();
+  const simUrl = `http://127.0.0.1:${simPort}`;
+  const pubP = startPublisher({ mode: 'wings', port: simPort });
+  pubP.then((p) => started.push(p.child), () => undefined);
+  return {
+    simUrl,
+    async publisher() {
+      const pub = await pubP;
+      if (pub.info.url !== simUrl) throw new Error(`simulator listens at ${pub.info.url}, expected ${simUrl}`);
+      return pub;
+    },
+  };
+}
+
 /** A nats-server of its own (temp store dir, free ports), under the bench's exit guard. */
 export async function startNats(dir: string, opts: { jetstream: boolean; websocket: boolean }): Promise<{ child: Child; url: string; wsUrl: string }> {
   const port = await freePort();
@@ -140,12 +160,7 @@ async function startRelay(name: 'relay-mem' | 'relay-nats'): Promise<Stack> {
   const dir = tempDir(name);
   const started: Child[] = [];
   try {
-    // The simulator's port is picked up front so the relay and the simulator start side by side:
-    // the link's first attempts may find nothing listening and retry after a short backoff.
-    const simPort = await freePort();
-    const simUrl = `http://127.0.0.1:${simPort}`;
-    const pubP = startPublisher({ mode: 'wings', port: simPort });
-    pubP.then((p) => started.push(p.child), () => undefined);
+    const { simUrl, publisher } = await startWingsPublisher(started);
     const nats = name === 'relay-nats' ? await startNats(dir, { jetstream: true, websocket: false }) : null;
     if (nats) started.push(nats.child);
     const bus = nats ? { kind: 'nats', prefix: 'bench', servers: [nats.url] } : { kind: 'memory', prefix: 'bench' };
@@ -157,8 +172,7 @@ async function startRelay(name: 'relay-mem' | 'relay-nats'): Promise<Stack> {
     const linkReady = relay.waitLine(LINK_READY_LINE, 30_000);
     linkReady.catch(() => undefined);
     const listening = JSON.parse(await relay.waitLine(/"msg":"relay listening"/, 30_000)) as { url: string };
-    const pub = await pubP;
-    if (pub.info.url !== simUrl) throw new Error(`simulator listens at ${pub.info.url}, expected ${simUrl}`);
+    const pub = await publisher();
     await linkReady;
     const target = await wingsTarget(listening.url);
     return {

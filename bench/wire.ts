@@ -155,3 +155,21 @@ export interface ClientStats {
   /** Close codes of sockets the server closed, with counts. */
   closes: Record<string, number>;
 }
+
+/** A socket whose last read ended inside a frame: the unparsed tail waits in `rest`. */
+export interface RestHolder {
+  rest: Buffer | null;
+}
+
+/** This read, after the tail the previous one left (which is cleared). */
+export function takeRest(c: RestHolder, chunk: Buffer): Buffer {
+  if (c.rest === null) return chunk;
+  const buf = Buffer.concat([c.rest, chunk]);
+  c.rest = null;
+  return buf;
+}
+
+/** Keeps `buf` from `p` on for the next read (a copy: a subarray would pin the whole read until then). */
+export function keepRest(c: RestHolder, buf: Buffer, p: number): void {
+  if (p < buf.length) c.rest = Buffer.from(buf.subarray(p));
+}

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
+import { EVENT_TYPES } from './event-types.ts';
 
 export const BridgeEventSchema = Type.Object({
   specversion: Type.Literal('1.0'),
@@ -74,52 +75,8 @@ export function eventUpstream(event: BridgeEvent): string {
   return event.source.slice('bridge://'.length);
 }
 
-// ---- canonical payloads (DESIGN §3), the ones adapters share -------------------------------
-
-export const SERVER_STATES = ['offline', 'starting', 'running', 'stopping'] as const;
-export type ServerState = (typeof SERVER_STATES)[number];
-
-export interface ServerStatusData {
-  state: ServerState;
-}
-export interface ServerConsoleData {
-  line: string;
-}
-export interface ServerStatsData {
-  memoryBytes: number;
-  memoryLimitBytes: number;
-  cpuAbsolute: number;
-  network: { rxBytes: number; txBytes: number };
-  uptimeMs: number;
-  diskBytes: number;
-  state: ServerState;
-}
-export interface ServerBackupCompletedData {
-  uuid: string;
-  successful: boolean;
-  checksum: string;
-  checksumType: string;
-  sizeBytes: number;
-}
 /** The canonical type of a link's state, published by the relay itself (see UpstreamStateData). */
-export const LINK_STATE_TYPE = 'upstream.state';
+export const LINK_STATE_TYPE = EVENT_TYPES.upstreamState;
 
-/**
- * `upstream.state`: one link's state, published by the relay on every change under the link's
- * own id (`<prefix>.evt.<upstream>.upstream.<link id>.state`, last value retained), so a session
- * can follow the link that carries its resource and a new one can read where it stands.
- */
-export interface UpstreamStateData {
-  /** idle, connecting, authenticating, ready, backoff, failed (terminal) or closed (stopped). */
-  state: string;
-  reason: string;
-  /** The link's resource family and id (`server` + uuid, `panel` + `_`, …). */
-  resource: string;
-  id: string;
-  /** With `failed`: the error-table row that says why (e.g. BRIDGE_ERR_SUSPENDED), when known. */
-  code?: string;
-  /** The node that holds the link (only a link's owner publishes its state). */
-  owner?: string;
-}
 export const POWER_ACTIONS = ['start', 'stop', 'restart', 'kill'] as const;
 export type PowerAction = (typeof POWER_ACTIONS)[number];

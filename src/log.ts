@@ -82,10 +82,34 @@ function safeFields(fields: Record<string, unknown>): Record<string, unknown> {
   return out ?? fields;
 }
 
-class PinoLog implements RelayLog {
+type Level = Exclude<LogLevel, 'silent'>;
+
+/** The four level methods of a log, each one call of `write`. */
+abstract class LevelMethods {
+  protected abstract write(level: Level, msg: string, fields: Record<string, unknown> | undefined): void;
+
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.write('debug', msg, fields);
+  }
+
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.write('info', msg, fields);
+  }
+
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.write('warn', msg, fields);
+  }
+
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.write('error', msg, fields);
+  }
+}
+
+class PinoLog extends LevelMethods implements RelayLog {
   readonly #pino: Logger;
 
   constructor(p: Logger) {
+    super();
     this.#pino = p;
   }
 
@@ -101,28 +125,13 @@ class PinoLog implements RelayLog {
     return this.#pino.isLevelEnabled(level);
   }
 
-  debug(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.#pino.debug(msg);
-    else this.#pino.debug(safeFields(fields), msg);
-  }
-
-  info(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.#pino.info(msg);
-    else this.#pino.info(safeFields(fields), msg);
-  }
-
-  warn(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.#pino.warn(msg);
-    else this.#pino.warn(safeFields(fields), msg);
-  }
-
-  error(msg: string, fields?: Record<string, unknown>): void {
-    if (fields === undefined) this.#pino.error(msg);
-    else this.#pino.error(safeFields(fields), msg);
-  }
-
   child(bindings: Record<string, unknown>): RelayLog {
     return new SharedLevelChild(this, bindings);
+  }
+
+  protected write(level: Level, msg: string, fields: Record<string, unknown> | undefined): void {
+    if (fields === undefined) this.#pino[level](msg);
+    else this.#pino[level](safeFields(fields), msg);
   }
 }
 
@@ -130,11 +139,12 @@ class PinoLog implements RelayLog {
  * A child that shares its parent's level (a pino child keeps the level it was made with, and a
  * reload changes the root's): it adds its bindings as fields and writes through the parent.
  */
-class SharedLevelChild implements RelayLog {
+class SharedLevelChild extends LevelMethods implements RelayLog {
   readonly #parent: RelayLog;
   readonly #bindings: Record<string, unknown>;
 
   constructor(parent: RelayLog, bindings: Record<string, unknown>) {
+    super();
     this.#parent = parent;
     this.#bindings = bindings;
   }
@@ -151,24 +161,12 @@ class SharedLevelChild implements RelayLog {
     return this.#parent.enabled(level);
   }
 
-  debug(msg: string, fields?: Record<string, unknown>): void {
-    if (this.#parent.enabled('debug')) this.#parent.debug(msg, { ...this.#bindings, ...fields });
-  }
-
-  info(msg: string, fields?: Record<string, unknown>): void {
-    if (this.#parent.enabled('info')) this.#parent.info(msg, { ...this.#bindings, ...fields });
-  }
-
-  warn(msg: string, fields?: Record<string, unknown>): void {
-    if (this.#parent.enabled('warn')) this.#parent.warn(msg, { ...this.#bindings, ...fields });
-  }
-
-  error(msg: string, fields?: Record<string, unknown>): void {
-    if (this.#parent.enabled('error')) this.#parent.error(msg, { ...this.#bindings, ...fields });
-  }
-
   child(bindings: Record<string, unknown>): RelayLog {
     return new SharedLevelChild(this.#parent, { ...this.#bindings, ...bindings });
+  }
+
+  protected write(level: Level, msg: string, fields: Record<string, unknown> | undefined): void {
+    if (this.#parent.enabled(level)) this.#parent[level](msg, { ...this.#bindings, ...fields });
   }
 }
 

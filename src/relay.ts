@@ -2,19 +2,13 @@
  * The composition root: builds the bus, the simulators, the upstream supervisor, the hub and the
  * downstream server from a frozen config, and tears them down in the order a drain needs.
  */
-import { guardedSystemClock, monotonicClock, type Clock, type Timer } from './clock.ts';
+import { guardedSystemClock, type Clock } from './clock.ts';
 import { errorReporter, type ErrorReport } from './contain.ts';
-import type { Bus, BusState } from './bus/bus.ts';
-import { MemoryBus } from './bus/memory.ts';
-import { NatsBus } from './bus/nats.ts';
-import { requestUntilServed } from './bus/request-until-served.ts';
+import type { Bus } from './bus/bus.ts';
 import type { Coordinator } from './cluster/coordinator.ts';
-import { MemoryCoordinator } from './cluster/memory.ts';
-import { NatsCoordinator } from './cluster/nats-coordinator.ts';
 import { shareInterest } from './cluster/interest-share.ts';
-import type { BridgeConfig, ListenerConfig } from './config/schema.ts';
-import type { HttpRequest, ListenerContext, Log, ProtocolAdapter, Simulator, SimulatorEndpoint, TokenPolicy } from './contracts.ts';
-import type { BridgeCommand, CommandReply } from './events.ts';
+import type { BridgeConfig } from './config/schema.ts';
+import type { Log, ProtocolAdapter, Simulator, SimulatorEndpoint } from './contracts.ts';
 import { ClientRegistry } from './auth/clients.ts';
 import { Principals } from './auth/principals.ts';
 import { AddressAdmission } from './downstream/admission.ts';
@@ -31,9 +25,12 @@ import { createHttpClient } from './upstream/http.ts';
 import { Supervisor } from './upstream/supervisor.ts';
 import { ticketServices, type TicketServices } from './cluster/tickets.ts';
 import { InterestTable } from './upstream/interest.ts';
-import { MAX_RETRY_MS as NATS_MAX_RETRY_MS } from './bus/nats-connect.ts';
 import { Reloader, type ReloadOutcome } from './reload.ts';
 import { readTls, readTlsSync } from './tls.ts';
+import { readiness, sessionBackend } from './relay/backend.ts';
+import { BUS_STATES, busWaitMessage, makeBus, makeCoordinator } from './relay/bus.ts';
+import { listenerContext, type ListenerParts } from './relay/listener-context.ts';
+import { stopRelay } from './relay/shutdown.ts';
 
 export type { ReloadOutcome } from './reload.ts';
 
@@ -62,13 +59,6 @@ export interface RelayOptions {
    */
   watchdog?: boolean;
 }
-
-const BUS_STATES: readonly BusState[] = ['connecting', 'connected', 'reconnecting', 'draining', 'closed'];
-
-/** Of a stop's grace, the part kept for links, bus, port and simulators after the sessions' drain. */
-const STOP_RESERVE_MS = 1000;
-/** How long closing the bus may take once its drain was cut short at the deadline (a socket close). */
-const BUS_CLOSE_MS = 250;
 
 export class Relay {
   #config: BridgeConfig;
@@ -125,14 +115,15 @@ export class Relay {
     this.#notes = new ThrottledLog(this.log, this.clock);
     this.#admission = new AddressAdmission(config.limits, this.clock);
     this.subjects = new Subjects(config.bus.prefix);
-    this.bus = Relay.#makeBus(config, this.log, this.clock, this.metrics, this.#notes);
+    this.bus = makeBus(config, this.log, this.clock, this.metrics, this.#notes);
     this.metrics.setBusState(this.bus.kind, this.bus.state, BUS_STATES);
     this.bus.onStateChange((s) => {
       this.metrics.setBusState(this.bus.kind, s, BUS_STATES);
       this.log.info('bus state', { kind: this.bus.kind, state: s, ...(this.bus.server ? { server: this.bus.server } : {}) });
       this.#startLinks();
     });
-    this.coordinator = this.#makeCoordinator(opts);
+    const { bus, clock, log, metrics, report } = this;
+    this.coordinator = makeCoordinator({ config, bus, clock, log, metrics, report, watchdog: opts.watchdog ?? true, ...(opts.random ? { random: opts.random } : {}) });
     this.#tickets = ticketServices({ bus: this.bus, prefix: config.bus.prefix, replicas: config.bus.replicas, clock: this.clock, log: this.log, clients: this.#clients });
     this.hub = new Hub(this.bus, this.metrics, this.#notes);
     this.interest = new InterestTable({ clock: this.clock, coalesceMs: config.limits.interestCoalesceMs });
@@ -175,11 +166,7 @@ export class Relay {
       limits: config.limits,
       notes: this.#notes,
       clients: this.#clients,
-      backend: {
-        request: (cmd) => this.#request(cmd),
-        history: (subject, limit) => this.bus.history(subject, limit),
-        last: (subject) => this.bus.last(subject),
-      },
+      backend: sessionBackend({ config: () => this.#config, bus: this.bus, subjects: this.subjects, supervisor: this.supervisor, clock: this.clock }),
       readiness: () => this.#readiness(),
       ...(config.http.tls ? { tls: readTlsSync(config.http.tls) } : {}),
     });
@@ -195,55 +182,6 @@ export class Relay {
       draining: () => this.#draining,
       current: () => this.#config,
       put: (next) => void (this.#config = next),
-    });
-  }
-
-  static #makeBus(config: BridgeConfig, log: Log, clock: Clock, metrics: Metrics, notes: ThrottledLog): Bus {
-    const b = config.bus;
-    const onError = (err: unknown) => log.warn('bus error', { err: err as Error });
-    if (b.kind === 'memory') return new MemoryBus({ historyLimit: b.historyLimit, onError, clock });
-    return new NatsBus({
-      servers: [...b.servers],
-      prefix: b.prefix,
-      historyLimit: b.historyLimit,
-      storage: b.storage,
-      maxAgeSeconds: b.maxAgeSeconds,
-      replicas: b.replicas,
-      historyConcurrency: config.limits.historyConcurrency,
-      onHistoryRefused: () => {
-        metrics.limitHits.inc({ limit: 'historyConcurrency' });
-        notes.note('warn', 'bus:historyConcurrency', 1, 'limit hit', { limit: 'historyConcurrency' });
-      },
-      clock,
-      // This node's own events reach its dashboards without the round trip (issue 15).
-      localDelivery: true,
-      name: `protocol-bridge ${config.node.id}`,
-      ...(b.token ? { token: b.token } : {}),
-      ...(b.user ? { user: b.user } : {}),
-      ...(b.password ? { pass: b.password } : {}),
-      onError,
-    });
-  }
-
-  #makeCoordinator(opts: RelayOptions): Coordinator {
-    const { config } = this;
-    const bus = this.bus;
-    if (!(bus instanceof NatsBus)) return new MemoryCoordinator(config.node.id, this.clock);
-    return new NatsCoordinator({
-      node: config.node.id,
-      connection: () => bus.connection(),
-      prefix: config.bus.prefix,
-      leaseTtlMs: config.cluster.leaseTtlMs,
-      interestTtlMs: config.cluster.interestTtlMs,
-      replicas: config.bus.replicas,
-      // Real time even when a test drives the relay's clock: the bucket ages entries out in real
-      // time, and the self-fence measures intervals on a clock no NTP step can stretch.
-      clock: monotonicClock((err) => this.report('timer', err)),
-      log: this.log,
-      watchdog: opts.watchdog ?? true,
-      ...(opts.random ? { random: opts.random } : {}),
-      onLost: (_key, reason) => this.metrics.leaseLosses.inc({ reason }),
-      onInvalidInterest: () => this.metrics.eventsDropped.inc({ dialect: 'cluster', direction: 'upstream', reason: 'bad_frame' }),
     });
   }
 
@@ -332,7 +270,7 @@ export class Relay {
     shareInterest(this.interest, this.coordinator, config.upstreams.map((u) => u.name));
     for (const listener of config.listeners) {
       const adapter = adapterFor(this.#adapters, listener.dialect);
-      const role = adapter.createListener(this.#listenerContext(listener));
+      const role = adapter.createListener(listenerContext(this.#listenerParts(), listener));
       this.server.mount(listener, adapter, role);
     }
     this.server.open();
@@ -351,15 +289,7 @@ export class Relay {
     if (!config.http.publicUrl && !config.http.allowedHosts) {
       this.log.warn('the token and ticket endpoints trust the Host header: set http.publicUrl (or http.allowedHosts) so a client cannot choose the issuer and socket URL of its token');
     }
-    if (this.bus.state !== 'connected') this.log.warn(this.#busWaitMessage(), { kind: this.bus.kind, error: this.bus.lastError });
-  }
-
-  /** What the relay does while the bus has never connected, in one sentence for the start log. */
-  #busWaitMessage(): string {
-    const b = this.config.bus;
-    const where = b.kind === 'nats' ? `NATS (${b.servers.join(', ')})` : 'the bus';
-    const why = this.bus.lastError ? ` (${this.bus.lastError})` : '';
-    return `${where} is not reachable yet${why}: the relay keeps trying every ${NATS_MAX_RETRY_MS / 1000} s at most, answers /readyz with 503 meanwhile, and starts the upstream links once it connects; dashboards may connect now`;
+    if (this.bus.state !== 'connected') this.log.warn(busWaitMessage(config, this.bus), { kind: this.bus.kind, error: this.bus.lastError });
   }
 
   /**
@@ -377,63 +307,15 @@ export class Relay {
     this.supervisor.start();
   }
 
-  #listenerContext(listener: ListenerConfig): ListenerContext<ListenerConfig> {
-    const served = new Set(listener.upstreams);
-    return {
-      config: listener,
-      node: this.#config.node.id,
-      clock: this.clock,
-      log: this.log,
-      subjects: this.subjects,
-      clients: this.#clients,
-      principals: this.#principals.forListener(listener),
-      telemetry: this.metrics.telemetry(listener.dialect, 'downstream'),
-      resources: () => this.supervisor.resources().filter((r) => served.has(r.upstream)),
-      // One object for every listener, changed in place by a reload (read per token).
-      tokenPolicy: this.#tokenPolicy satisfies TokenPolicy,
-      tickets: (policy) => this.#tickets(listener.name, policy),
-      publicUrl: (req: HttpRequest) => {
-        const publicUrl = this.#config.http.publicUrl;
-        if (publicUrl) return publicUrl.replace(/\/$/, '');
-        const proto = this.server.host.secure || req.forwardedProto === 'https' ? 'https' : 'http';
-        return `${proto}://${req.headers.host ?? `127.0.0.1:${this.#port}`}`;
-      },
-    };
+  #listenerParts(): ListenerParts {
+    const { clock, log, subjects, metrics, supervisor, server } = this;
+    const parts = { clock, log, subjects, metrics, supervisor, server, clients: this.#clients, principals: this.#principals, tickets: this.#tickets };
+    return { ...parts, tokenPolicy: this.#tokenPolicy, config: () => this.#config, port: () => this.#port };
   }
 
-  /**
-   * A dashboard's command, to whichever node holds the link. Every node has the same config, so
-   * a resource unknown here is unknown everywhere: answered at once. Between owners nobody
-   * serves the subject; the request is then asked again until `limits.commandTimeoutMs`.
-   */
-  #request(cmd: BridgeCommand): Promise<CommandReply> {
-    const known = this.supervisor.resources().some((r) => r.upstream === cmd.upstream && r.resource === cmd.resource && r.id === cmd.id);
-    if (!known) return Promise.resolve({ ok: false, code: 'BRIDGE_ERR_NOT_FOUND', message: 'no such upstream resource' });
-    const subject = this.subjects.command(cmd.upstream, cmd.resource, cmd.id);
-    return requestUntilServed(this.bus, subject, cmd, this.config.limits.commandTimeoutMs, this.clock);
-  }
-
-  #readiness(): { ready: boolean; detail: Record<string, unknown> } {
-    const bus = this.bus;
-    const ready = this.ready;
-    const reason = ready
-      ? undefined
-      : this.#draining
-        ? 'draining'
-        : bus.state !== 'connected'
-          ? `bus ${bus.state}${bus.lastError ? `: ${bus.lastError}` : ''}`
-          : 'starting';
-    return {
-      ready,
-      detail: {
-        ...(reason ? { reason } : {}),
-        node: this.config.node.id,
-        draining: this.#draining,
-        bus: { kind: bus.kind, state: bus.state, ...(bus.lastError ? { lastError: bus.lastError } : {}) },
-        sessions: this.server.sessionCount,
-        upstreams: this.supervisor.status(),
-      },
-    };
+  #readiness(): ReturnType<typeof readiness> {
+    const { ready, bus, server, supervisor } = this;
+    return readiness({ ready, draining: this.#draining, bus, node: this.config.node.id, sessions: server.sessionCount, upstreams: supervisor.status() });
   }
 
   /**
@@ -451,55 +333,11 @@ export class Relay {
 
   /** {@link stop}; `logged` false for the teardown of a start that failed (main.ts says why in one line). */
   #shutdown(graceMs: number, logged: boolean): Promise<void> {
-    this.#stopped ??= (async () => {
-      const deadline = this.clock.now() + graceMs;
-      this.#draining = true;
-      if (logged) this.log.info('relay draining', { sessions: this.server.sessionCount });
-      // Before the links close: the other nodes then spread them among themselves as they go.
-      void this.coordinator.leave();
-      const sessionsMs = Math.max(0, graceMs - Math.min(STOP_RESERVE_MS, Math.floor(graceMs / 5)));
-      await Promise.all([
-        this.#step('sessions', () => this.server.drain(sessionsMs), deadline),
-        this.#step('links', () => this.supervisor.stop(), deadline),
-      ]);
-      await this.#step('leases', () => this.coordinator.stop(), deadline);
-      if (this.#busStarted && !(await this.#step('bus', () => this.bus.drain(), deadline))) {
-        // A drain cut short (no server to flush to) would keep the client reconnecting forever.
-        await this.#step('bus close', () => this.bus.close(), this.clock.now() + BUS_CLOSE_MS);
-      }
-      await this.#step('port', () => this.server.close(), deadline);
-      await this.#step('simulators', () => Promise.all([...this.simulators.values()].map((s) => s.close())), deadline);
-      this.#notes.close();
-      if (logged) this.log.info('relay stopped');
-    })();
+    if (this.#stopped) return this.#stopped;
+    this.#draining = true;
+    const { clock, log, server, supervisor, coordinator, bus, simulators } = this;
+    const parts = { clock, log, server, supervisor, coordinator, bus, simulators, notes: this.#notes, busStarted: () => this.#busStarted };
+    this.#stopped = stopRelay(parts, graceMs, logged);
     return this.#stopped;
-  }
-
-  /**
-   * Runs one shutdown step, waiting for it at most until `deadline` (relay clock). A step is
-   * always started, even past the deadline: its synchronous part (terminating sockets, closing the
-   * listener) is what makes the exit clean; only the waiting is cut short.
-   */
-  async #step(step: string, run: () => Promise<unknown>, deadline: number): Promise<boolean> {
-    let work: Promise<unknown>;
-    try {
-      work = run();
-    } catch (err) {
-      work = Promise.reject(err);
-    }
-    const finished = work.then(
-      () => true,
-      (err: unknown) => {
-        this.log.warn('shutdown step failed', { step, err: err as Error });
-        return true;
-      },
-    );
-    const left = deadline - this.clock.now();
-    let timer: Timer | null = null;
-    const late = left <= 0 ? Promise.resolve(false) : new Promise<boolean>((resolve) => (timer = this.clock.setTimeout(() => resolve(false), left)));
-    const done = await Promise.race([finished, late]);
-    (timer as Timer | null)?.cancel();
-    if (!done) this.log.warn('shutdown step abandoned at the grace deadline', { step });
-    return done;
   }
 }

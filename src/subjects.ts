@@ -8,6 +8,7 @@
  * and control characters become `%XX` (UTF-8 bytes, upper-case hex). The empty string, which NATS
  * cannot carry as a token, is written `%`, which escaping never produces on its own.
  */
+import { typesRetained, type Retention } from './event-types.ts';
 import { eventUpstream, type BridgeEvent } from './events.ts';
 
 const UNSAFE = /[%.*>\s\u0000-\u001f\u007f-\u009f]/u;
@@ -51,22 +52,11 @@ export function kvToken(raw: string): string {
   return out;
 }
 
-/** How long the bus keeps events of a type: a window of lines, the last value, or nothing. */
-export type Retention = 'history' | 'last' | 'none';
-
-const HISTORY_TYPES = new Set(['server.console', 'server.install.output', 'server.transfer.logs', 'room.message']);
-const LAST_TYPES = new Set(['server.status', 'server.stats', 'bot.health', 'upstream.state']);
-
-export function retentionOf(type: string): Retention {
-  if (HISTORY_TYPES.has(type)) return 'history';
-  if (LAST_TYPES.has(type)) return 'last';
-  return 'none';
-}
+export { retentionOf, type Retention } from './event-types.ts';
 
 /** The event-type tails (after `<resource>.<id>.`) that each retention class covers, for stream filters. */
 export function retainedTails(kind: Exclude<Retention, 'none'>): { resource: string; tail: string }[] {
-  const types = kind === 'history' ? HISTORY_TYPES : LAST_TYPES;
-  return [...types].map((t) => {
+  return typesRetained(kind).map((t) => {
     const dot = t.indexOf('.');
     return { resource: t.slice(0, dot), tail: t.slice(dot + 1) };
   });

@@ -4,11 +4,11 @@
  * subscribes to bus subjects its grants cover; upstream, a relay consumes another relay's (or any
  * producer's) CloudEvents socket and republishes it: relay chaining. Config specs are declared
  * here; the config loader merges them with the shared keys.
+ * The simulator lives in simulator.ts; src/registry.ts joins it to these roles.
  */
-import { SecretSchema, Type, requiredUnlessSimulator, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, requiredUnlessSimulator, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encodeEvent } from './codec.ts';
 import { createCloudEventsListener } from './downstream.ts';
-import { CloudEventsSimulator, CloudEventsSimulatorOptions } from './simulator.ts';
 import { parseSubject } from './subject.ts';
 import { createCloudEventsUpstream } from './upstream.ts';
 import { DEFAULT_PATH, SUBJECT_LIMITS } from './vocabulary.ts';
@@ -35,11 +35,10 @@ export const CloudEventsListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const cloudeventsAdapter: TypedProtocolAdapter<typeof CloudEventsUpstreamOptions, typeof CloudEventsListenerOptions, typeof CloudEventsSimulatorOptions> = {
+export const cloudeventsAdapter: ProtocolRoles<typeof CloudEventsUpstreamOptions, typeof CloudEventsListenerOptions> = {
   protocol: 'cloudevents',
   upstreamOptions: CloudEventsUpstreamOptions,
   listenerOptions: CloudEventsListenerOptions,
-  simulatorOptions: CloudEventsSimulatorOptions,
   defaultPath: DEFAULT_PATH,
   check(kind, config) {
     if (kind !== 'upstream') return [];
@@ -55,5 +54,4 @@ export const cloudeventsAdapter: TypedProtocolAdapter<typeof CloudEventsUpstream
   encode: encodeEvent,
   createUpstream: (ctx) => createCloudEventsUpstream(ctx),
   createListener: (ctx) => createCloudEventsListener(ctx),
-  startSimulator: (ctx, host, port) => CloudEventsSimulator.start(ctx, host, port),
 };

@@ -59,7 +59,12 @@ const ErrorReplySchema = Type.Object(
 export const ServerReplySchema = Type.Union([AckSchema, AuthenticatedSchema, ErrorReplySchema]);
 export type ServerReply = Static<typeof ServerReplySchema>;
 
-/** The wire event is the BridgeEvent itself (DESIGN §3): the core's schema, not a copy. */
+/**
+ * The wire event is the BridgeEvent itself (DESIGN §3): the core's schema, not a copy. Its `type`
+ * and `data` are those of the core's event vocabulary (src/event-types.ts, listed in the README's
+ * generated event table); the envelope check stays open to types it does not list, so a chain of
+ * relays of different versions still carries every event.
+ */
 export const EventSchema = BridgeEventSchema;
 
 /**

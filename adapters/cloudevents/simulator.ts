@@ -9,8 +9,8 @@
  * and pings every socket (`pingIntervalMs`, 0 disables), terminating one that missed a pong, so
  * the relay's upstream keep-alive is exercised too. All time comes from the injected clock.
  */
-import { Type, Value, WebHost, bearerKey, keepLast, makeEvent } from '../../src/adapter-kit.ts';
-import type { BridgeEvent, HostConnection, HttpRequest, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer, UpgradeVerdict } from '../../src/adapter-kit.ts';
+import { HostedSimulator, Type, bearerKey, keepLast, listenSimulator, makeEvent } from '../../src/simulator-kit.ts';
+import type { BridgeEvent, HostConnection, HttpRequest, SimulatorContext, SimulatorEndpoint, SimulatorFactory, SimulatorStart, Static, Timer, UpgradeVerdict } from '../../src/simulator-kit.ts';
 import { decodeClient, encodeEvent, encodeServerMessage, errorFrame, type SubscriptionMessage } from './codec.ts';
 import { eventSubject, parseSubject, subjectMatches } from './subject.ts';
 import { CLIENT_OPS, DEFAULT_PATH, REPLY_ERRORS, SERVER_OPS } from './vocabulary.ts';
@@ -48,38 +48,30 @@ class SimConnection {
   }
 }
 
-export class CloudEventsSimulator implements Simulator {
+export class CloudEventsSimulator extends HostedSimulator<CloudEventsSimulatorConfig> {
   /** Base URL; the socket is `ws://…/cloudevents`, the key `credentials.apiKey`. */
-  readonly endpoint: SimulatorEndpoint;
+  declare readonly endpoint: SimulatorEndpoint;
   /** The last RECORD_LIMIT valid subscription messages, in arrival order (`auth` frames, which hold a key, are not kept). */
   readonly received: SubscriptionMessage[] = [];
   /** Pongs received (the relay keeping its keep-alive duty). */
   pongs = 0;
 
-  readonly #ctx: SimulatorContext<CloudEventsSimulatorConfig>;
-  readonly #config: CloudEventsSimulatorConfig;
-  readonly #host: WebHost;
   readonly #connections = new Set<SimConnection>();
   readonly #timers: Timer[] = [];
   #ticks = 0;
-  #closed: Promise<void> | null = null;
 
-  private constructor(ctx: SimulatorContext<CloudEventsSimulatorConfig>, config: CloudEventsSimulatorConfig, host: WebHost, url: string) {
-    this.#ctx = ctx;
-    this.#config = config;
-    this.#host = host;
-    this.endpoint = { url, credentials: { apiKey: config.apiKey } };
+  private constructor(start: SimulatorStart<CloudEventsSimulatorConfig>) {
+    super(start, { apiKey: start.config.apiKey });
+    const { ctx, config } = start;
     if (config.intervalMs > 0) this.#timers.push(ctx.clock.setInterval(() => this.#demoTick(), config.intervalMs));
     if (config.pingIntervalMs > 0) this.#timers.push(ctx.clock.setInterval(() => this.#heartbeat(), config.pingIntervalMs));
   }
 
   /** Starts listening on `host:port` (0 picks a free port). Missing options take their defaults. */
   static async start(ctx: SimulatorContext<CloudEventsSimulatorConfig>, host: string, port: number): Promise<CloudEventsSimulator> {
-    // The core hands a frozen, already-defaulted config; a test may hand a partial one.
-    const config = Value.Default(CloudEventsSimulatorOptions, structuredClone(ctx.config ?? {})) as CloudEventsSimulatorConfig;
-    const web = new WebHost({ maxPayloadBytes: 64 * 1024 });
-    const { url } = await web.listen(host, port);
-    const sim = new CloudEventsSimulator(ctx, config, web, url);
+    const start = await listenSimulator(CloudEventsSimulatorOptions, ctx, host, port, 64 * 1024);
+    const { config, web, url } = start;
+    const sim = new CloudEventsSimulator(start);
     web.endpoint({
       path: DEFAULT_PATH,
       authorize: (req) => sim.#authorize(req),
@@ -100,13 +92,8 @@ export class CloudEventsSimulator implements Simulator {
     return sim;
   }
 
-  /** Cancels every timer, drops every socket and stops the server. Idempotent. */
-  close(): Promise<void> {
-    this.#closed ??= (async () => {
-      for (const t of this.#timers.splice(0)) t.cancel();
-      await this.#host.close();
-    })();
-    return this.#closed;
+  protected shutdown(): void {
+    for (const t of this.#timers.splice(0)) t.cancel();
   }
 
   // ---- test controls ------------------------------------------------------------------------
@@ -127,7 +114,7 @@ export class CloudEventsSimulator implements Simulator {
 
   /** A BridgeEvent from this producer (source `bridge://<upstream>`), for `emit`. */
   event(type: string, id: string, data: unknown): BridgeEvent {
-    return makeEvent({ upstream: this.#config.upstream, node: 'cloudevents-simulator', receivedAt: this.#ctx.clock.now() }, type, id, data);
+    return makeEvent({ upstream: this.config.upstream, node: 'cloudevents-simulator', receivedAt: this.ctx.clock.now() }, type, id, data);
   }
 
   /** Open sockets. */
@@ -145,7 +132,7 @@ export class CloudEventsSimulator implements Simulator {
   #authorize(req: HttpRequest): UpgradeVerdict {
     // No header: the key may come in the first frame.
     if (req.headers.authorization === undefined) return { accept: true, state: false };
-    if (bearerKey(req.headers.authorization) === this.#config.apiKey) return { accept: true, state: true };
+    if (bearerKey(req.headers.authorization) === this.config.apiKey) return { accept: true, state: true };
     return { accept: false, status: 401, json: { error: 'unauthorized', code: 'BRIDGE_ERR_UNAUTHORIZED' }, reason: 'auth' };
   }
 
@@ -154,7 +141,7 @@ export class CloudEventsSimulator implements Simulator {
     if (message === null) return c.conn.send(errorFrame(REPLY_ERRORS.badFrame, 'expected {"op":"subscribe"|"unsubscribe","subject"} or {"op":"auth","key"}'));
     if (message.op === CLIENT_OPS.auth) {
       if (c.authenticated) return c.conn.send(errorFrame(REPLY_ERRORS.badFrame, 'already authenticated'));
-      if (message.key !== this.#config.apiKey) return c.conn.send(errorFrame(REPLY_ERRORS.unauthorized, 'the key is not known'));
+      if (message.key !== this.config.apiKey) return c.conn.send(errorFrame(REPLY_ERRORS.unauthorized, 'the key is not known'));
       c.authenticated = true;
       return c.conn.send(encodeServerMessage({ op: SERVER_OPS.authenticated }));
     }
@@ -171,7 +158,7 @@ export class CloudEventsSimulator implements Simulator {
   /** One console line from one server per tick, round robin; every few ticks a status change too. */
   #demoTick(): void {
     const n = this.#ticks++;
-    const servers = this.#config.servers;
+    const servers = this.config.servers;
     const id = servers[n % servers.length]!;
     this.emit(this.event('server.console', id, { line: `[demo] tick ${n} on ${id}` }));
     if (n % STATUS_EVERY === STATUS_EVERY - 1) this.emit(this.event('server.status', id, { state: DEMO_STATES[Math.floor(n / STATUS_EVERY) % DEMO_STATES.length] }));
@@ -189,3 +176,9 @@ export class CloudEventsSimulator implements Simulator {
     }
   }
 }
+
+/** The simulator half of the cloudevents adapter (src/registry.ts joins it to the roles in index.ts). */
+export const cloudeventsSimulator: SimulatorFactory<typeof CloudEventsSimulatorOptions> = {
+  simulatorOptions: CloudEventsSimulatorOptions,
+  startSimulator: (ctx, host, port) => CloudEventsSimulator.start(ctx, host, port),
+};

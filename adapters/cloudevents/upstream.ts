@@ -17,11 +17,11 @@
  *   listeners close dashboards on a failed one); a far link republished there would pass for one of
  *   ours, and a far `_` link would overwrite this link's own state (`<this upstream>.upstream._.state`).
  */
-import { LinkFailure, handshakeDeadline, retryVerdict } from '../../src/adapter-kit.ts';
+import { LINK_STATE_TYPE, LinkFailure, handshakeDeadline, retryVerdict } from '../../src/adapter-kit.ts';
 import type { CloseErrorCode, CommandReply, ConnectTarget, LinkHooks, LinkIO, LinkSpec, LinkVerdict, Timer, UpstreamConfigOf, UpstreamContext, UpstreamRole } from '../../src/adapter-kit.ts';
 import type { CloudEventsUpstreamOptions } from './index.ts';
 import { decodeInbound, encodeClient, type ServerReply } from './codec.ts';
-import { CLIENT_OPS, DEFAULT_PATH, LINK_STATE_TYPE, MAX_HOPS, SERVER_OPS } from './vocabulary.ts';
+import { CLIENT_OPS, DEFAULT_PATH, MAX_HOPS, SERVER_OPS } from './vocabulary.ts';
 
 /** The upstream's config: its options schema (index.ts) with defaults applied and secrets resolved. */
 export type CloudEventsUpstreamConfig = UpstreamConfigOf<typeof CloudEventsUpstreamOptions>;

@@ -64,6 +64,3 @@ export const MAX_HOPS = 8;
 
 /** The WebSocket path of both the listener (default) and the simulator. */
 export const DEFAULT_PATH = '/cloudevents';
-
-/** Canonical type the relay itself publishes about its links; never republished from a chain. */
-export const LINK_STATE_TYPE = 'upstream.state';

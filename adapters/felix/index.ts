@@ -1,11 +1,11 @@
 /**
- * The Felix adapter: FelixBot's websocket (`{code, data}` frames), both roles, and the simulator.
+ * The Felix adapter: FelixBot's websocket (`{code, data}` frames), both roles.
  * Config specs are declared here; the config loader merges them with the shared keys.
+ * The simulator lives in simulator.ts; src/registry.ts joins it to these roles.
  */
-import { SecretSchema, Type, upstreamRequires, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, upstreamRequires, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createFelixListener } from './downstream.ts';
-import { FelixSimulator, FelixSimulatorOptions } from './simulator.ts';
 import { createFelixUpstream } from './upstream.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_PING_INTERVAL_MS, PROTOCOL } from './vocabulary.ts';
 
@@ -40,15 +40,13 @@ export const FelixListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const felixAdapter: TypedProtocolAdapter<typeof FelixUpstreamOptions, typeof FelixListenerOptions, typeof FelixSimulatorOptions> = {
+export const felixAdapter: ProtocolRoles<typeof FelixUpstreamOptions, typeof FelixListenerOptions> = {
   protocol: PROTOCOL,
   upstreamOptions: FelixUpstreamOptions,
   listenerOptions: FelixListenerOptions,
-  simulatorOptions: FelixSimulatorOptions,
   defaultPath: '/felix',
   check: upstreamRequires('url', 'token'),
   encode,
   createUpstream: (ctx) => createFelixUpstream(ctx),
   createListener: (ctx) => createFelixListener(ctx),
-  startSimulator: (ctx, host, port) => FelixSimulator.start(ctx, host, port),
 };

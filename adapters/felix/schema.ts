@@ -6,7 +6,7 @@
  * Objects leave `additionalProperties` open: Felix adds fields to its frames (the undocumented
  * `name`), and an unknown key must not make a whole update disappear.
  */
-import { Type, TypeCompiler, type Static } from '../../src/adapter-kit.ts';
+import { BotHealthDataSchema, GuildUpdatedDataSchema, Type, TypeCompiler, UserUpdatedDataSchema, type Static } from '../../src/adapter-kit.ts';
 
 /**
  * One frame, either direction: `{"code": N, "data": …}`, plus `name` on server frames. Felix
@@ -51,35 +51,8 @@ export const ListenersWireSchema = Type.Object({
 });
 export type ListenersWire = Static<typeof ListenersWireSchema>;
 
-/** Canonical `bot.health` data (DESIGN §3), checked before it is written to the wire. */
-export const BotHealthDataSchema = Type.Object({
-  receivedAt: Type.Number(),
-  shards: Type.Array(Type.Unknown()),
-  guildsCount: Type.Number(),
-  memoryUsageMb: Type.Number(),
-  uptimeMs: Type.Number(),
-});
-export type BotHealthData = Static<typeof BotHealthDataSchema>;
-
-/** Canonical `guild.updated` data. */
-export const GuildUpdatedDataSchema = Type.Object({
-  guildId: Type.String({ minLength: 1 }),
-  data: Type.Optional(Type.Unknown()),
-});
-export interface GuildUpdatedData {
-  guildId: string;
-  data: unknown;
-}
-
-/** Canonical `user.updated` data. */
-export const UserUpdatedDataSchema = Type.Object({
-  userId: Type.String({ minLength: 1 }),
-  data: Type.Optional(Type.Unknown()),
-});
-export interface UserUpdatedData {
-  userId: string;
-  data: unknown;
-}
+/** The canonical bot payloads are the core's vocabulary; the codec checks them before writing them to the wire. */
+export type { BotHealthData, GuildUpdatedData, UserUpdatedData } from '../../src/adapter-kit.ts';
 
 /** Compiled checks, built once at import. `Check` never throws. */
 export const FrameCheck = TypeCompiler.Compile(FelixFrameSchema);

@@ -4,7 +4,7 @@
  * missing/falsy or unknown codes are ignored without a reply; `20001` is answered at once;
  * `20002` replaces both lists, and only when both are arrays.
  */
-import type { HostConnection } from '../../src/adapter-kit.ts';
+import { SimulatorSocket, type HostConnection } from '../../src/simulator-kit.ts';
 import { decodeFrame } from './codec.ts';
 import { CLIENT_CODES, RESOURCES } from './vocabulary.ts';
 
@@ -22,20 +22,18 @@ export interface ListenLists {
   readonly guilds: readonly string[];
 }
 
-export class FelixSimSocket {
+export class FelixSimSocket extends SimulatorSocket {
   /** Sequence number of the socket within its simulator, for `received` and `listening()`. */
   readonly id: number;
-  readonly #conn: HostConnection;
   readonly #deps: SimSocketDeps;
   #users: ReadonlySet<string> = new Set();
   #guilds: ReadonlySet<string> = new Set();
   /** Felix's `isAlive`: set on connect and by each pong, cleared by each ping. */
   #alive = true;
-  #closed = false;
 
   constructor(id: number, conn: HostConnection, deps: SimSocketDeps) {
+    super(conn);
     this.id = id;
-    this.#conn = conn;
     this.#deps = deps;
   }
 
@@ -51,7 +49,7 @@ export class FelixSimSocket {
 
   /** Handles one text frame from the client. */
   onMessage(text: string): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const packet = decodeFrame(text);
     if (!packet) return;
     this.#deps.record(this.id, packet.code, packet.data);
@@ -74,7 +72,7 @@ export class FelixSimSocket {
     }
   }
 
-  onPong(): void {
+  override onPong(): void {
     this.#alive = true;
   }
 
@@ -83,28 +81,17 @@ export class FelixSimSocket {
    * terminated (returns false); the others are pinged and must pong before the next one.
    */
   sweep(): boolean {
-    if (this.#closed) return false;
+    if (this.closed) return false;
     if (!this.#alive) {
       this.terminate();
       return false;
     }
     this.#alive = false;
-    this.#conn.ping();
+    this.conn.ping();
     return true;
   }
 
   send(frame: string): void {
-    if (!this.#closed) this.#conn.send(frame);
-  }
-
-  /** Drops the connection without a close frame. */
-  terminate(): void {
-    this.dispose();
-    this.#conn.terminate();
-  }
-
-  /** Stops sending; called when the socket closed. Idempotent. */
-  dispose(): void {
-    this.#closed = true;
+    this.sendText(frame);
   }
 }

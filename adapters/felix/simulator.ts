@@ -8,8 +8,8 @@
  * Per-socket protocol lives in {@link FelixSimSocket}; this file is the config, the demo data,
  * the broadcast of updates and the test controls.
  */
-import { Type, Value, WebHost, keepLast } from '../../src/adapter-kit.ts';
-import type { Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer, UpgradeVerdict, HttpRequest } from '../../src/adapter-kit.ts';
+import { HostedSimulator, Type, keepLast, listenSimulator } from '../../src/simulator-kit.ts';
+import type { HttpRequest, SimulatorContext, SimulatorEndpoint, SimulatorFactory, SimulatorStart, Static, Timer, UpgradeVerdict } from '../../src/simulator-kit.ts';
 import { encodeFrame, formatMemoryMb } from './codec.ts';
 import type { HeartbeatAckWire } from './schema.ts';
 import { FelixSimSocket, type ListenLists } from './simulator-session.ts';
@@ -52,15 +52,12 @@ export const DEMO_USERS = ['140149699486154753', '249547406009409547'] as const;
 /** `ws` accepts any path, so the simulator does too (as deep as a configured URL plausibly goes). */
 const ANY_PATH = ['/', '/:a', '/:a/:b', '/:a/:b/:c', '/:a/:b/:c/:d'];
 
-export class FelixSimulator implements Simulator {
+export class FelixSimulator extends HostedSimulator<FelixSimulatorConfig> {
   /** Base URL; connect to it with ws:// (any path). `credentials.token` is the first token. */
-  readonly endpoint: SimulatorEndpoint;
+  declare readonly endpoint: SimulatorEndpoint;
   /** The last RECORD_LIMIT decoded frames any client sent, in arrival order (bounded: the demo runs for weeks). */
   readonly received: FelixReceivedFrame[] = [];
 
-  readonly #ctx: SimulatorContext<FelixSimulatorConfig>;
-  readonly #config: FelixSimulatorConfig;
-  readonly #host: WebHost;
   readonly #sockets = new Set<FelixSimSocket>();
   readonly #timers: Timer[] = [];
   readonly #startedAt: number;
@@ -70,25 +67,20 @@ export class FelixSimulator implements Simulator {
   #acks = 0;
   #revision = 0;
   #stalled = false;
-  #closed: Promise<void> | null = null;
 
-  private constructor(ctx: SimulatorContext<FelixSimulatorConfig>, config: FelixSimulatorConfig, host: WebHost, url: string) {
-    this.#ctx = ctx;
-    this.#config = config;
-    this.#host = host;
+  private constructor(start: SimulatorStart<FelixSimulatorConfig>) {
+    super(start, { token: start.config.tokens[0]! });
+    const { ctx, config } = start;
     this.#startedAt = ctx.clock.now();
-    this.endpoint = { url, credentials: { token: config.tokens[0]! } };
     this.#timers.push(ctx.clock.setInterval(() => this.#sweep(), config.pingIntervalMs));
     if (config.updateIntervalMs > 0) this.#timers.push(ctx.clock.setInterval(() => this.#demoUpdates(), config.updateIntervalMs));
   }
 
   /** Starts listening on `host:port` (0 picks a free port). Missing options take their defaults. */
   static async start(ctx: SimulatorContext<FelixSimulatorConfig>, host: string, port: number): Promise<FelixSimulator> {
-    // The core hands a frozen, already-defaulted config; a test may hand a partial one.
-    const config = Value.Default(FelixSimulatorOptions, structuredClone(ctx.config ?? {})) as FelixSimulatorConfig;
-    const web = new WebHost({ maxPayloadBytes: 1024 * 1024 });
-    const { url } = await web.listen(host, port);
-    const sim = new FelixSimulator(ctx, config, web, url);
+    const start = await listenSimulator(FelixSimulatorOptions, ctx, host, port);
+    const { web, url } = start;
+    const sim = new FelixSimulator(start);
     for (const path of ANY_PATH) {
       web.endpoint({
         path,
@@ -100,14 +92,7 @@ export class FelixSimulator implements Simulator {
           });
           sim.#sockets.add(socket);
           sim.#peak = Math.max(sim.#peak, sim.#sockets.size);
-          return {
-            onMessage: (text) => socket.onMessage(text),
-            onPong: () => socket.onPong(),
-            onClose: () => {
-              socket.dispose();
-              sim.#sockets.delete(socket);
-            },
-          };
+          return socket.hooks(sim.#sockets);
         },
       });
     }
@@ -115,14 +100,9 @@ export class FelixSimulator implements Simulator {
     return sim;
   }
 
-  /** Cancels every timer, drops every socket and stops the server. Idempotent. */
-  close(): Promise<void> {
-    this.#closed ??= (async () => {
-      for (const t of this.#timers) t.cancel();
-      for (const s of this.#sockets) s.dispose();
-      await this.#host.close();
-    })();
-    return this.#closed;
+  protected shutdown(): void {
+    for (const t of this.#timers) t.cancel();
+    for (const s of this.#sockets) s.dispose();
   }
 
   // ---- test controls ------------------------------------------------------------------------
@@ -169,11 +149,11 @@ export class FelixSimulator implements Simulator {
 
   /** The `10001` data a heartbeat received now would get. */
   health(): HeartbeatAckWire {
-    const now = this.#ctx.clock.now();
+    const now = this.ctx.clock.now();
     const n = this.#acks;
-    const shards = Array.from({ length: this.#config.shards }, (_, id) => ({ id, status: 'ready', ready: true, ping: 38 + ((n * 7 + id * 13) % 45) }));
+    const shards = Array.from({ length: this.config.shards }, (_, id) => ({ id, status: 'ready', ready: true, ping: 38 + ((n * 7 + id * 13) % 45) }));
     const memoryMb = 48 + ((n * 37) % 200) / 10 + 0.01 * (n % 7);
-    return { receivedAt: now, shards, guildsCount: this.#config.guildsCount, memoryUsage: formatMemoryMb(memoryMb), uptime: now - this.#startedAt };
+    return { receivedAt: now, shards, guildsCount: this.config.guildsCount, memoryUsage: formatMemoryMb(memoryMb), uptime: now - this.#startedAt };
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -181,7 +161,7 @@ export class FelixSimulator implements Simulator {
   #authorize(req: HttpRequest): UpgradeVerdict {
     const token = req.headers.authorization;
     // Felix compares the header with its stored tokens as is: no scheme, no trimming.
-    if (token !== undefined && this.#config.tokens.includes(token)) return { accept: true };
+    if (token !== undefined && this.config.tokens.includes(token)) return { accept: true };
     return { accept: false, status: 403, text: 'Forbidden', reason: 'auth' };
   }
 
@@ -211,8 +191,14 @@ export class FelixSimulator implements Simulator {
   #demoUpdates(): void {
     this.#revision += 1;
     const rev = this.#revision;
-    const at = this.#ctx.clock.now();
+    const at = this.ctx.clock.now();
     DEMO_GUILDS.forEach((id, i) => this.updateGuild(id, { id, prefix: 'f!', locale: ['en-US', 'fr', 'de'][i], revision: rev, updatedAt: at }));
     DEMO_USERS.forEach((id, i) => this.updateUser(id, { id, points: 100 * (i + 1) + rev * 3, experience: { level: 1 + Math.floor(rev / 10) }, revision: rev, updatedAt: at }));
   }
 }
+
+/** The simulator half of the felix adapter (src/registry.ts joins it to the roles in index.ts). */
+export const felixSimulator: SimulatorFactory<typeof FelixSimulatorOptions> = {
+  simulatorOptions: FelixSimulatorOptions,
+  startSimulator: (ctx, host, port) => FelixSimulator.start(ctx, host, port),
+};

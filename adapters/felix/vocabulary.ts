@@ -3,6 +3,7 @@
  * server frame carries (REAL-BEHAVIOUR.md, "FelixBot"; not in the public document), and the fixed
  * values both roles share.
  */
+import { EVENT_TYPES as CANONICAL } from '../../src/adapter-kit.ts';
 
 /** The adapter's `protocol` / `dialect` value. */
 export const PROTOCOL = 'felix';
@@ -44,9 +45,9 @@ export const BOT_ID = '_';
 
 /** Canonical event types of the bot family (DESIGN §3). */
 export const EVENT_TYPES = {
-  health: 'bot.health',
-  guildUpdated: 'guild.updated',
-  userUpdated: 'user.updated',
+  health: CANONICAL.botHealth,
+  guildUpdated: CANONICAL.guildUpdated,
+  userUpdated: CANONICAL.userUpdated,
 } as const;
 
 /** Felix's own cadences: clients heartbeat about every second; the server pings every 30 s. */

@@ -1,12 +1,12 @@
 /**
  * The room gateway adapter: anonroom's `/gateway` (`{e, d}` packets), both roles, in the seed
- * numbering of the document and the `anonroom-latest` one, and the simulator. Config specs are
+ * numbering of the document and the `anonroom-latest` one. Config specs are
  * declared here; the config loader merges them with the shared keys.
+ * The simulator lives in simulator.ts; src/registry.ts joins it to these roles.
  */
-import { SecretSchema, Type, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createGatewayListener } from './downstream.ts';
-import { GatewaySimulator, GatewaySimulatorOptions } from './simulator.ts';
 import { createGatewayUpstream } from './upstream.ts';
 import { DEFAULT_HEARTBEAT_MS, GATEWAY_PATH, PROFILES } from './vocabulary.ts';
 
@@ -44,11 +44,10 @@ export const GatewayListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const gatewayAdapter: TypedProtocolAdapter<typeof GatewayUpstreamOptions, typeof GatewayListenerOptions, typeof GatewaySimulatorOptions> = {
+export const gatewayAdapter: ProtocolRoles<typeof GatewayUpstreamOptions, typeof GatewayListenerOptions> = {
   protocol: 'gateway',
   upstreamOptions: GatewayUpstreamOptions,
   listenerOptions: GatewayListenerOptions,
-  simulatorOptions: GatewaySimulatorOptions,
   defaultPath: GATEWAY_PATH,
   check(kind, config) {
     if (kind !== 'upstream') return [];
@@ -72,5 +71,4 @@ export const gatewayAdapter: TypedProtocolAdapter<typeof GatewayUpstreamOptions,
   encode,
   createUpstream: (ctx) => createGatewayUpstream(ctx),
   createListener: (ctx) => createGatewayListener(ctx),
-  startSimulator: (ctx, host, port) => GatewaySimulator.start(ctx, host, port),
 };

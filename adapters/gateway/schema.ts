@@ -7,7 +7,17 @@
  * fields between versions, and an unknown key must not make an event disappear. Fields the
  * canonical payload does not know are dropped by the codec, not rejected here.
  */
-import { Type, TypeCompiler, type Static } from '../../src/adapter-kit.ts';
+import {
+  PARTICIPANT_FIELDS,
+  RoomMessageDataSchema,
+  RoomParticipantJoinedDataSchema,
+  RoomParticipantKickedDataSchema,
+  RoomParticipantUpdatedDataSchema,
+  RoomUpdatedDataSchema,
+  Type,
+  TypeCompiler,
+  type Static,
+} from '../../src/adapter-kit.ts';
 
 /** One packet, either direction. `d` is absent in some hand-written clients' heartbeats. */
 export const FrameSchema = Type.Object({
@@ -61,24 +71,14 @@ const ParticipantRef = {
 /** `participant_kick` (seed only): `{userId}`. */
 export const KickWireSchema = Type.Object(ParticipantRef);
 
-/** The changed fields of a participant the current server sends (REAL-BEHAVIOUR.md), typed; others pass through. */
-const ParticipantFields = {
-  banned: Type.Optional(Type.Boolean()),
-  // The document types `color` as a boolean, the site stores a colour string: both pass.
-  color: Type.Optional(Type.Union([Type.Boolean(), Type.String()])),
-  admin: Type.Optional(Type.Boolean()),
-  online: Type.Optional(Type.Boolean()),
-  muted: Type.Optional(Type.Boolean()),
-  name: Type.Optional(Type.String()),
-};
-
 /**
  * `participant_update {id, …changed, online?}`: the known fields are type-checked, any other field
  * is carried as it came. `kicked: true` is the later profile's kick.
  */
 export const ParticipantUpdateWireSchema = Type.Object({
   ...ParticipantRef,
-  ...ParticipantFields,
+  // The changed fields the current server sends (REAL-BEHAVIOUR.md), typed as the canonical payload types them.
+  ...PARTICIPANT_FIELDS,
   kicked: Type.Optional(Type.Boolean()),
 });
 export type ParticipantUpdateWire = Static<typeof ParticipantUpdateWireSchema>;
@@ -86,35 +86,14 @@ export type ParticipantUpdateWire = Static<typeof ParticipantUpdateWireSchema>;
 /** `participant_join` (later profile): the new participant, named by `id`; other fields pass through. */
 export const JoinWireSchema = Type.Object(ParticipantRef);
 
-// ---- canonical payloads (DESIGN §3), checked before they are written to a dashboard ----------
+// ---- canonical payloads (DESIGN §3): the core's vocabulary, checked before they are written to a dashboard
 
-export const MessageDataSchema = Type.Object({
-  authorId: Type.Optional(Type.String()),
-  content: Type.String(),
-  sentAt: Type.Number(),
-});
-export type MessageData = Static<typeof MessageDataSchema>;
-
-export const RoomUpdatedDataSchema = Type.Object({
-  chatLocked: Type.Optional(Type.Boolean()),
-  roomLocked: Type.Optional(Type.Boolean()),
-  maxParticipants: Type.Optional(Type.Integer({ minimum: 0 })),
-  discordWebhookLink: OptionalText,
-});
-export type RoomUpdatedData = Static<typeof RoomUpdatedDataSchema>;
-
-export const KickedDataSchema = Type.Object({ userId: Id });
-export type KickedData = Static<typeof KickedDataSchema>;
-
-/** `room.participant.updated`: `userId` and the changed fields; fields other than the typed ones are kept as they came. */
-export const ParticipantUpdatedDataSchema = Type.Object({
-  userId: Id,
-  ...ParticipantFields,
-});
-export type ParticipantUpdatedData = Static<typeof ParticipantUpdatedDataSchema>;
-
-/** `room.participant.joined` is open (`{…}`): the participant as the server described it, keyed by `userId`. */
-export const JoinedDataSchema = Type.Object({ userId: Id });
+export type {
+  RoomMessageData as MessageData,
+  RoomParticipantKickedData as KickedData,
+  RoomParticipantUpdatedData as ParticipantUpdatedData,
+  RoomUpdatedData,
+} from '../../src/adapter-kit.ts';
 
 /** Compiled checks: `Check` never throws and rejects NaN/Infinity, arrays for objects, and null for objects. */
 export const FrameCheck = TypeCompiler.Compile(FrameSchema);
@@ -125,8 +104,8 @@ export const RoomUpdateWireCheck = TypeCompiler.Compile(RoomUpdateWireSchema);
 export const KickWireCheck = TypeCompiler.Compile(KickWireSchema);
 export const ParticipantUpdateWireCheck = TypeCompiler.Compile(ParticipantUpdateWireSchema);
 export const JoinWireCheck = TypeCompiler.Compile(JoinWireSchema);
-export const MessageDataCheck = TypeCompiler.Compile(MessageDataSchema);
+export const MessageDataCheck = TypeCompiler.Compile(RoomMessageDataSchema);
 export const RoomUpdatedDataCheck = TypeCompiler.Compile(RoomUpdatedDataSchema);
-export const KickedDataCheck = TypeCompiler.Compile(KickedDataSchema);
-export const ParticipantUpdatedDataCheck = TypeCompiler.Compile(ParticipantUpdatedDataSchema);
-export const JoinedDataCheck = TypeCompiler.Compile(JoinedDataSchema);
+export const KickedDataCheck = TypeCompiler.Compile(RoomParticipantKickedDataSchema);
+export const ParticipantUpdatedDataCheck = TypeCompiler.Compile(RoomParticipantUpdatedDataSchema);
+export const JoinedDataCheck = TypeCompiler.Compile(RoomParticipantJoinedDataSchema);

@@ -3,7 +3,7 @@
  * the close with 4001 when no client `e:1` arrived since the previous tick. The socket's own
  * timer starts with the connection, as the real server's per-socket interval does.
  */
-import type { Clock, HostConnection, Timer } from '../../src/adapter-kit.ts';
+import { SimulatorSocket, type Clock, type HostConnection } from '../../src/simulator-kit.ts';
 import { HEARTBEAT_FRAME, helloFrame, readFrame } from './codec.ts';
 import { CLIENT_EVENTS, CLOSE_CODES, type Profile } from './vocabulary.ts';
 
@@ -26,23 +26,20 @@ export interface SimSocketDeps {
   badFrame(): void;
 }
 
-export class SimSocket {
+export class SimSocket extends SimulatorSocket {
   readonly roomId: string;
   readonly participantId: string;
-  readonly #conn: HostConnection;
   readonly #deps: SimSocketDeps;
   /** Starts true: the first tick only opens the exchange (the client had nothing to answer yet). */
   #alive = true;
-  #timer: Timer | null;
-  #closed = false;
 
   constructor(conn: HostConnection, roomId: string, participantId: string, deps: SimSocketDeps) {
-    this.#conn = conn;
+    super(conn);
     this.roomId = roomId;
     this.participantId = participantId;
     this.#deps = deps;
     conn.send(helloFrame(deps.heartbeatIntervalMs, deps.profile));
-    this.#timer = deps.clock.setInterval(() => this.#tick(), deps.heartbeatIntervalMs);
+    this.every(deps.clock, deps.heartbeatIntervalMs, () => this.#tick());
   }
 
   /**
@@ -50,7 +47,7 @@ export class SimSocket {
    * and carries on, so one bad test frame cannot take a whole test run down.
    */
   onMessage(text: string): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const read = readFrame(text);
     if (!read.ok) return this.#deps.badFrame();
     const { e, d } = read.packet;
@@ -59,31 +56,18 @@ export class SimSocket {
   }
 
   #tick(): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     if (!this.#alive) return this.close(CLOSE_CODES.heartbeatTimeout, 'heartbeat timeout');
     this.#alive = false;
     this.send(HEARTBEAT_FRAME);
   }
 
   send(text: string): void {
-    if (!this.#closed) this.#conn.send(text);
+    this.sendText(text);
   }
 
-  close(code: number, reason: string): void {
-    if (this.#closed) return;
-    this.dispose();
-    this.#conn.close(code, reason);
-  }
-
-  terminate(): void {
-    this.dispose();
-    this.#conn.terminate();
-  }
-
-  /** Cancels the heartbeat timer; called on close. Idempotent. */
-  dispose(): void {
-    this.#closed = true;
-    this.#timer?.cancel();
-    this.#timer = null;
+  /** Closes once: after a close or a terminate, nothing more goes out. */
+  override close(code: number, reason: string): void {
+    if (!this.closed) super.close(code, reason);
   }
 }

@@ -8,8 +8,8 @@
  * Payloads are written here from the protocol text, not through the codec's event encoder, so the
  * end-to-end tests check the relay against an independent rendering of the wire.
  */
-import { Type, Value, WebHost, keepLast } from '../../src/adapter-kit.ts';
-import type { HostConnection, HttpRequest, Simulator, SimulatorContext, SimulatorEndpoint, Static, Timer } from '../../src/adapter-kit.ts';
+import { HostedSimulator, Type, keepLast, listenSimulator } from '../../src/simulator-kit.ts';
+import type { ConnectionHooks, HostConnection, HttpRequest, SimulatorContext, SimulatorEndpoint, SimulatorFactory, SimulatorStart, Static, Timer } from '../../src/simulator-kit.ts';
 import { encodeFrame, isLatest } from './codec.ts';
 import { SimSocket, type ReceivedPacket } from './simulator-session.ts';
 import { CLOSE_CODES, DEFAULT_HEARTBEAT_MS, GATEWAY_PATH, LATEST_EVENTS, PROFILES, SEED_EVENTS, WEBHOOK_FIELDS, participantCredential } from './vocabulary.ts';
@@ -82,29 +82,25 @@ interface Room {
 /** Lines of the demo chatter; every fifth message is a system message (no author). */
 const CHATTER: readonly string[] = ['hi all', 'anyone up for a round?', 'brb', 'that was close', 'gg'];
 
-export class GatewaySimulator implements Simulator {
+export class GatewaySimulator extends HostedSimulator<GatewaySimulatorConfig> {
   /** Base URL; the gateway is at `<url>/gateway`. Credentials: `<room>/<participant>` → secret. */
-  readonly endpoint: SimulatorEndpoint;
+  declare readonly endpoint: SimulatorEndpoint;
   /** The last RECORD_LIMIT packets any client sent, in arrival order. */
   readonly received: ReceivedPacket[] = [];
   /** Frames that were not packets (the real server would have crashed on them). */
   badFrames = 0;
   readonly profile: GatewaySimulatorConfig['profile'];
 
-  readonly #ctx: SimulatorContext<GatewaySimulatorConfig>;
-  readonly #config: GatewaySimulatorConfig;
-  readonly #host: WebHost;
   readonly #rooms = new Map<string, Room>();
-  readonly #credentials: Record<string, string> = {};
+  readonly #credentials: Record<string, string>;
   #chatter: Timer | null = null;
-  #closed: Promise<void> | null = null;
 
-  private constructor(ctx: SimulatorContext<GatewaySimulatorConfig>, config: GatewaySimulatorConfig, host: WebHost, url: string) {
-    this.#ctx = ctx;
-    this.#config = config;
-    this.#host = host;
+  private constructor(start: SimulatorStart<GatewaySimulatorConfig>) {
+    const credentials: Record<string, string> = {};
+    super(start, credentials);
+    this.#credentials = credentials;
+    const { ctx, config } = start;
     this.profile = config.profile;
-    this.endpoint = { url, credentials: this.#credentials };
     for (const r of config.rooms) {
       const room: Room = { id: r.id, participants: new Map(), sockets: new Set(), closed: false, chatter: 0 };
       this.#rooms.set(r.id, room);
@@ -115,11 +111,9 @@ export class GatewaySimulator implements Simulator {
 
   /** Starts listening on `host:port` (0 picks a free port). Missing options take their defaults. */
   static async start(ctx: SimulatorContext<GatewaySimulatorConfig>, host: string, port: number): Promise<GatewaySimulator> {
-    // The core hands a frozen, already-defaulted config; a test may hand a partial one.
-    const config = Value.Default(GatewaySimulatorOptions, structuredClone(ctx.config)) as GatewaySimulatorConfig;
-    const web = new WebHost({ maxPayloadBytes: 1024 * 1024 });
-    const { url } = await web.listen(host, port);
-    const sim = new GatewaySimulator(ctx, config, web, url);
+    const start = await listenSimulator(GatewaySimulatorOptions, ctx, host, port);
+    const { config, web, url } = start;
+    const sim = new GatewaySimulator(start);
     web.endpoint({
       path: GATEWAY_PATH,
       // The real gateway upgrades first and judges after: refusals are close frames, not HTTP.
@@ -130,21 +124,16 @@ export class GatewaySimulator implements Simulator {
     return sim;
   }
 
-  /** Cancels every timer, drops every socket and stops the server. Idempotent. */
-  close(): Promise<void> {
-    this.#closed ??= (async () => {
-      this.#chatter?.cancel();
-      for (const room of this.#rooms.values()) for (const s of room.sockets) s.dispose();
-      await this.#host.close();
-    })();
-    return this.#closed;
+  protected shutdown(): void {
+    this.#chatter?.cancel();
+    for (const room of this.#rooms.values()) for (const s of room.sockets) s.dispose();
   }
 
   // ---- test controls ------------------------------------------------------------------------
 
   /** Broadcasts `message_create`; no `authorId` makes it a system message. */
   message(roomId: string, content: string, authorId?: string): void {
-    const d = authorId === undefined ? { content, roomId, sentAt: this.#ctx.clock.now() } : { content, authorId, roomId, sentAt: this.#ctx.clock.now() };
+    const d = authorId === undefined ? { content, roomId, sentAt: this.ctx.clock.now() } : { content, authorId, roomId, sentAt: this.ctx.clock.now() };
     this.#broadcast(this.#room(roomId), SEED_EVENTS.messageCreate, d);
   }
 
@@ -229,7 +218,7 @@ export class GatewaySimulator implements Simulator {
     if (frame !== null) for (const s of room.sockets) s.send(frame);
   }
 
-  #open(conn: HostConnection, req: HttpRequest): { onMessage(text: string): void; onClose(): void } {
+  #open(conn: HostConnection, req: HttpRequest): ConnectionHooks {
     const roomId = req.query.get('roomId') ?? '';
     const participantId = req.query.get('participantId') ?? '';
     const room = this.#rooms.get(roomId);
@@ -240,20 +229,14 @@ export class GatewaySimulator implements Simulator {
       return { onMessage() {}, onClose() {} };
     }
     const socket = new SimSocket(conn, roomId, participantId, {
-      clock: this.#ctx.clock,
+      clock: this.ctx.clock,
       profile: this.profile,
-      heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
       record: (packet) => keepLast(this.received, packet),
       badFrame: () => void (this.badFrames += 1),
     });
     room.sockets.add(socket);
-    return {
-      onMessage: (text) => socket.onMessage(text),
-      onClose: () => {
-        socket.dispose();
-        room.sockets.delete(socket);
-      },
-    };
+    return socket.hooks(room.sockets);
   }
 
   /** One chatter line per open room: participants other than `relay` take turns; every fifth is a system message. */
@@ -285,3 +268,9 @@ function safeDecode(text: string): string {
     return text;
   }
 }
+
+/** The simulator half of the gateway adapter (src/registry.ts joins it to the roles in index.ts). */
+export const gatewaySimulator: SimulatorFactory<typeof GatewaySimulatorOptions> = {
+  simulatorOptions: GatewaySimulatorOptions,
+  startSimulator: (ctx, host, port) => GatewaySimulator.start(ctx, host, port),
+};

@@ -8,6 +8,7 @@
  *   `{id, online:false, kicked:true}`, the hello is double-wrapped, auth adds a cookie.
  * Ids 0–4 and 6 mean the same in both.
  */
+import { EVENT_TYPES } from '../../src/adapter-kit.ts';
 
 /** Config value of an upstream's / listener's / simulator's `profile`. */
 export const PROFILES = ['seed', 'anonroom-latest'] as const;
@@ -67,12 +68,12 @@ export const ROOM_RESOURCE = 'room';
 
 /** Canonical event types of the room family (DESIGN §3). */
 export const ROOM_TYPES = {
-  message: 'room.message',
-  updated: 'room.updated',
-  joined: 'room.participant.joined',
-  kicked: 'room.participant.kicked',
-  participantUpdated: 'room.participant.updated',
-  closed: 'room.closed',
+  message: EVENT_TYPES.roomMessage,
+  updated: EVENT_TYPES.roomUpdated,
+  joined: EVENT_TYPES.roomParticipantJoined,
+  kicked: EVENT_TYPES.roomParticipantKicked,
+  participantUpdated: EVENT_TYPES.roomParticipantUpdated,
+  closed: EVENT_TYPES.roomClosed,
 } as const;
 
 /** Every id a server sends in each numbering (to tell an unknown id from a bad payload). */

@@ -8,7 +8,8 @@
  * Semoxy's `EventPacket` `CONSOLE_MESSAGE {serverId, eventData: {message}, id: <event id>}` and adds
  * `STAT_UPDATE`. The encoding variant of a dashboard session is its version, `v1` or `v2`.
  */
-import { LINK_STATE_TYPE, SERVER_STATES, eventUpstream, parseJson, type BridgeEvent, type EventEncoder, type ServerState, type ServerStatsData } from '../../src/adapter-kit.ts';
+import { EVENT_TYPES as T, LINK_STATE_TYPE, SERVER_STATES, eventUpstream, parseJson } from '../../src/adapter-kit.ts';
+import type { BridgeEvent, EventEncoder, EventType, ServerState, ServerStatsData } from '../../src/adapter-kit.ts';
 import {
   AddonAddCheck,
   AddonDataCheck,
@@ -40,7 +41,7 @@ export interface PanelPacket {
 
 /** One canonical event read from a packet: its type, the resource id it is about, its data. */
 export interface PanelEvent {
-  readonly type: string;
+  readonly type: EventType;
   readonly id: string;
   readonly data: unknown;
 }
@@ -99,24 +100,24 @@ const INBOUND: ReadonlyMap<string, Reader> = new Map<string, Reader>([
   [A.stateChange, (d) => {
     if (!StateChangeCheck.Check(d)) return null;
     const state = stateOfOnlineStatus((d.patch as Record<string, unknown>).onlineStatus);
-    // A patch that moves the power state is also a status change every dialect understands; the
-    // whole patch travels as server.patch, which the panel dialect writes back verbatim.
-    const patch: PanelEvent = { type: 'server.patch', id: d.id, data: { patch: d.patch } };
-    return state === null ? [patch] : [{ type: 'server.status', id: d.id, data: { state } }, patch];
+    // One change, one event. A patch that moves the power state is a status change every dialect
+    // understands; it carries the whole patch, which the panel dialect writes back verbatim. Any
+    // other patch is server.patch, which only the panel dialect (and CloudEvents) can say.
+    return [state === null ? { type: T.serverPatch, id: d.id, data: { patch: d.patch } } : { type: T.serverStatus, id: d.id, data: { state, patch: d.patch } }];
   }],
-  [A.consoleLine, (d) => (ConsoleLineCheck.Check(d) ? [{ type: 'server.console', id: d.id, data: { line: d.message } }] : null)],
+  [A.consoleLine, (d) => (ConsoleLineCheck.Check(d) ? [{ type: T.serverConsole, id: d.id, data: { line: d.message } }] : null)],
   // v2 writes the event layout {serverId, eventData: {message}, id}; intermediate builds and other
   // bridges write the v1 layout {id, message} under the v2 action. Both are one console line.
   [A.consoleMessage, (d) => {
-    if (ConsoleMessageCheck.Check(d)) return [{ type: 'server.console', id: d.serverId, data: { line: d.eventData.message } }];
-    return ConsoleLineCheck.Check(d) ? [{ type: 'server.console', id: d.id, data: { line: d.message } }] : null;
+    if (ConsoleMessageCheck.Check(d)) return [{ type: T.serverConsole, id: d.serverId, data: { line: d.eventData.message } }];
+    return ConsoleLineCheck.Check(d) ? [{ type: T.serverConsole, id: d.id, data: { line: d.message } }] : null;
   }],
-  [A.meta, (d) => (MetaCheck.Check(d) ? [{ type: 'upstream.message', id: UPSTREAM_ID, data: { message: d.message } }] : null)],
-  [A.serverAdd, (d) => (ServerObjectCheck.Check(d) ? [{ type: 'server.added', id: d.id, data: { server: d } }] : null)],
-  [A.serverDelete, (d) => (ServerDeleteCheck.Check(d) ? [{ type: 'server.removed', id: d.id, data: {} }] : null)],
-  [A.addonAdd, (d) => (AddonAddCheck.Check(d) ? [{ type: 'server.addon.added', id: d.serverId, data: { addon: d.addon } }] : null)],
-  [A.addonDelete, (d) => (AddonDeleteCheck.Check(d) ? [{ type: 'server.addon.removed', id: d.serverId, data: { addonId: d.id } }] : null)],
-  [A.statUpdate, (d, state) => (StatUpdateCheck.Check(d) ? [{ type: 'server.stats', id: d.serverId, data: statsFromWire(d, state(d.serverId)) }] : null)],
+  [A.meta, (d) => (MetaCheck.Check(d) ? [{ type: T.upstreamMessage, id: UPSTREAM_ID, data: { message: d.message } }] : null)],
+  [A.serverAdd, (d) => (ServerObjectCheck.Check(d) ? [{ type: T.serverAdded, id: d.id, data: { server: d } }] : null)],
+  [A.serverDelete, (d) => (ServerDeleteCheck.Check(d) ? [{ type: T.serverRemoved, id: d.id, data: {} }] : null)],
+  [A.addonAdd, (d) => (AddonAddCheck.Check(d) ? [{ type: T.serverAddonAdded, id: d.serverId, data: { addon: d.addon } }] : null)],
+  [A.addonDelete, (d) => (AddonDeleteCheck.Check(d) ? [{ type: T.serverAddonRemoved, id: d.serverId, data: { addonId: d.id } }] : null)],
+  [A.statUpdate, (d, state) => (StatUpdateCheck.Check(d) ? [{ type: T.serverStats, id: d.serverId, data: statsFromWire(d, state(d.serverId)) }] : null)],
 ]);
 
 /** True for the server actions the relay reads: a frame of one of these that does not fit is a bad frame, not an unknown one. */
@@ -125,8 +126,9 @@ export function isKnownServerAction(action: string): boolean {
 }
 
 /**
- * Upstream direction: a server packet → its canonical events (SERVER_STATE_CHANGE with an
- * `onlineStatus` gives two: `server.status` and `server.patch`). null for control actions,
+ * Upstream direction: a server packet → its canonical events (one per packet today:
+ * SERVER_STATE_CHANGE with an `onlineStatus` is `server.status` with the patch, without one
+ * `server.patch`). null for control actions,
  * unknown actions (e.g. v2's SERVER_START or PLAYER_JOIN event packets) and data that does not fit.
  * `state` tells the last known power state of a server, which STAT_UPDATE does not carry.
  */
@@ -160,24 +162,29 @@ type Writer = (e: BridgeEvent, version: PanelVersion) => PanelPacket | null;
 
 const meta: Writer = (e) => (MessageDataCheck.Check(e.data) ? { action: A.meta, data: { message: e.data.message } } : null);
 
-const OUTBOUND: ReadonlyMap<string, Writer> = new Map<string, Writer>([
-  ['server.status', (e) => {
+/**
+ * A Semoxy patch as a dashboard of `version` gets it. A v1 client clears its console on the
+ * `consoleOut: []` that comes with a start. A v2 panel never sends one, so v1 sessions get it added;
+ * from a v1 panel the clear then arrives twice, which changes nothing (no line can come between the
+ * two packets).
+ */
+function stateChange(id: string, patch: Record<string, unknown>, version: PanelVersion): PanelPacket {
+  const v1Start = version === 'v1' && patch.onlineStatus === 1 && !Object.hasOwn(patch, 'consoleOut');
+  return { action: A.stateChange, data: { id, patch: v1Start ? { ...patch, consoleOut: [] } : patch } };
+}
+
+const OUTBOUND: ReadonlyMap<string, Writer> = new Map<EventType, Writer>([
+  [T.serverStatus, (e, version) => {
+    // A Semoxy state change comes with its own patch: written back as Semoxy sent it.
+    if (PatchDataCheck.Check(e.data)) return stateChange(e.subject, e.data.patch, version);
     const status = onlineStatusOf(field(e.data, 'state'));
     if (status === null) return null;
     // Semoxy clears every client's console when a server starts (`consoleOut: []`).
     const patch = status === 1 ? { onlineStatus: 1, consoleOut: [] } : { onlineStatus: status };
     return { action: A.stateChange, data: { id: e.subject, patch } };
   }],
-  ['server.patch', (e, version) => {
-    if (!PatchDataCheck.Check(e.data)) return null;
-    const patch = e.data.patch as Record<string, unknown>;
-    // A v1 client clears its console on the `consoleOut: []` that comes with a start. A v2 panel
-    // never sends one, so v1 sessions get it added; from a v1 panel the clear then arrives twice,
-    // which changes nothing (no line can come between the two packets).
-    const v1Start = version === 'v1' && patch.onlineStatus === 1 && !Object.hasOwn(patch, 'consoleOut');
-    return { action: A.stateChange, data: { id: e.subject, patch: v1Start ? { ...patch, consoleOut: [] } : patch } };
-  }],
-  ['server.console', (e, version) => {
+  [T.serverPatch, (e, version) => (PatchDataCheck.Check(e.data) ? stateChange(e.subject, e.data.patch, version) : null)],
+  [T.serverConsole, (e, version) => {
     if (!LineDataCheck.Check(e.data)) return null;
     const message = e.data.line;
     return version === 'v2'
@@ -185,18 +192,18 @@ const OUTBOUND: ReadonlyMap<string, Writer> = new Map<string, Writer>([
       : { action: A.consoleLine, data: { id: e.subject, message } };
   }],
   // v1 had no stats packet; a v1 dashboard would not know what to do with one.
-  ['server.stats', (e, version) => {
+  [T.serverStats, (e, version) => {
     if (version !== 'v2' || !StatsDataCheck.Check(e.data)) return null;
     const d = e.data;
     return { action: A.statUpdate, data: { serverId: e.subject, ramUsage: Math.round(d.memoryBytes / 1000), cpuUsage: Math.round(d.cpuAbsolute * 100) / 100 } };
   }],
-  ['server.added', (e) => (ServerDataCheck.Check(e.data) ? { action: A.serverAdd, data: { id: e.subject, ...e.data.server } } : null)],
-  ['server.removed', (e) => ({ action: A.serverDelete, data: { id: e.subject } })],
-  ['server.addon.added', (e) => (AddonDataCheck.Check(e.data) ? { action: A.addonAdd, data: { serverId: e.subject, addon: e.data.addon } } : null)],
-  ['server.addon.removed', (e) => (AddonRemovedDataCheck.Check(e.data) ? { action: A.addonDelete, data: { serverId: e.subject, id: e.data.addonId } } : null)],
+  [T.serverAdded, (e) => (ServerDataCheck.Check(e.data) ? { action: A.serverAdd, data: { id: e.subject, ...e.data.server } } : null)],
+  [T.serverRemoved, (e) => ({ action: A.serverDelete, data: { id: e.subject } })],
+  [T.serverAddonAdded, (e) => (AddonDataCheck.Check(e.data) ? { action: A.addonAdd, data: { serverId: e.subject, addon: e.data.addon } } : null)],
+  [T.serverAddonRemoved, (e) => (AddonRemovedDataCheck.Check(e.data) ? { action: A.addonDelete, data: { serverId: e.subject, id: e.data.addonId } } : null)],
   // Other protocols' daemon messages (Wings) are what Semoxy calls meta messages.
-  ['server.daemon.message', meta],
-  ['upstream.message', meta],
+  [T.serverDaemonMessage, meta],
+  [T.upstreamMessage, meta],
   // A link gone for good (a suspended Wings server) is told as a meta message; other link states
   // are not shown (see encode).
   [LINK_STATE_TYPE, (e) => (LinkStateDataCheck.Check(e.data) && e.data.state === 'failed'
@@ -239,8 +246,8 @@ export function eventObjectId(id: string): string {
 
 /** The intent family that gates an event type on a v2 session; null when the type is not gated. */
 export function intentFamilyOf(type: string): IntentFamily | null {
-  if (type === 'server.console') return INTENT_FAMILIES.console;
-  if (type === 'server.stats') return INTENT_FAMILIES.stat;
+  if (type === T.serverConsole) return INTENT_FAMILIES.console;
+  if (type === T.serverStats) return INTENT_FAMILIES.stat;
   return null;
 }
 

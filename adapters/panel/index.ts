@@ -1,15 +1,15 @@
 /**
- * The panel adapter: Semoxy's panel event socket (`{action, data}`), both roles, and the simulator.
+ * The panel adapter: Semoxy's panel event socket (`{action, data}`), both roles.
  * One upstream link carries every server of a panel; one listener path serves the ticket-era (v1)
  * and the AUTHENTICATE-era (v2) handshakes, so either kind of dashboard works in front of either
  * kind of panel, and in front of Wings servers (DESIGN §7). Config specs are declared here; the
  * config loader merges them with the shared keys.
+ * The simulator lives in simulator.ts; src/registry.ts joins it to these roles.
  */
-import { SecretSchema, Type, upstreamRequires, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, upstreamRequires, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createPanelListener } from './downstream.ts';
 import { ticketEndpointOf, type PanelListenerConfig } from './ticket-endpoint.ts';
-import { PanelSimulator, PanelSimulatorOptions } from './simulator.ts';
 import { createPanelUpstream } from './upstream.ts';
 import { DEFAULT_INTENTS, PATHS, PROTOCOL, PROTOCOL_PING_MS } from './vocabulary.ts';
 
@@ -37,11 +37,10 @@ export const PanelListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const panelAdapter: TypedProtocolAdapter<typeof PanelUpstreamOptions, typeof PanelListenerOptions, typeof PanelSimulatorOptions> = {
+export const panelAdapter: ProtocolRoles<typeof PanelUpstreamOptions, typeof PanelListenerOptions> = {
   protocol: PROTOCOL,
   upstreamOptions: PanelUpstreamOptions,
   listenerOptions: PanelListenerOptions,
-  simulatorOptions: PanelSimulatorOptions,
   defaultPath: PATHS.events,
   listenerRoutes(config) {
     const path = ticketEndpointOf(config as unknown as PanelListenerConfig);
@@ -52,5 +51,4 @@ export const panelAdapter: TypedProtocolAdapter<typeof PanelUpstreamOptions, typ
   encode,
   createUpstream: (ctx) => createPanelUpstream(ctx),
   createListener: (ctx) => createPanelListener(ctx),
-  startSimulator: (ctx, host, port) => PanelSimulator.start(ctx, host, port),
 };

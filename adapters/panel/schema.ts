@@ -6,7 +6,18 @@
  * Objects leave `additionalProperties` open: Semoxy's server objects and patches carry whatever
  * fields the server model has, and an unknown key must not make an event disappear.
  */
-import { Type, TypeCompiler, type Static } from '../../src/adapter-kit.ts';
+import {
+  MessageDataSchema,
+  ServerAddedDataSchema,
+  ServerAddonAddedDataSchema,
+  ServerAddonRemovedDataSchema,
+  ServerConsoleDataSchema,
+  ServerPatchDataSchema,
+  Type,
+  TypeCompiler,
+  UpstreamStateDataSchema,
+  type Static,
+} from '../../src/adapter-kit.ts';
 
 const Id = Type.String({ minLength: 1 });
 const AnyObject = Type.Object({});
@@ -35,15 +46,11 @@ export const IntentSchema = Type.Object({ intent: Type.String() });
 export type StateChangeData = Static<typeof StateChangeSchema>;
 export type StatUpdateData = Static<typeof StatUpdateSchema>;
 
-/** Canonical payloads the encoder reads (DESIGN §3); events are trusted, but an encoder must never write invalid JSON. */
+/**
+ * Canonical payloads the encoder reads (the core's vocabulary); events are trusted, but an encoder
+ * must never write invalid JSON. Of `server.stats` only the two fields Semoxy's STAT_UPDATE has.
+ */
 export const StatsDataSchema = Type.Object({ memoryBytes: Type.Number(), cpuAbsolute: Type.Number() });
-export const LineDataSchema = Type.Object({ line: Type.String() });
-export const MessageDataSchema = Type.Object({ message: Type.String() });
-export const PatchDataSchema = Type.Object({ patch: AnyObject });
-export const ServerDataSchema = Type.Object({ server: AnyObject });
-export const AddonDataSchema = Type.Object({ addon: AnyObject });
-export const AddonRemovedDataSchema = Type.Object({ addonId: AddonId });
-export const LinkStateDataSchema = Type.Object({ state: Type.String(), reason: Type.String(), resource: Type.String(), id: Type.String() });
 /** One entry of Semoxy's `GET /server/` list (the server object; only these fields are read). */
 export const ListedServerSchema = Type.Object({ id: Id, onlineStatus: Type.Integer({ minimum: 0, maximum: 3 }) });
 
@@ -61,11 +68,11 @@ export const StatUpdateCheck = TypeCompiler.Compile(StatUpdateSchema);
 export const AuthenticateCheck = TypeCompiler.Compile(AuthenticateSchema);
 export const IntentCheck = TypeCompiler.Compile(IntentSchema);
 export const StatsDataCheck = TypeCompiler.Compile(StatsDataSchema);
-export const LineDataCheck = TypeCompiler.Compile(LineDataSchema);
+export const LineDataCheck = TypeCompiler.Compile(ServerConsoleDataSchema);
 export const MessageDataCheck = TypeCompiler.Compile(MessageDataSchema);
-export const PatchDataCheck = TypeCompiler.Compile(PatchDataSchema);
-export const ServerDataCheck = TypeCompiler.Compile(ServerDataSchema);
-export const AddonDataCheck = TypeCompiler.Compile(AddonDataSchema);
-export const AddonRemovedDataCheck = TypeCompiler.Compile(AddonRemovedDataSchema);
-export const LinkStateDataCheck = TypeCompiler.Compile(LinkStateDataSchema);
+export const PatchDataCheck = TypeCompiler.Compile(ServerPatchDataSchema);
+export const ServerDataCheck = TypeCompiler.Compile(ServerAddedDataSchema);
+export const AddonDataCheck = TypeCompiler.Compile(ServerAddonAddedDataSchema);
+export const AddonRemovedDataCheck = TypeCompiler.Compile(ServerAddonRemovedDataSchema);
+export const LinkStateDataCheck = TypeCompiler.Compile(UpstreamStateDataSchema);
 export const ListedServerCheck = TypeCompiler.Compile(ListedServerSchema);

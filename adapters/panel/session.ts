@@ -20,6 +20,7 @@
  * `pingIntervalMs`, and closes a v2 socket that has not authenticated by `limits.authDeadlineMs`.
  */
 import {
+  EVENT_TYPES,
   LINK_STATE_TYPE,
   eventUpstream,
   type ApiClient,
@@ -68,6 +69,10 @@ export interface SessionDeps {
   protocolOf(upstream: string): string | undefined;
   /** The upstreams whose servers the listener serves. */
   served(): ReadonlyMap<string, ServedUpstream>;
+}
+
+function hasPatch(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && Object.hasOwn(data, 'patch');
 }
 
 /** The server ids `client` is granted on `upstream` by name (a `*` grant is handled apart). */
@@ -179,7 +184,7 @@ export class PanelSession implements SessionHooks {
           links.add(subject);
         }
       }
-      this.#io.subscribe(subjects.event(upstream, 'upstream.message', UPSTREAM_ID));
+      this.#io.subscribe(subjects.event(upstream, EVENT_TYPES.upstreamMessage, UPSTREAM_ID));
     }
     if (links.size > 0) void this.#announceFailed([...links]);
   }
@@ -198,9 +203,11 @@ export class PanelSession implements SessionHooks {
   onEvent(event: BridgeEvent, frame: Buffer): void {
     // A link state with nothing to tell (see codec `encode`).
     if (frame.length === 0) return;
-    // A Semoxy state change was published twice, as server.status and server.patch; the patch is
-    // the native packet, so the status copy is dropped here (Wings' status has no patch twin).
-    if (event.type === 'server.status' && this.#deps.protocolOf(eventUpstream(event)) === PROTOCOL) return;
+    // A Semoxy state change is one server.status carrying Semoxy's patch, written back as it came.
+    // A status of a Semoxy server without one is a state the relay inferred (from the server list,
+    // or a line from a server of unknown state) for dialects that need a current state (Wings' first
+    // `status`); Semoxy itself said nothing, so neither does a Semoxy dashboard.
+    if (event.type === EVENT_TYPES.serverStatus && !hasPatch(event.data) && this.#deps.protocolOf(eventUpstream(event)) === PROTOCOL) return;
     if (this.variant === 'v2') {
       const family = intentFamilyOf(event.type);
       if (family !== null && !intentAllows(this.#intents, family, event.subject)) return;

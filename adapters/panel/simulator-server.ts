@@ -7,7 +7,7 @@
  * Semoxy's own order is kept: a start is status 1; the server goes to 2 when its "Done" line is
  * read (the status change is broadcast before that line); a stop is 3, then 0 when the process ends.
  */
-import type { Clock, Timer } from '../../src/adapter-kit.ts';
+import { ServerTimers, keepLast, logStamp, type Clock } from '../../src/simulator-kit.ts';
 
 export interface SimServerOptions {
   id: string;
@@ -41,25 +41,21 @@ const CHATTER: readonly ((n: number) => string)[] = [
   (n) => `Player${(n + 3) % 5} left the game`,
 ];
 
-function stamp(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 19);
-}
-
 export class SimServer {
   readonly id: string;
   readonly #opts: SimServerOptions;
   readonly #clock: Clock;
   readonly #hooks: SimServerHooks;
   readonly #output: string[] = [];
+  readonly #timers: ServerTimers;
   #status: number;
-  #transition: Timer | null = null;
-  #loops: Timer[] = [];
   #ticks = 0;
 
   constructor(opts: SimServerOptions, clock: Clock, hooks: SimServerHooks) {
     this.#opts = opts;
     this.#clock = clock;
     this.#hooks = hooks;
+    this.#timers = new ServerTimers(clock);
     this.id = opts.id;
     this.#status = 0;
     // Entering the configured status quietly arms the timers a real transition would.
@@ -72,14 +68,13 @@ export class SimServer {
 
   /** Jumps to `status` (0–3) and announces it; 1 and 3 then finish on their timers. */
   setOnline(status: number): void {
-    this.#cancelTransition();
+    this.#timers.cancelTransition();
     this.#enter(status, true);
   }
 
   /** A line of console output: kept for `consoleOut` and broadcast. */
   console(line: string): void {
-    this.#output.push(line);
-    if (this.#output.length > OUTPUT_LINES) this.#output.splice(0, this.#output.length - OUTPUT_LINES);
+    keepLast(this.#output, line, OUTPUT_LINES);
     this.#hooks.console(this.id, line);
   }
 
@@ -107,61 +102,40 @@ export class SimServer {
 
   /** Cancels every timer; the server is gone afterwards. Idempotent. */
   close(): void {
-    this.#cancelTransition();
-    this.#stopLoops();
-  }
-
-  #cancelTransition(): void {
-    this.#transition?.cancel();
-    this.#transition = null;
+    this.#timers.close();
   }
 
   #enter(status: number, announce: boolean): void {
     this.#status = status;
-    this.#stopLoops();
+    this.#timers.stopLoops();
     if (status === 1) {
       // A start clears the output (Semoxy resets `output` and tells clients `consoleOut: []`).
       this.#output.length = 0;
       if (announce) this.#hooks.status(this.id, 1);
-      if (this.#opts.startupMs > 0) this.#transition = this.#clock.setTimeout(() => this.#done(), this.#opts.startupMs);
+      if (this.#opts.startupMs > 0) this.#timers.after(this.#opts.startupMs, () => this.#done());
       return;
     }
     if (announce) this.#hooks.status(this.id, status);
     if (status === 2) this.#startLoops();
-    if (status === 3 && this.#opts.stopMs > 0) {
-      this.#transition = this.#clock.setTimeout(() => {
-        this.#transition = null;
-        this.#enter(0, true);
-      }, this.#opts.stopMs);
-    }
+    if (status === 3 && this.#opts.stopMs > 0) this.#timers.after(this.#opts.stopMs, () => this.#enter(0, true));
   }
 
   /** The "Done" line: Semoxy matches it while starting, sets status 2, then broadcasts the line. */
   #done(): void {
-    this.#transition = null;
     this.#enter(2, true);
-    this.console(`[${stamp(this.#clock.now())} INFO]: Done (${(this.#opts.startupMs / 1000).toFixed(3)}s)! For help, type "help"`);
+    this.console(`[${logStamp(this.#clock.now())} INFO]: Done (${(this.#opts.startupMs / 1000).toFixed(3)}s)! For help, type "help"`);
   }
 
   #startLoops(): void {
     const { consoleIntervalMs, statsIntervalMs } = this.#opts;
-    if (consoleIntervalMs > 0) {
-      this.#loops.push(this.#clock.setInterval(() => {
-        this.#ticks += 1;
-        this.console(`[${stamp(this.#clock.now())} INFO]: ${CHATTER[this.#ticks % CHATTER.length]!(this.#ticks)}`);
-      }, consoleIntervalMs));
-    }
-    if (statsIntervalMs > 0) {
-      this.#loops.push(this.#clock.setInterval(() => {
-        this.#ticks += 1;
-        // Plausible figures: ~1 GB resident (kB, as Semoxy reports rss / 1000), a few % of the machine.
-        this.#hooks.stats(this.id, 950_000 + ((this.#ticks * 7919) % 200_000), Math.round((2 + ((this.#ticks * 37) % 1500) / 100) * 100) / 100);
-      }, statsIntervalMs));
-    }
-  }
-
-  #stopLoops(): void {
-    for (const t of this.#loops) t.cancel();
-    this.#loops = [];
+    this.#timers.loop(consoleIntervalMs, () => {
+      this.#ticks += 1;
+      this.console(`[${logStamp(this.#clock.now())} INFO]: ${CHATTER[this.#ticks % CHATTER.length]!(this.#ticks)}`);
+    });
+    this.#timers.loop(statsIntervalMs, () => {
+      this.#ticks += 1;
+      // Plausible figures: ~1 GB resident (kB, as Semoxy reports rss / 1000), a few % of the machine.
+      this.#hooks.stats(this.id, 950_000 + ((this.#ticks * 7919) % 200_000), Math.round((2 + ((this.#ticks * 37) % 1500) / 100) * 100) / 100);
+    });
   }
 }

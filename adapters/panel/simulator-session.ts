@@ -10,7 +10,7 @@
  * Both: the websockets library's keep-alive, a ping every 20 s and a close with 1011 when the
  * previous ping is still unanswered.
  */
-import type { Clock, HostConnection, Timer } from '../../src/adapter-kit.ts';
+import { SimulatorSocket, type Clock, type HostConnection } from '../../src/simulator-kit.ts';
 import { decodeFrame, encodeFrame, intentAllows, type PanelPacket, type PanelVersion } from './codec.ts';
 import { AuthenticateCheck, IntentCheck } from './schema.ts';
 import { CLIENT_ACTIONS, MESSAGES, SERVER_ACTIONS, unsupportedAction, type IntentFamily } from './vocabulary.ts';
@@ -28,22 +28,19 @@ export interface SimSessionDeps {
   pong(): void;
 }
 
-export class SimSession {
+export class SimSession extends SimulatorSocket {
   readonly version: PanelVersion;
-  readonly #conn: HostConnection;
   readonly #deps: SimSessionDeps;
   readonly #intents = new Set<string>();
   #authed: boolean;
-  #ping: Timer | null = null;
   #awaitingPong = false;
-  #closed = false;
 
   constructor(conn: HostConnection, version: PanelVersion, deps: SimSessionDeps) {
-    this.#conn = conn;
+    super(conn);
     this.version = version;
     this.#deps = deps;
     this.#authed = version === 'v1';
-    if (deps.pingIntervalMs > 0) this.#ping = deps.clock.setInterval(() => this.#tick(), deps.pingIntervalMs);
+    if (deps.pingIntervalMs > 0) this.every(deps.clock, deps.pingIntervalMs, () => this.#tick());
   }
 
   /** True once the socket receives broadcasts (v1 at once, v2 after AUTH_SUCCESS). */
@@ -52,7 +49,7 @@ export class SimSession {
   }
 
   onMessage(text: string): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     const packet = decodeFrame(text);
     this.#deps.record(this.version, text, packet);
     if (this.version === 'v1') return this.#send(SERVER_ACTIONS.meta, { message: MESSAGES.useHttp });
@@ -67,13 +64,8 @@ export class SimSession {
     if (!this.#authed) return this.#authError(MESSAGES.notAuthenticated);
     switch (packet.action) {
       case CLIENT_ACTIONS.enableIntent:
-        if (!IntentCheck.Check(packet.data)) return this.#malformed();
-        this.#intents.add(packet.data.intent);
-        return this.#send(SERVER_ACTIONS.intentEnabled, { intent: packet.data.intent });
       case CLIENT_ACTIONS.disableIntent:
-        if (!IntentCheck.Check(packet.data)) return this.#malformed();
-        this.#intents.delete(packet.data.intent);
-        return this.#send(SERVER_ACTIONS.intentDisabled, { intent: packet.data.intent });
+        return this.#intent(packet.action === CLIENT_ACTIONS.enableIntent, packet.data);
       default:
         return this.#send(SERVER_ACTIONS.meta, { message: unsupportedAction(packet.action) });
     }
@@ -84,41 +76,33 @@ export class SimSession {
    * and server a v2 socket must have enabled (v1 has no intents: every packet goes to every socket).
    */
   deliver(frame: string, gate?: { family: IntentFamily; id: string }): void {
-    if (this.#closed || !this.#authed) return;
+    if (this.closed || !this.#authed) return;
     if (gate && this.version === 'v2' && !intentAllows(this.#intents, gate.family, gate.id)) return;
-    this.#conn.send(frame);
+    this.conn.send(frame);
   }
 
-  onPong(): void {
+  override onPong(): void {
     this.#awaitingPong = false;
     this.#deps.pong();
   }
 
-  close(code: number, reason: string): void {
-    this.dispose();
-    this.#conn.close(code, reason);
-  }
-
-  terminate(): void {
-    this.dispose();
-    this.#conn.terminate();
-  }
-
-  /** Cancels the ping; called on close. Idempotent. */
-  dispose(): void {
-    this.#closed = true;
-    this.#ping?.cancel();
-    this.#ping = null;
+  /** ENABLE_INTENT or DISABLE_INTENT: acknowledged whether or not the set changed. */
+  #intent(enable: boolean, data: unknown): void {
+    if (!IntentCheck.Check(data)) return this.#malformed();
+    const { intent } = data;
+    if (enable) this.#intents.add(intent);
+    else this.#intents.delete(intent);
+    this.#send(enable ? SERVER_ACTIONS.intentEnabled : SERVER_ACTIONS.intentDisabled, { intent });
   }
 
   #tick(): void {
     if (this.#awaitingPong) return this.close(1011, 'keepalive ping timeout');
     this.#awaitingPong = true;
-    this.#conn.ping();
+    this.conn.ping();
   }
 
   #send(action: string, data: unknown): void {
-    if (!this.#closed) this.#conn.send(encodeFrame({ action, data }));
+    this.sendText(encodeFrame({ action, data }));
   }
 
   #malformed(): void {

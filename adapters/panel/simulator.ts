@@ -9,8 +9,8 @@
  * original's: reusable, 7200 s by default. Times come from the injected clock.
  */
 import { randomBytes } from 'node:crypto';
-import { Type, Value, WebHost, keepLast } from '../../src/adapter-kit.ts';
-import type { HttpRequest, HttpResponse, Simulator, SimulatorContext, SimulatorEndpoint, Static, UpgradeVerdict } from '../../src/adapter-kit.ts';
+import { HostedSimulator, Type, keepLast, listenSimulator } from '../../src/simulator-kit.ts';
+import type { HttpRequest, HttpResponse, SimulatorContext, SimulatorEndpoint, SimulatorFactory, SimulatorStart, Static, UpgradeVerdict } from '../../src/simulator-kit.ts';
 import { encodeFrame, type PanelPacket, type PanelVersion } from './codec.ts';
 import { SimServer } from './simulator-server.ts';
 import { SimSession, type SessionLookup } from './simulator-session.ts';
@@ -59,9 +59,9 @@ export interface ReceivedPacket {
   data: unknown;
 }
 
-export class PanelSimulator implements Simulator {
+export class PanelSimulator extends HostedSimulator<PanelSimulatorConfig> {
   /** Base URL; `credentials.session` is a session the simulator accepts. */
-  readonly endpoint: SimulatorEndpoint;
+  declare readonly endpoint: SimulatorEndpoint;
   /** The last RECORD_LIMIT frames any client sent, in arrival order. */
   readonly received: ReceivedPacket[] = [];
   /** How many tickets `/account/ticket` issued. */
@@ -71,32 +71,24 @@ export class PanelSimulator implements Simulator {
   /** How many times `GET /server/` answered the list. */
   serverListsServed = 0;
 
-  readonly #ctx: SimulatorContext<PanelSimulatorConfig>;
-  readonly #config: PanelSimulatorConfig;
-  readonly #host: WebHost;
   readonly #servers = new Map<string, SimServer>();
   readonly #sessions = new Set<SimSession>();
   readonly #known = new Map<string, 'valid' | 'expired'>();
   readonly #tickets = new Map<string, { session: string; expiresAt: number }>();
   #objectIds = 0;
-  #closed: Promise<void> | null = null;
 
-  private constructor(ctx: SimulatorContext<PanelSimulatorConfig>, config: PanelSimulatorConfig, host: WebHost, url: string) {
-    this.#ctx = ctx;
-    this.#config = config;
-    this.#host = host;
-    this.endpoint = { url, credentials: { session: config.sessions[0]! } };
+  private constructor(start: SimulatorStart<PanelSimulatorConfig>) {
+    super(start, { session: start.config.sessions[0]! });
+    const { ctx, config } = start;
     for (const s of config.sessions) this.#known.set(s, 'valid');
     for (const s of config.servers) this.#addServer(s.id, s.name ?? s.id.slice(-6), s.onlineStatus ?? 2);
   }
 
   /** Starts listening on `host:port` (0 picks a free port). Missing options take their defaults. */
   static async start(ctx: SimulatorContext<PanelSimulatorConfig>, host: string, port: number): Promise<PanelSimulator> {
-    // The core hands a frozen, already-defaulted config; a test may hand a partial one.
-    const config = Value.Default(PanelSimulatorOptions, structuredClone(ctx.config ?? {})) as PanelSimulatorConfig;
-    const web = new WebHost({ maxPayloadBytes: 1024 * 1024 });
-    const { url } = await web.listen(host, port);
-    const sim = new PanelSimulator(ctx, config, web, url);
+    const start = await listenSimulator(PanelSimulatorOptions, ctx, host, port);
+    const { config, web, url } = start;
+    const sim = new PanelSimulator(start);
     // v2 dropped the ticket endpoint; a v2-only panel answers it with the router's 404.
     if (config.version !== 'v2') web.route({ method: 'GET', path: PATHS.ticket, handle: (req) => sim.#issueTicket(req) });
     // The server list of both eras (`/server/`; the router also takes it without the slash).
@@ -113,28 +105,16 @@ export class PanelSimulator implements Simulator {
           pong: () => (sim.pongsReceived += 1),
         });
         sim.#sessions.add(session);
-        return {
-          onMessage: (text) => session.onMessage(text),
-          onPong: () => session.onPong(),
-          onClose: () => {
-            session.dispose();
-            sim.#sessions.delete(session);
-          },
-        };
+        return session.hooks(sim.#sessions);
       },
     });
     ctx.log.info('panel simulator listening', { url, version: config.version, servers: config.servers.length });
     return sim;
   }
 
-  /** Cancels every timer, drops every socket and stops the server. Idempotent. */
-  close(): Promise<void> {
-    this.#closed ??= (async () => {
-      for (const server of this.#servers.values()) server.close();
-      for (const s of this.#sessions) s.dispose();
-      await this.#host.close();
-    })();
-    return this.#closed;
+  protected shutdown(): void {
+    for (const server of this.#servers.values()) server.close();
+    for (const s of this.#sessions) s.dispose();
   }
 
   // ---- test controls ------------------------------------------------------------------------
@@ -212,9 +192,9 @@ export class PanelSimulator implements Simulator {
   }
 
   #addServer(id: string, name: string, onlineStatus: number, extra?: Record<string, unknown>): SimServer {
-    const { consoleIntervalMs, statsIntervalMs, startupMs, stopMs } = this.#config;
+    const { consoleIntervalMs, statsIntervalMs, startupMs, stopMs } = this.config;
     const port = 25565 + this.#servers.size;
-    const server = new SimServer({ id, name, onlineStatus, port, consoleIntervalMs, statsIntervalMs, startupMs, stopMs, ...(extra ? { extra } : {}) }, this.#ctx.clock, {
+    const server = new SimServer({ id, name, onlineStatus, port, consoleIntervalMs, statsIntervalMs, startupMs, stopMs, ...(extra ? { extra } : {}) }, this.ctx.clock, {
       status: (sid, status) => this.#broadcastStatus(sid, status),
       console: (sid, line) => this.#broadcastConsole(sid, line),
       stats: (sid, ram, cpu) => this.#broadcastStats(sid, ram, cpu),
@@ -226,7 +206,7 @@ export class PanelSimulator implements Simulator {
   /** A fresh ObjectId: 4 bytes of clock seconds, then a counter. */
   #objectId(): string {
     this.#objectIds += 1;
-    return Math.floor(this.#ctx.clock.now() / 1000).toString(16).padStart(8, '0').slice(-8) + this.#objectIds.toString(16).padStart(16, '0');
+    return Math.floor(this.ctx.clock.now() / 1000).toString(16).padStart(8, '0').slice(-8) + this.#objectIds.toString(16).padStart(16, '0');
   }
 
   #eachVersion(version: PanelVersion, frame: string, gate?: { family: 'console' | 'stat'; id: string }): void {
@@ -249,7 +229,7 @@ export class PanelSimulator implements Simulator {
 
   #broadcastConsole(id: string, line: string): void {
     this.#eachVersion('v1', encodeFrame({ action: A.consoleLine, data: { id, message: line } }));
-    const data = this.#config.consoleLayout === 'flat' ? { id, message: line } : { serverId: id, eventData: { message: line }, id: this.#objectId() };
+    const data = this.config.consoleLayout === 'flat' ? { id, message: line } : { serverId: id, eventData: { message: line }, id: this.#objectId() };
     const event: PanelPacket = { action: A.consoleMessage, data };
     this.#eachVersion('v2', encodeFrame(event), { family: INTENT_FAMILIES.console, id });
   }
@@ -279,28 +259,34 @@ export class PanelSimulator implements Simulator {
     const session = this.#loggedIn(req);
     if (session === null) return { status: 401, json: HTTP_ERRORS.notLoggedIn };
     const token = randomBytes(24).toString('base64url');
-    const now = this.#ctx.clock.now();
+    const now = this.ctx.clock.now();
     // Tickets are reusable until they expire, so nothing else removes them: drop the expired ones
     // here, or a demo link that reconnects for weeks would grow this map with every attempt.
     for (const [t, e] of this.#tickets) if (now >= e.expiresAt) this.#tickets.delete(t);
-    this.#tickets.set(token, { session, expiresAt: now + this.#config.ticketTtlSeconds * 1000 });
+    this.#tickets.set(token, { session, expiresAt: now + this.config.ticketTtlSeconds * 1000 });
     this.ticketsIssued += 1;
     return { status: 200, json: { success: TICKET_CREATED, data: { token } } };
   }
 
   #authorize(req: HttpRequest): UpgradeVerdict {
     const ticket = req.query.get('ticket');
-    const { version } = this.#config;
+    const { version } = this.config;
     // A v2 server never looks at the query; a v1 one always does.
     if (version === 'v2' || (version === 'both' && ticket === null)) return { accept: true, state: 'v2' };
     const refuse = (json: unknown): UpgradeVerdict => ({ accept: false, status: 401, json, reason: 'auth' });
     if (!ticket) return refuse(HTTP_ERRORS.noTicket);
     const entry = this.#tickets.get(ticket);
     if (!entry || this.#lookup(entry.session) !== 'valid') return refuse(HTTP_ERRORS.invalidTicket);
-    if (this.#ctx.clock.now() >= entry.expiresAt) {
+    if (this.ctx.clock.now() >= entry.expiresAt) {
       this.#tickets.delete(ticket);
       return refuse(HTTP_ERRORS.ticketExpired);
     }
     return { accept: true, state: 'v1' };
   }
 }
+
+/** The simulator half of the panel adapter (src/registry.ts joins it to the roles in index.ts). */
+export const panelSimulator: SimulatorFactory<typeof PanelSimulatorOptions> = {
+  simulatorOptions: PanelSimulatorOptions,
+  startSimulator: (ctx, host, port) => PanelSimulator.start(ctx, host, port),
+};

@@ -17,6 +17,7 @@
  * failed) publishes `running` first, as only a running server prints.
  */
 import {
+  EVENT_TYPES,
   LinkFailure,
   handshakeDeadline,
   retryVerdict,
@@ -125,18 +126,18 @@ class PanelLink implements LinkHooks {
     // A known action whose data does not fit is a broken frame; any other action is one we do not read.
     if (!events) return this.#io.telemetry.dropped(isKnownServerAction(packet.action) ? 'bad_frame' : 'unknown_event');
     for (const e of events) {
-      if (e.type === 'server.status') {
+      if (e.type === EVENT_TYPES.serverStatus) {
         this.#states.set(e.id, (e.data as { state: ServerState }).state);
         this.#reported?.add(e.id);
-      } else if (e.type === 'server.removed') this.#states.delete(e.id);
-      else if (e.type === 'server.console' && !this.#states.has(e.id)) this.#setState(e.id, 'running');
+      } else if (e.type === EVENT_TYPES.serverRemoved) this.#states.delete(e.id);
+      else if (e.type === EVENT_TYPES.serverConsole && !this.#states.has(e.id)) this.#setState(e.id, 'running');
       this.#io.publish(e.type, e.data, e.id);
     }
   }
 
   #setState(id: string, state: ServerState): void {
     this.#states.set(id, state);
-    this.#io.publish('server.status', { state }, id);
+    this.#io.publish(EVENT_TYPES.serverStatus, { state }, id);
   }
 
   /**

@@ -4,11 +4,11 @@
  * a frame that does not fit is `null`, and the caller counts it (Wings itself ignores bad frames
  * silently and keeps the socket open, REAL-BEHAVIOUR.md "Wire").
  */
-import { LINK_STATE_TYPE, POWER_ACTIONS, SERVER_STATES, hasPermission, parseJson } from '../../src/adapter-kit.ts';
-import type { BridgeEvent, CommandType, EventEncoder, PowerAction } from '../../src/adapter-kit.ts';
+import { EVENT_TYPES as T, LINK_STATE_TYPE, POWER_ACTIONS, SERVER_STATES, TRANSFER_STATUSES, hasPermission, parseJson } from '../../src/adapter-kit.ts';
+import type { BridgeEvent, CommandType, EventEncoder, EventType, PowerAction } from '../../src/adapter-kit.ts';
 import type { ServerBackupCompletedData, ServerStatsData } from '../../src/adapter-kit.ts';
 import { BackupDataCheck, BackupWireCheck, FrameCheck, StatsDataCheck, StatsWireCheck } from './schema.ts';
-import { CLIENT_EVENTS, GENERIC_DAEMON_ERROR, PERMISSIONS, SERVER_EVENTS, TRANSFER_STATUSES } from './vocabulary.ts';
+import { CLIENT_EVENTS, GENERIC_DAEMON_ERROR, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
 
 /** A parsed frame. `args` is normalized: never null, no null elements. */
 export interface WingsPacket {
@@ -60,25 +60,25 @@ type DataOf = (a: string, p: WingsPacket) => unknown;
 const none: DataOf = () => ({});
 const lineOf: DataOf = (line) => ({ line });
 const messageOf: DataOf = (message) => ({ message });
-const INBOUND: ReadonlyMap<string, readonly [string, DataOf]> = new Map<string, readonly [string, DataOf]>([
-  [E.status, ['server.status', (a) => (STATES.has(a) ? { state: a } : null)]],
-  [E.consoleOutput, ['server.console', lineOf]],
-  [E.stats, ['server.stats', statsFromWire]],
-  [E.installOutput, ['server.install.output', lineOf]],
-  [E.installStarted, ['server.install.started', none]],
-  [E.installCompleted, ['server.install.completed', none]],
-  [E.backupCompleted, ['server.backup.completed', backupFromWire]],
+const INBOUND: ReadonlyMap<string, readonly [EventType, DataOf]> = new Map<string, readonly [EventType, DataOf]>([
+  [E.status, [T.serverStatus, (a) => (STATES.has(a) ? { state: a } : null)]],
+  [E.consoleOutput, [T.serverConsole, lineOf]],
+  [E.stats, [T.serverStats, statsFromWire]],
+  [E.installOutput, [T.serverInstallOutput, lineOf]],
+  [E.installStarted, [T.serverInstallStarted, none]],
+  [E.installCompleted, [T.serverInstallCompleted, none]],
+  [E.backupCompleted, [T.serverBackupCompleted, backupFromWire]],
   // The document's name, listed with no arguments: all it says is that a backup ended. With a JSON
   // argument it is read like the real `backup completed`.
-  [E.backupCompleteDoc, ['server.backup.completed', (a, p) => (p.args.length === 0 ? unknownBackup() : backupFromWire(a))]],
-  [E.backupRestoreCompleted, ['server.backup.restored', none]],
-  [E.transferLogs, ['server.transfer.logs', lineOf]],
-  [E.transferStatus, ['server.transfer.status', (a) => (TRANSFER.has(a) ? { status: a } : null)]],
-  [E.daemonMessage, ['server.daemon.message', messageOf]],
-  [E.daemonError, ['server.daemon.error', messageOf]],
-  [E.deleted, ['server.deleted', none]],
+  [E.backupCompleteDoc, [T.serverBackupCompleted, (a, p) => (p.args.length === 0 ? unknownBackup() : backupFromWire(a))]],
+  [E.backupRestoreCompleted, [T.serverBackupRestored, none]],
+  [E.transferLogs, [T.serverTransferLogs, lineOf]],
+  [E.transferStatus, [T.serverTransferStatus, (a) => (TRANSFER.has(a) ? { status: a } : null)]],
+  [E.daemonMessage, [T.serverDaemonMessage, messageOf]],
+  [E.daemonError, [T.serverDaemonError, messageOf]],
+  [E.deleted, [T.serverDeleted, none]],
   // Wings names the limited event, or "global"; an empty name carries nothing to show.
-  [E.throttled, ['server.throttled', (event) => (event !== '' ? { event } : null)]],
+  [E.throttled, [T.serverThrottled, (event) => (event !== '' ? { event } : null)]],
 ]);
 
 /**
@@ -86,7 +86,7 @@ const INBOUND: ReadonlyMap<string, readonly [string, DataOf]> = new Map<string, 
  * success, token expiring/expired, jwt error) and unknown events, or args that don't fit.
  * Args past the first are ignored.
  */
-export function packetToEvent(p: WingsPacket): { type: string; data: unknown } | null {
+export function packetToEvent(p: WingsPacket): { type: EventType; data: unknown } | null {
   if (!isPacket(p)) return null;
   const rule = INBOUND.get(p.event);
   const a = arg0(p);
@@ -123,23 +123,23 @@ const daemonErrorArg: ArgOf = (d, variant) => {
   return message === null ? null : variant === VARIANT_ERRORS ? message : GENERIC_DAEMON_ERROR;
 };
 
-const OUTBOUND: ReadonlyMap<string, Rule> = new Map<string, Rule>([
-  ['server.status', oneArg(E.status, stateArg)],
-  ['server.console', oneArg(E.consoleOutput, lineArg)],
-  ['server.stats', oneArg(E.stats, statsArg)],
-  ['server.install.output', oneArg(E.installOutput, lineArg)],
-  ['server.install.started', fixed(E.installStarted, EMPTY_ARG)],
-  ['server.install.completed', fixed(E.installCompleted, EMPTY_ARG)],
-  ['server.backup.completed', oneArg(E.backupCompleted, backupArg)],
-  ['server.backup.restored', fixed(E.backupRestoreCompleted, EMPTY_ARG)],
-  ['server.transfer.logs', oneArg(E.transferLogs, lineArg)],
-  ['server.transfer.status', oneArg(E.transferStatus, transferArg)],
-  ['server.daemon.message', oneArg(E.daemonMessage, messageArg)],
-  ['server.daemon.error', oneArg(E.daemonError, daemonErrorArg)],
-  ['server.deleted', fixed(E.deleted, NO_ARGS)],
-  ['server.throttled', oneArg(E.throttled, throttledArg)],
+const OUTBOUND: ReadonlyMap<string, Rule> = new Map<EventType, Rule>([
+  [T.serverStatus, oneArg(E.status, stateArg)],
+  [T.serverConsole, oneArg(E.consoleOutput, lineArg)],
+  [T.serverStats, oneArg(E.stats, statsArg)],
+  [T.serverInstallOutput, oneArg(E.installOutput, lineArg)],
+  [T.serverInstallStarted, fixed(E.installStarted, EMPTY_ARG)],
+  [T.serverInstallCompleted, fixed(E.installCompleted, EMPTY_ARG)],
+  [T.serverBackupCompleted, oneArg(E.backupCompleted, backupArg)],
+  [T.serverBackupRestored, fixed(E.backupRestoreCompleted, EMPTY_ARG)],
+  [T.serverTransferLogs, oneArg(E.transferLogs, lineArg)],
+  [T.serverTransferStatus, oneArg(E.transferStatus, transferArg)],
+  [T.serverDaemonMessage, oneArg(E.daemonMessage, messageArg)],
+  [T.serverDaemonError, oneArg(E.daemonError, daemonErrorArg)],
+  [T.serverDeleted, fixed(E.deleted, NO_ARGS)],
+  [T.serverThrottled, oneArg(E.throttled, throttledArg)],
   // Other protocols' meta messages (Semoxy META_MESSAGE) reach a Wings dashboard as daemon messages.
-  ['upstream.message', oneArg(E.daemonMessage, messageArg)],
+  [T.upstreamMessage, oneArg(E.daemonMessage, messageArg)],
 ]);
 
 /** Downstream direction: canonical event → the frame a Wings dashboard gets; null = the dialect cannot express it (unmapped). */

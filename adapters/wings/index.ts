@@ -1,11 +1,11 @@
 /**
- * The Wings adapter: Pterodactyl's server websocket (`{event, args}`), both roles, and the
- * simulator. Config specs are declared here; the config loader merges them with the shared keys.
+ * The Wings adapter: Pterodactyl's server websocket (`{event, args}`), both roles. Config
+ * specs are declared here; the config loader merges them with the shared keys.
+ * The simulator lives in simulator.ts; src/registry.ts joins it to these roles.
  */
-import { SecretSchema, Type, upstreamRequires, type TypedProtocolAdapter } from '../../src/adapter-kit.ts';
+import { SecretSchema, Type, upstreamRequires, type ProtocolRoles } from '../../src/adapter-kit.ts';
 import { encode } from './codec.ts';
 import { createWingsListener } from './downstream.ts';
-import { WingsSimulator, WingsSimulatorOptions } from './simulator.ts';
 import { createWingsUpstream } from './upstream.ts';
 
 export const WingsUpstreamOptions = Type.Object(
@@ -34,16 +34,14 @@ export const WingsListenerOptions = Type.Object(
   { additionalProperties: false },
 );
 
-export const wingsAdapter: TypedProtocolAdapter<typeof WingsUpstreamOptions, typeof WingsListenerOptions, typeof WingsSimulatorOptions> = {
+export const wingsAdapter: ProtocolRoles<typeof WingsUpstreamOptions, typeof WingsListenerOptions> = {
   protocol: 'wings',
   upstreamOptions: WingsUpstreamOptions,
   listenerOptions: WingsListenerOptions,
-  simulatorOptions: WingsSimulatorOptions,
   defaultPath: '/api/servers/:server/ws',
   listenerRoutes: (config) => (typeof config.tokenEndpoint === 'string' && config.tokenEndpoint !== '' ? [{ path: config.tokenEndpoint, option: '/tokenEndpoint' }] : []),
   check: upstreamRequires('panelUrl', 'apiKey'),
   encode,
   createUpstream: (ctx) => createWingsUpstream(ctx),
   createListener: (ctx) => createWingsListener(ctx),
-  startSimulator: (ctx, host, port) => WingsSimulator.start(ctx, host, port),
 };

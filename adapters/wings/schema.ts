@@ -6,9 +6,7 @@
  * Objects leave `additionalProperties` open on purpose: Wings adds fields between releases, and an
  * unknown key must not make a whole frame or stats sample disappear.
  */
-import { SERVER_STATES, Type, TypeCompiler, type Static } from '../../src/adapter-kit.ts';
-
-const ServerStateSchema = Type.Union(SERVER_STATES.map((s) => Type.Literal(s)));
+import { ServerBackupCompletedDataSchema, ServerStateSchema, ServerStatsDataSchema, Type, TypeCompiler, type Static } from '../../src/adapter-kit.ts';
 
 /**
  * One frame, either direction: `{"event": "...", "args": [...]}`. Inbound `args` may be absent,
@@ -49,34 +47,16 @@ export const WingsBackupSchema = Type.Object({
 export type WingsBackup = Static<typeof WingsBackupSchema>;
 
 /**
- * Canonical `server.stats` data (DESIGN §3). Events on the bus are trusted, but an encoder must
- * never throw or write invalid JSON, so the outbound path checks the shape before formatting.
- */
-export const StatsDataSchema = Type.Object({
-  memoryBytes: Type.Number(),
-  memoryLimitBytes: Type.Number(),
-  cpuAbsolute: Type.Number(),
-  network: Type.Object({ rxBytes: Type.Number(), txBytes: Type.Number() }),
-  uptimeMs: Type.Number(),
-  diskBytes: Type.Number(),
-  state: ServerStateSchema,
-});
-
-/** Canonical `server.backup.completed` data (DESIGN §3), checked before it is written to the wire. */
-export const BackupDataSchema = Type.Object({
-  uuid: Type.String(),
-  successful: Type.Boolean(),
-  checksum: Type.String(),
-  checksumType: Type.String(),
-  sizeBytes: Type.Number(),
-});
-
-/**
  * Compiled checks, built once at import. `Check` never throws, rejects arrays where objects are
  * due and NaN/Infinity where numbers are, and does not descend into unknown keys.
  */
 export const FrameCheck = TypeCompiler.Compile(WingsFrameSchema);
 export const StatsWireCheck = TypeCompiler.Compile(WingsStatsSchema);
 export const BackupWireCheck = TypeCompiler.Compile(WingsBackupSchema);
-export const StatsDataCheck = TypeCompiler.Compile(StatsDataSchema);
-export const BackupDataCheck = TypeCompiler.Compile(BackupDataSchema);
+/**
+ * The canonical `server.stats` and `server.backup.completed` data (the core's vocabulary). Events
+ * on the bus are trusted, but an encoder must never throw or write invalid JSON, so the outbound
+ * path checks the shape before formatting.
+ */
+export const StatsDataCheck = TypeCompiler.Compile(ServerStatsDataSchema);
+export const BackupDataCheck = TypeCompiler.Compile(ServerBackupCompletedDataSchema);

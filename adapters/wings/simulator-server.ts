@@ -4,7 +4,7 @@
  * everything it has to say goes through the `emit` callback, which the simulator fans out to the
  * server's sessions. All time comes from the injected clock.
  */
-import type { Clock, ServerState, ServerStatsData, Timer } from '../../src/adapter-kit.ts';
+import { ServerTimers, keepLast, logStamp, type Clock, type ServerState, type ServerStatsData } from '../../src/simulator-kit.ts';
 import { LOG_LINES, SERVER_EVENTS } from './vocabulary.ts';
 import { statsToWire } from './codec.ts';
 
@@ -38,10 +38,6 @@ const CHATTER: readonly ((n: number) => string)[] = [
   (n) => `Player${(n + 5) % 7} left the game`,
 ];
 
-function clockStamp(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 19);
-}
-
 export class SimServer {
   readonly uuid: string;
   readonly name: string;
@@ -54,11 +50,10 @@ export class SimServer {
   readonly #clock: Clock;
   readonly #emit: (event: string, args: readonly string[]) => void;
   readonly #log: string[] = [];
+  readonly #timers: ServerTimers;
   #state: ServerState;
-  #transition: Timer | null = null;
   /** True while a stop (or the stop half of a restart) runs: Wings holds its power lock then. */
   #locked = false;
-  #loops: Timer[] = [];
   #upSince: number | null = null;
   #ticks = 0;
   #lines = 0;
@@ -69,6 +64,7 @@ export class SimServer {
     this.#opts = opts;
     this.#clock = clock;
     this.#emit = emit;
+    this.#timers = new ServerTimers(clock);
     this.uuid = opts.uuid;
     this.name = opts.name;
     this.#state = 'offline';
@@ -117,9 +113,8 @@ export class SimServer {
 
   /** Records a console line and broadcasts it. */
   console(line: string): void {
-    this.#log.push(line);
     // A ring of exactly what `send logs` can return keeps memory bounded on long demo runs.
-    if (this.#log.length > LOG_LINES) this.#log.splice(0, this.#log.length - LOG_LINES);
+    keepLast(this.#log, line, LOG_LINES);
     this.#emit(SERVER_EVENTS.consoleOutput, [line]);
   }
 
@@ -157,7 +152,7 @@ export class SimServer {
   /** Cancels every timer; the server is dead afterwards. Idempotent. */
   close(): void {
     this.#cancelTransition();
-    this.#stopLoops();
+    this.#timers.stopLoops();
   }
 
   #beginStart(): void {
@@ -171,8 +166,7 @@ export class SimServer {
   }
 
   #cancelTransition(): void {
-    this.#transition?.cancel();
-    this.#transition = null;
+    this.#timers.cancelTransition();
     this.#locked = false;
   }
 
@@ -181,15 +175,12 @@ export class SimServer {
     this.#state = state;
     // Wings publishes `status` only when the state really changed.
     if (announce && changed) this.#emit(SERVER_EVENTS.status, [state]);
-    const stamp = clockStamp(this.#clock.now());
+    const stamp = logStamp(this.#clock.now());
     switch (state) {
       case 'starting':
         this.#upSince ??= this.#clock.now();
         if (announce) this.console('[Pterodactyl Daemon]: Updating process configuration files...');
-        this.#transition = this.#clock.setTimeout(() => {
-          this.#transition = null;
-          this.#enter('running', true);
-        }, this.#opts.startupMs);
+        this.#timers.after(this.#opts.startupMs, () => this.#enter('running', true));
         break;
       case 'running':
         this.#upSince ??= this.#clock.now();
@@ -197,17 +188,16 @@ export class SimServer {
         this.#startLoops();
         break;
       case 'stopping':
-        this.#stopLoops();
+        this.#timers.stopLoops();
         if (announce) this.console(`[${stamp} INFO]: Stopping server`);
-        this.#transition = this.#clock.setTimeout(() => {
-          this.#transition = null;
+        this.#timers.after(this.#opts.stopMs, () => {
           this.#locked = false;
           this.#enter('offline', true);
           if (restartAfterStop) this.#beginStart();
-        }, this.#opts.stopMs);
+        });
         break;
       case 'offline':
-        this.#stopLoops();
+        this.#timers.stopLoops();
         this.#upSince = null;
         this.#rx = 0;
         this.#tx = 0;
@@ -218,31 +208,18 @@ export class SimServer {
   }
 
   #startLoops(): void {
-    this.#stopLoops();
+    this.#timers.stopLoops();
     const { consoleIntervalMs, statsIntervalMs } = this.#opts;
-    if (consoleIntervalMs > 0) {
-      this.#loops.push(
-        this.#clock.setInterval(() => {
-          this.#lines += 1;
-          const text = CHATTER[this.#lines % CHATTER.length]!(this.#lines);
-          this.console(`[${clockStamp(this.#clock.now())} INFO]: ${text}`);
-        }, consoleIntervalMs),
-      );
-    }
-    if (statsIntervalMs > 0) {
-      this.#loops.push(
-        this.#clock.setInterval(() => {
-          this.#ticks += 1;
-          this.#rx += 1200 + ((this.#ticks * 97) % 800);
-          this.#tx += 2400 + ((this.#ticks * 61) % 1600);
-          this.#emit(SERVER_EVENTS.stats, [statsToWire(this.stats())]);
-        }, statsIntervalMs),
-      );
-    }
-  }
-
-  #stopLoops(): void {
-    for (const t of this.#loops) t.cancel();
-    this.#loops = [];
+    this.#timers.loop(consoleIntervalMs, () => {
+      this.#lines += 1;
+      const text = CHATTER[this.#lines % CHATTER.length]!(this.#lines);
+      this.console(`[${logStamp(this.#clock.now())} INFO]: ${text}`);
+    });
+    this.#timers.loop(statsIntervalMs, () => {
+      this.#ticks += 1;
+      this.#rx += 1200 + ((this.#ticks * 97) % 800);
+      this.#tx += 2400 + ((this.#ticks * 61) % 1600);
+      this.#emit(SERVER_EVENTS.stats, [statsToWire(this.stats())]);
+    });
   }
 }

@@ -3,8 +3,8 @@
  * permission gates, and the rule that once a stored token is no longer valid every outbound event
  * is replaced by a `jwt error` (Wings' `SendJson`). Mirrors Wings' `router/websocket/websocket.go`.
  */
-import { hasPermission, verifyJwt } from '../../src/adapter-kit.ts';
-import type { Clock, HostConnection, JwtClaims, Timer } from '../../src/adapter-kit.ts';
+import { SimulatorSocket, hasPermission, verifyJwt } from '../../src/simulator-kit.ts';
+import type { Clock, HostConnection, JwtClaims } from '../../src/simulator-kit.ts';
 import { formatFrame, parseFrame, statsToWire } from './codec.ts';
 import type { SimServer } from './simulator-server.ts';
 import { CLIENT_EVENTS, CLOSE_CODES, GENERIC_DAEMON_ERROR, JWT_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
@@ -48,15 +48,12 @@ function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-export class SimSession {
+export class SimSession extends SimulatorSocket {
   readonly server: SimServer;
-  readonly #conn: HostConnection;
   readonly #deps: SessionDeps;
   #token: StoredToken | null = null;
-  #check: Timer | null;
   /** Inbound frames are handled one at a time, so a frame sent right after `auth` sees its result. */
   #queue: Promise<void> = Promise.resolve();
-  #closed = false;
 
   /** Expiry (seconds since the epoch) of the token this socket authenticated with, or null. */
   get tokenExp(): number | null {
@@ -64,11 +61,11 @@ export class SimSession {
   }
 
   constructor(conn: HostConnection, server: SimServer, deps: SessionDeps) {
-    this.#conn = conn;
+    super(conn);
     this.server = server;
     this.#deps = deps;
     // Wings' expiry ticker starts with the connection, not with the first auth.
-    this.#check = deps.clock.setInterval(() => this.#checkToken(), deps.tokenCheckIntervalMs);
+    this.every(deps.clock, deps.tokenCheckIntervalMs, () => this.#checkToken());
   }
 
   /** True once a token has been accepted (it may have expired since). */
@@ -78,7 +75,7 @@ export class SimSession {
 
   /** Handles one text frame from the client. */
   onMessage(text: string): void {
-    if (this.#closed || Buffer.byteLength(text) > MAX_FRAME_BYTES) return;
+    if (this.closed || Buffer.byteLength(text) > MAX_FRAME_BYTES) return;
     this.#queue = this.#queue.then(() => this.#handle(text)).catch(() => undefined);
   }
 
@@ -95,25 +92,8 @@ export class SimSession {
     this.#send(event, args);
   }
 
-  close(code: number, reason: string): void {
-    this.dispose();
-    this.#conn.close(code, reason);
-  }
-
-  terminate(): void {
-    this.dispose();
-    this.#conn.terminate();
-  }
-
-  /** Cancels the token check; called on close. Idempotent. */
-  dispose(): void {
-    this.#closed = true;
-    this.#check?.cancel();
-    this.#check = null;
-  }
-
   #send(event: string, args: readonly string[] = []): void {
-    if (!this.#closed) this.#conn.send(formatFrame(event, args));
+    this.sendText(formatFrame(event, args));
   }
 
   /** Sends a `daemon error`: the real text only to a token holding `admin.websocket.errors`. */
@@ -151,7 +131,7 @@ export class SimSession {
 
   async #handle(text: string): Promise<void> {
     const frame = parseFrame(text);
-    if (frame === null || this.#closed) return;
+    if (frame === null || this.closed) return;
     this.#deps.record(frame.event, frame.args);
     if (frame.event !== CLIENT_EVENTS.auth) {
       const problem = this.#tokenProblem();
@@ -188,7 +168,7 @@ export class SimSession {
 
   async #auth(token: string): Promise<void> {
     const check = await verifyJwt(this.#deps.nodeToken, token, this.#deps.clock, undefined, 1);
-    if (this.#closed) return;
+    if (this.closed) return;
     let claims: JwtClaims;
     if (check.ok) claims = check.claims;
     else if (check.error === 'expired') return this.#send(SERVER_EVENTS.jwtError, [JWT_ERRORS.expired]);

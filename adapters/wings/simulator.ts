@@ -8,8 +8,8 @@
  * is the config, the HTTP side and the test controls.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { SERVER_STATES, Type, Value, WebHost, hasPermission, keepLast, signJwt } from '../../src/adapter-kit.ts';
-import type { HttpRequest, HttpResponse, ServerState, Simulator, SimulatorContext, SimulatorEndpoint, Static, UpgradeVerdict } from '../../src/adapter-kit.ts';
+import { HostedSimulator, SERVER_STATES, Type, hasPermission, keepLast, listenSimulator, signJwt } from '../../src/simulator-kit.ts';
+import type { HttpRequest, HttpResponse, ServerState, SimulatorContext, SimulatorEndpoint, SimulatorFactory, SimulatorStart, Static, UpgradeVerdict } from '../../src/simulator-kit.ts';
 import { SimServer } from './simulator-server.ts';
 import { SimSession } from './simulator-session.ts';
 import { CLOSE_CODES, HTTP_ERRORS, PERMISSIONS, SERVER_EVENTS } from './vocabulary.ts';
@@ -76,9 +76,9 @@ function panelError(status: number, code: string, detail: string): HttpResponse 
   return { status, json: { errors: [{ code, status: String(status), detail }] } };
 }
 
-export class WingsSimulator implements Simulator {
+export class WingsSimulator extends HostedSimulator<WingsSimulatorConfig> {
   /** Panel base URL; the daemon listens on the same origin. */
-  readonly endpoint: SimulatorEndpoint;
+  declare readonly endpoint: SimulatorEndpoint;
   /** The last RECORD_LIMIT valid frames any client sent, in arrival order. */
   readonly received: ReceivedFrame[] = [];
   /** How many tokens the panel endpoint has issued. */
@@ -86,9 +86,6 @@ export class WingsSimulator implements Simulator {
   /** The last token issued, or null. */
   lastToken: string | null = null;
 
-  readonly #ctx: SimulatorContext<WingsSimulatorConfig>;
-  readonly #config: WingsSimulatorConfig;
-  readonly #host: WebHost;
   readonly #servers = new Map<string, SimServer>();
   readonly #sessions = new Map<string, Set<SimSession>>();
   /** The most sockets each server had open at once (a test hook: "never two links"). */
@@ -98,13 +95,10 @@ export class WingsSimulator implements Simulator {
   readonly #users = new Map<string, { uuid: string; id: number; access: ReadonlyMap<string, readonly string[]> }>();
   /** Token requests per API key (the relay's own and every user's). */
   readonly #requests = new Map<string, number>();
-  #closed: Promise<void> | null = null;
 
-  private constructor(ctx: SimulatorContext<WingsSimulatorConfig>, config: WingsSimulatorConfig, host: WebHost, url: string) {
-    this.#ctx = ctx;
-    this.#config = config;
-    this.#host = host;
-    this.endpoint = { url, credentials: { apiKey: config.apiKey } };
+  private constructor(start: SimulatorStart<WingsSimulatorConfig>) {
+    super(start, { apiKey: start.config.apiKey });
+    const { ctx, config } = start;
     for (const s of config.servers) {
       const server = new SimServer(
         {
@@ -127,11 +121,9 @@ export class WingsSimulator implements Simulator {
 
   /** Starts listening on `host:port` (0 picks a free port). Missing options take their defaults. */
   static async start(ctx: SimulatorContext<WingsSimulatorConfig>, host: string, port: number): Promise<WingsSimulator> {
-    // The core hands a frozen, already-defaulted config; a test may hand a partial one.
-    const config = Value.Default(WingsSimulatorOptions, structuredClone(ctx.config)) as WingsSimulatorConfig;
-    const web = new WebHost({ maxPayloadBytes: 1024 * 1024 });
-    const { url } = await web.listen(host, port);
-    const sim = new WingsSimulator(ctx, config, web, url);
+    const start = await listenSimulator(WingsSimulatorOptions, ctx, host, port);
+    const { config, web, url } = start;
+    const sim = new WingsSimulator(start);
     web.route({ method: 'GET', path: '/api/client/servers/:server/websocket', handle: (req) => sim.#issueToken(req) });
     web.endpoint({
       path: '/api/servers/:server/ws',
@@ -147,27 +139,16 @@ export class WingsSimulator implements Simulator {
         const set = sim.#sessions.get(uuid)!;
         set.add(session);
         sim.#peaks.set(uuid, Math.max(sim.#peaks.get(uuid) ?? 0, set.size));
-        return {
-          onMessage: (text) => session.onMessage(text),
-          onClose: () => {
-            session.dispose();
-            set.delete(session);
-          },
-        };
+        return session.hooks(set);
       },
     });
     ctx.log.info('wings simulator listening', { url, servers: config.servers.length });
     return sim;
   }
 
-  /** Cancels every timer, drops every socket and stops the server. Idempotent. */
-  close(): Promise<void> {
-    this.#closed ??= (async () => {
-      for (const server of this.#servers.values()) server.close();
-      for (const set of this.#sessions.values()) for (const s of set) s.dispose();
-      await this.#host.close();
-    })();
-    return this.#closed;
+  protected shutdown(): void {
+    for (const server of this.#servers.values()) server.close();
+    for (const set of this.#sessions.values()) for (const s of set) s.dispose();
   }
 
   // ---- test controls ------------------------------------------------------------------------
@@ -265,7 +246,7 @@ export class WingsSimulator implements Simulator {
     const auth = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     const key = auth?.[1] ?? '';
     if (key !== '') this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
-    const user = key === this.#config.apiKey ? null : this.#users.get(key);
+    const user = key === this.config.apiKey ? null : this.#users.get(key);
     // Laravel authenticates before route-model binding, so a bad key is 401 even for unknown servers.
     if (user === undefined) return panelError(401, 'AuthenticationException', 'Unauthenticated.');
     const id = req.params.server ?? '';
@@ -277,11 +258,11 @@ export class WingsSimulator implements Simulator {
     if (!hasPermission(permissions, PERMISSIONS.connect)) {
       return panelError(403, 'HttpForbiddenException', "You do not have permission to connect to this server's websocket.");
     }
-    const clock = this.#ctx.clock;
+    const clock = this.ctx.clock;
     const now = Math.floor(clock.now() / 1000);
     const url = this.endpoint.url;
     const token = await signJwt(
-      this.#config.nodeToken,
+      this.config.nodeToken,
       {
         iss: url,
         aud: [url],
@@ -289,7 +270,7 @@ export class WingsSimulator implements Simulator {
         jti: createHash('md5').update(`${user?.id ?? USER.id}${server.uuid}`).digest('hex'),
         iat: now,
         nbf: now - 300,
-        exp: now + this.#config.tokenTtlSeconds,
+        exp: now + this.config.tokenTtlSeconds,
         server_uuid: server.uuid,
         permissions: [...permissions],
         user_uuid: user?.uuid ?? USER.uuid,
@@ -306,7 +287,7 @@ export class WingsSimulator implements Simulator {
   #authorize(req: HttpRequest): UpgradeVerdict {
     const uuid = req.params.server ?? '';
     if (!this.#servers.has(uuid)) return { accept: false, status: 404, json: { error: HTTP_ERRORS.notFound }, reason: 'not_found' };
-    const allowed = this.#config.allowedOrigins;
+    const allowed = this.config.allowedOrigins;
     const origin = req.headers.origin;
     const ok = allowed.includes('*') || (origin !== undefined && (origin === this.endpoint.url || allowed.includes(origin)));
     // gorilla/websocket answers a failed origin check with a bare 403 before upgrading.
@@ -317,3 +298,9 @@ export class WingsSimulator implements Simulator {
     return { accept: true };
   }
 }
+
+/** The simulator half of the wings adapter (src/registry.ts joins it to the roles in index.ts). */
+export const wingsSimulator: SimulatorFactory<typeof WingsSimulatorOptions> = {
+  simulatorOptions: WingsSimulatorOptions,
+  startSimulator: (ctx, host, port) => WingsSimulator.start(ctx, host, port),
+};

@@ -62,8 +62,6 @@ export const PERMISSIONS = {
   backupRead: 'backup.read',
 } as const;
 
-export const TRANSFER_STATUSES = ['pending', 'processing', 'cancelling', 'cancelled', 'failed', 'completed'] as const;
-
 /** HTTP bodies of the real daemon. */
 export const HTTP_ERRORS = {
   notFound: 'The requested resource does not exist on this instance.',

@@ -9,6 +9,7 @@
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuSeconds, HOOK, Ipc, NODE_MEASURE_FLAGS, NODE_SERVER_ENV, removeTempDir, rssBytes, start, tempDir, type Child } from '../procs.ts';
+import { quietSimulator } from '../quiet-simulators.ts';
 import { RELAY_BUILD_MAIN, startNats } from '../scenarios.ts';
 
 export const LISTENERS = ['wings', 'felix', 'cloudevents', 'panel', 'gateway'] as const;
@@ -60,6 +61,8 @@ export interface SoakRelay {
   stop(): Promise<void>;
 }
 
+const LOCAL_PORT_0 = { host: '127.0.0.1', port: 0 };
+
 /** The soak relay's config (also used in process by test/regressions/wings-session-leak.test.ts). */
 export function relayConfig(bus: Record<string, unknown>, authDeadlineMs: number): Record<string, unknown> {
   return {
@@ -68,10 +71,10 @@ export function relayConfig(bus: Record<string, unknown>, authDeadlineMs: number
     bus,
     clients: [{ name: 'soak', key: CLIENT_KEY, grants: [{ upstream: '*', resources: ['*'], permissions: ['*'] }] }],
     simulators: [
-      { name: 'wings-sim', protocol: 'wings', host: '127.0.0.1', port: 0, consoleIntervalMs: 0, statsIntervalMs: 0 },
-      { name: 'felix-sim', protocol: 'felix', host: '127.0.0.1', port: 0, updateIntervalMs: 0 },
-      { name: 'panel-sim', protocol: 'panel', host: '127.0.0.1', port: 0, consoleIntervalMs: 0, statsIntervalMs: 0 },
-      { name: 'gateway-sim', protocol: 'gateway', host: '127.0.0.1', port: 0, messageIntervalMs: 0 },
+      quietSimulator('wings', 'wings-sim', LOCAL_PORT_0),
+      quietSimulator('felix', 'felix-sim', LOCAL_PORT_0),
+      quietSimulator('panel', 'panel-sim', LOCAL_PORT_0),
+      quietSimulator('gateway', 'gateway-sim', LOCAL_PORT_0),
     ],
     upstreams: [
       { name: 'w', protocol: 'wings', simulator: 'wings-sim', servers: [WINGS_SERVER] },

@@ -10,7 +10,7 @@
  * event through NATS as before.
  */
 import type { BridgeEvent } from '../events.ts';
-import type { EventHandler } from './bus.ts';
+import type { BusSubscription, EventHandler } from './bus.ts';
 import { SubjectIndex, type IndexEntry } from './subject-index.ts';
 
 /**
@@ -24,6 +24,14 @@ const EXPECTED_MAX = 65_536;
 const HEAD = Buffer.from('{"specversion":"1.0","id":"');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+
+/** A local subscription, as {@link LocalDelivery.add} makes it. */
+export interface LocalSubscription {
+  /** Whether `data`, a message that reached this subscription through NATS, is the echo of an event it had at once. */
+  echo(data: Uint8Array): boolean;
+  /** This subscription and `sub`, its NATS side, as one. */
+  with(sub: BusSubscription): BusSubscription;
+}
 
 interface Expected {
   /** Echoes still to come: one per local subscription that got the event. */
@@ -52,14 +60,19 @@ export class LocalDelivery {
     return this.#expected.size;
   }
 
-  add(pattern: string, handler: EventHandler): IndexEntry<EventHandler> {
+  /** A local subscription; its NATS side is joined with {@link LocalSubscription.with}. */
+  add(pattern: string, handler: EventHandler): LocalSubscription {
     const entry = this.#subs.add(pattern, handler);
     this.#seq = entry.seq;
-    return entry;
-  }
-
-  remove(entry: IndexEntry<EventHandler>): void {
-    this.#subs.remove(entry);
+    return {
+      echo: (data) => this.#isEcho(data, entry),
+      with: (sub) => ({
+        unsubscribe: () => {
+          this.#subs.remove(entry);
+          sub.unsubscribe();
+        },
+      }),
+    };
   }
 
   /**
@@ -101,26 +114,33 @@ export class LocalDelivery {
 
   /**
    * Whether the message `data` that reached local subscription `entry` is the echo of an event
-   * delivered here already. Reads the id in place when the event starts as `makeEvent` builds it;
-   * otherwise answers null and the caller asks again with the decoded event's id ({@link isEchoOf}).
+   * delivered here already. The id is read in place when the event starts as `makeEvent` lays it
+   * out (every event the relay publishes does); otherwise the message is parsed for it.
    */
-  isEcho(data: Uint8Array, entry: IndexEntry<EventHandler>): boolean | null {
+  #isEcho(data: Uint8Array, entry: IndexEntry<EventHandler>): boolean {
     if (this.#expected.size === 0) return false;
-    const at = HEAD.length;
-    const end = data.indexOf(QUOTE, at);
-    if (end < 0 || Buffer.compare(HEAD, data.subarray(0, at)) !== 0) return null;
-    // An escape or a non-ASCII character: the bytes are not the id itself.
-    for (let i = at; i < end; i++) if (data[i] === BACKSLASH || data[i]! >= 0x80) return null;
-    return this.isEchoOf(Buffer.from(data.buffer, data.byteOffset + at, end - at).toString('latin1'), entry);
-  }
-
-  /** Whether event `id`, arriving at local subscription `entry`, was delivered here already. */
-  isEchoOf(id: string, entry: IndexEntry<EventHandler>): boolean {
-    const e = this.#expected.get(id);
+    const id = idOf(data);
+    const e = id === undefined ? undefined : this.#expected.get(id);
     if (e === undefined) return false;
     // A subscription made after the publish did not get it here either: on the memory bus it
     // would not get it at all, so its echo is dropped too, without counting it.
-    if (entry.seq <= e.seq && --e.left <= 0) this.#expected.delete(id);
+    if (entry.seq <= e.seq && --e.left <= 0) this.#expected.delete(id!);
     return true;
+  }
+}
+
+/** The id of the event in `data`: read in place from `makeEvent`'s layout, else parsed. */
+export function idOf(data: Uint8Array): string | undefined {
+  const at = HEAD.length;
+  const end = data.indexOf(QUOTE, at);
+  let plain = end > at && Buffer.compare(HEAD, data.subarray(0, at)) === 0;
+  // An escape or a non-ASCII character: the bytes are not the id itself.
+  for (let i = at; plain && i < end; i++) if (data[i] === BACKSLASH || data[i]! >= 0x80) plain = false;
+  if (plain) return Buffer.from(data.buffer, data.byteOffset + at, end - at).toString('latin1');
+  try {
+    const id = (JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as { id?: unknown } | null)?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined; // not JSON: the subscription reports it
   }
 }

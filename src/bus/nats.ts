@@ -9,21 +9,22 @@
  * client reconnects forever by itself.
  *
  * The `nats` package is imported only by the src/bus/nats*.ts files (this one, nats-connect.ts,
- * nats-subscriptions.ts and nats-retention.ts) and the src/cluster/nats*.ts files, which share
- * this bus's connection (`connection()`).
+ * nats-subscriptions.ts, nats-commands.ts and nats-retention.ts) and the src/cluster/nats*.ts
+ * files, which share this bus's connection (`connection()`).
  * Written for nats-server ≥ 2.9.4: it uses no multi-filter consumers and no batched direct get.
  */
-import { DebugEvents, ErrorCode, Events } from 'nats';
+import { DebugEvents, Events } from 'nats';
 import type { Msg, NatsConnection } from 'nats';
 import { systemClock, type Clock } from '../clock.ts';
 import { BusStateCell } from './state.ts';
-import { noResponder, type Bus, type BusState, type BusSubscription, type CommandHandler, type EventHandler } from './bus.ts';
+import type { Bus, BusState, BusSubscription, CommandHandler, EventHandler } from './bus.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
 import { isValidPattern } from './subject-index.ts';
 import { describeConnectError, FirstConnect, MAX_RETRY_MS } from './nats-connect.ts';
 import { decodeEvent, Retention } from './nats-retention.ts';
 import { SubscriptionTable } from './nats-subscriptions.ts';
 import { LocalDelivery } from './local-delivery.ts';
+import { answerCommand, encode, fail, requestCommand } from './nats-commands.ts';
 
 export { streamNames } from './nats-retention.ts';
 
@@ -50,10 +51,7 @@ export interface NatsBusOptions {
   token?: string;
   user?: string;
   pass?: string;
-  /**
-   * Hand events this process publishes to its own subscribers at once, not after the round trip
-   * through the server (local-delivery.ts). The relay turns it on. Default false.
-   */
+  /** Hand this process's own events to its subscribers at once (local-delivery.ts). Default false. */
   localDelivery?: boolean;
   /** Receives handler errors, undecodable messages and async server errors. Default `process.emitWarning`. */
   onError?(err: unknown): void;
@@ -62,23 +60,6 @@ export interface NatsBusOptions {
 /** How long `drain()` lets already-received commands finish before closing. */
 const DRAIN_REPLY_GRACE_MS = 2000;
 const QUEUE_GROUP = 'bridge-serve';
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const encode = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value));
-
-function decodeReply(data: Uint8Array): CommandReply {
-  try {
-    const value = JSON.parse(decoder.decode(data)) as CommandReply | null;
-    if (value?.ok === true || (value?.ok === false && typeof value.code === 'string')) return value;
-  } catch {
-    // fall through: a reply we cannot read is the responder's bug, reported as INTERNAL
-  }
-  return fail('BRIDGE_ERR_INTERNAL', 'unreadable command reply');
-}
-
-const fail = (code: string, message: string): CommandReply => ({ ok: false, code, message });
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** The NATS {@link Bus}. Subscribing and serving work before `start()` and before NATS is up. */
 export class NatsBus implements Bus {
@@ -172,10 +153,7 @@ export class NatsBus implements Bus {
     await Promise.race([outcome, this.#settled]);
   }
 
-  /**
-   * Never throws; before the first connection and after `drain()` events are dropped. With
-   * `localDelivery`, this process's subscribers get the event before this returns (local-delivery.ts).
-   */
+  /** Never throws; before the first connection and after `drain()` events are dropped. */
   publish(subject: string, event: BridgeEvent): void {
     if (this.#state.ending || !this.#nc) return;
     if (this.#local) this.#local.deliver(subject, event);
@@ -192,12 +170,9 @@ export class NatsBus implements Bus {
 
   /** Active once it reached the server (`flush()`). Undecodable messages are reported and skipped. */
   subscribe(pattern: string, handler: EventHandler): BusSubscription {
-    const local = this.#local;
-    const entry = local?.add(pattern, handler);
+    const local = this.#local?.add(pattern, handler);
     const sub = this.#sub(pattern, undefined, (msg) => {
-      // An event this process published reached its subscribers already; this is its echo.
-      const echo = entry ? local!.isEcho(msg.data, entry) : false;
-      if (echo === true) return;
+      if (local?.echo(msg.data)) return; // its own subscribers had this process's event at once
       let event: BridgeEvent;
       try {
         event = decodeEvent(msg.data);
@@ -205,26 +180,19 @@ export class NatsBus implements Bus {
         this.#onError(err);
         return;
       }
-      if (echo === null && local!.isEchoOf(event.id, entry!)) return;
       try {
         handler(event, msg.subject);
       } catch (err) {
         this.#onError(err);
       }
     });
-    if (!entry) return sub;
-    return {
-      unsubscribe: () => {
-        local!.remove(entry);
-        sub.unsubscribe();
-      },
-    };
+    return local ? local.with(sub) : sub;
   }
 
   /** Serves in a queue group; a request that is not JSON is answered `BRIDGE_ERR_BAD_FRAME`. */
   serve(pattern: string, handler: CommandHandler): BusSubscription {
     return this.#sub(pattern, QUEUE_GROUP, (msg) => {
-      const answer = this.#answer(msg, handler);
+      const answer = answerCommand(msg, handler, (err) => this.#onError(err), () => this.#state.value === 'closed');
       this.#answering.add(answer);
       void answer.finally(() => this.#answering.delete(answer));
     });
@@ -236,15 +204,7 @@ export class NatsBus implements Bus {
     if (!nc || this.#state.ending) {
       return fail('BRIDGE_ERR_UPSTREAM_UNAVAILABLE', 'bus is not connected');
     }
-    try {
-      const msg = await nc.request(subject, encode(command), { timeout: timeoutMs });
-      return decodeReply(msg.data);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === ErrorCode.Timeout) return fail('BRIDGE_ERR_COMMAND_TIMEOUT', `no reply within ${timeoutMs} ms`);
-      if (code === ErrorCode.NoResponders) return noResponder(subject);
-      return fail('BRIDGE_ERR_UPSTREAM_UNAVAILABLE', messageOf(err));
-    }
+    return requestCommand(nc, subject, command, timeoutMs);
   }
 
   /** Through the node's read gate (see read-gate.ts); `[]` before the first connection. */
@@ -369,30 +329,6 @@ export class NatsBus implements Bus {
     ]);
     clearTimeout(grace);
     await nc.drain().catch((err: unknown) => this.#onError(err));
-  }
-
-  async #answer(msg: Msg, handler: CommandHandler): Promise<void> {
-    let reply: CommandReply;
-    let command: BridgeCommand | null = null;
-    try {
-      command = JSON.parse(decoder.decode(msg.data)) as BridgeCommand | null;
-    } catch (err) {
-      this.#onError(err);
-    }
-    if (typeof command !== 'object' || command === null) reply = fail('BRIDGE_ERR_BAD_FRAME', 'command is not a JSON object');
-    else {
-      try {
-        reply = await handler(command, msg.subject);
-      } catch (err) {
-        reply = fail('BRIDGE_ERR_INTERNAL', messageOf(err));
-      }
-    }
-    if (!msg.reply) return;
-    try {
-      msg.respond(encode(reply));
-    } catch (err) {
-      if (this.#state.value !== 'closed') this.#onError(err);
-    }
   }
 
   async #watch(nc: NatsConnection): Promise<void> {

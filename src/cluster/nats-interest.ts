@@ -10,17 +10,15 @@
  * server that went away) and every entry is put again (the server may be a new one).
  * One of the src/cluster/nats*.ts files: with src/bus/nats*.ts, the only files that import `nats`.
  */
-import { Events, StorageType } from 'nats';
+import { Events } from 'nats';
 import type { KV, NatsConnection } from 'nats';
-import { prefixName } from '../bus/nats-retention.ts';
 import type { Clock, Timer } from '../clock.ts';
 import type { Log } from '../contracts.ts';
 import type { Interest } from './coordinator.ts';
 import { InterestPublisher } from './interest-publisher.ts';
 import { InterestView } from './interest-view.ts';
+import { bucketName, openKvBucket } from './nats-buckets.ts';
 
-/** Creating an R3 stream takes a raft group. */
-const SETUP_TIMEOUT_MS = 5000;
 /** A put or delete of an entry; well inside the heartbeat period. */
 const CALL_TIMEOUT_MS = 2000;
 
@@ -29,7 +27,7 @@ const decoder = new TextDecoder();
 
 /** `bridge` → `BRIDGE_INTEREST` (the stream is `KV_BRIDGE_INTEREST`), named like the lease bucket. */
 export function interestBucketName(prefix: string): string {
-  return `${prefixName(prefix)}_INTEREST`;
+  return bucketName(prefix, 'INTEREST');
 }
 
 export interface NatsInterestOptions {
@@ -122,9 +120,7 @@ export class NatsInterest {
   async #open(nc: NatsConnection): Promise<boolean> {
     const name = interestBucketName(this.#o.prefix);
     try {
-      const setup = nc.jetstream({ timeout: SETUP_TIMEOUT_MS });
-      await setup.views.kv(name, { history: 1, ttl: this.#o.ttlMs, replicas: this.#o.replicas, storage: StorageType.Memory });
-      this.#kv = await nc.jetstream({ timeout: CALL_TIMEOUT_MS }).views.kv(name, { bindOnly: true });
+      this.#kv = (await openKvBucket(nc, name, { ttlMs: this.#o.ttlMs, replicas: this.#o.replicas, storage: 'memory', callTimeoutMs: CALL_TIMEOUT_MS })).kv;
       return true;
     } catch (err) {
       this.#o.log.warn('interest bucket not available yet', { err: err as Error });

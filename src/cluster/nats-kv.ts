@@ -3,26 +3,16 @@
  * the watcher that tells standby nodes who owns what and when an owner released.
  * One of the src/cluster/nats*.ts files: with src/bus/nats*.ts, the only files that import `nats`.
  */
-import { StorageType } from 'nats';
 import type { JetStreamClient, KV, KvEntry, NatsConnection } from 'nats';
-import { prefixName } from '../bus/nats-retention.ts';
+import { bucketName, openKvBucket, wrongRevision } from './nats-buckets.ts';
 import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './lease-store.ts';
-
-/** JetStream's "wrong last sequence" answer to an expected-revision write. */
-const JS_WRONG_LAST_SEQUENCE = 10071;
-/** Creating an R3 stream takes a raft group: much longer than a lease call may. */
-const SETUP_TIMEOUT_MS = 5000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** `bridge` → `BRIDGE_LEASES` (the stream is `KV_BRIDGE_LEASES`), escaped like the stream names. */
 export function leaseBucketName(prefix: string): string {
-  return `${prefixName(prefix)}_LEASES`;
-}
-
-function wrongRevision(err: unknown): boolean {
-  return (err as { api_error?: { err_code?: number } } | null)?.api_error?.err_code === JS_WRONG_LAST_SEQUENCE;
+  return bucketName(prefix, 'LEASES');
 }
 
 function decodeRecord(value: Uint8Array): LeaseRecord | null {
@@ -63,13 +53,10 @@ export interface BucketWatch {
  */
 export async function openLeaseBucket(nc: NatsConnection, o: { prefix: string; ttlMs: number; replicas: number; callTimeoutMs: number }): Promise<LeaseBucket> {
   const name = leaseBucketName(o.prefix);
-  const setup = nc.jetstream({ timeout: SETUP_TIMEOUT_MS });
-  const admin = await setup.views.kv(name, { history: 1, ttl: o.ttlMs, replicas: o.replicas, storage: StorageType.File });
+  const { admin, kv, js } = await openKvBucket(nc, name, { ttlMs: o.ttlMs, replicas: o.replicas, storage: 'file', callTimeoutMs: o.callTimeoutMs, leaderReads: true });
   const status = await admin.status();
-  // Reads go to the stream leader (no direct get from a replica that may lag behind it).
-  const ops = await nc.jetstream({ timeout: o.callTimeoutMs }).views.kv(name, { bindOnly: true, allow_direct: false });
   return {
-    store: new KvLeaseStore(ops, nc.jetstream({ timeout: o.callTimeoutMs }), name),
+    store: new KvLeaseStore(kv, js, name),
     ttlMs: status.ttl,
     watch: (onEntry) => watchBucket(admin, onEntry),
   };

@@ -7,19 +7,15 @@
  * sockets for one link are in lease-timing.ts. In short: the owner renews every R, drops its
  * socket at its own deadline F < T after the last renewal it sent that succeeded, and deletes its
  * entry (a release, a hand-over) only after its socket is gone; another node connects only after
- * its create was answered, which needs the entry aged out or deleted.
- *
- * Standby: a node learns the owner from the bucket's watcher (or a failed create) and tries
- * `create` at the local receipt time of the owner's last renewal + T (+ jitter), again every
- * T/20 while the entry it knows is still there, and at once when it sees a delete (a release).
- * When the watcher has said nothing of the owner for 1.5·R it tries (and so reads) anyway. A
- * node that is not the link's preferred node (balance.ts) adds D to each of those creates.
+ * its create was answered, which needs the entry aged out or deleted. So is when standbys try.
  */
 import type { Clock, Timer } from '../clock.ts';
 import type { Log } from '../contracts.ts';
 import type { Lease, LeaseView } from './coordinator.ts';
 import { LeaseConflict, type LeaseRecord, type LeaseStore, type StoredLease } from './lease-store.ts';
 import type { LeaseTiming } from './lease-timing.ts';
+import { OwnerFence } from './lease-fence.ts';
+import { LeaseViewCell, UNOWNED } from './lease-view.ts';
 
 export { leaseTiming, type LeaseTiming } from './lease-timing.ts';
 
@@ -45,65 +41,60 @@ export interface NatsLeaseOptions {
   deferMs?(lastOwner: string | null, gone: boolean): number;
 }
 
-const UNOWNED: LeaseView = { ownership: 'unowned', owner: null, since: null };
-
 export class NatsLease implements Lease {
   readonly key: string;
   readonly #o: NatsLeaseOptions;
-  readonly #listeners: ((view: LeaseView) => void)[] = [];
   #t: LeaseTiming | null = null;
-  #view: LeaseView = UNOWNED;
+  readonly #view: LeaseViewCell;
   /** Our entry as far as we know: kept after a fence, to re-take it while nobody replaced it. */
   #held: { revision: number; record: LeaseRecord } | null = null;
-  /** Send time of the last renewal (or create) that succeeded. */
-  #okAt = Number.NEGATIVE_INFINITY;
   /** The entry of another node we know of, and when we first saw that revision. */
   #other: { revision: number; seenAt: number } | null = null;
   /** Highest revision seen for this key: older watcher deliveries are ignored. */
   #maxRevision = 0;
   #inflight: Promise<void> | null = null;
   #renew: Timer | null = null;
-  #fence: Timer | null = null;
+  readonly #fence: OwnerFence;
   #attempt: Timer | null = null;
   #released = false;
   /** Set while a hand-over closes and deletes: nothing re-takes the lease meanwhile. */
   #handingOver = false;
   /** The hand-over under way, for a release to wait for. */
   #handOverRun: Promise<void> | null = null;
-  /** Clock time at which this node last became the owner. */
-  #ownedAt = 0;
   /** Set while a release waits for another node to take the lease over. */
   #handedOver: (() => void) | null = null;
 
   constructor(o: NatsLeaseOptions) {
     this.#o = o;
     this.key = o.key;
+    this.#view = new LeaseViewCell(o.key, o.log, o.clock);
+    this.#fence = new OwnerFence({ clock: o.clock, fenceMs: () => this.#t!.fenceMs, owned: () => this.#view.owned, onPassed: () => this.#fenced() });
   }
 
   get ownership() {
-    return this.#view.ownership;
+    return this.#view.value.ownership;
   }
 
   get owner() {
-    return this.#view.owner;
+    return this.#view.value.owner;
   }
 
   get since() {
-    return this.#view.since;
+    return this.#view.value.since;
   }
 
   /** When this node must have dropped the link, if it owns it (clock time); null otherwise. */
   get fenceDeadline(): number | null {
-    return this.#view.ownership === 'owned' && this.#t ? this.#okAt + this.#t.fenceMs : null;
+    return this.#view.owned && this.#t ? this.#fence.deadline : null;
   }
 
   /** How long this node has owned the link (clock ms); 0 when it does not. */
   get heldMs(): number {
-    return this.#view.ownership === 'owned' ? this.#o.clock.now() - this.#ownedAt : 0;
+    return this.#view.heldMs;
   }
 
   onChange(listener: (view: LeaseView) => void): void {
-    this.#listeners.push(listener);
+    this.#view.listen(listener);
   }
 
   /** The store is usable (the bucket exists) with this timing: start competing for the lease. */
@@ -126,7 +117,7 @@ export class NatsLease implements Lease {
     this.#released = true;
     this.#attempt?.cancel();
     this.#renew?.cancel();
-    this.#fence?.cancel();
+    this.#fence.cancel();
     const taken = new Promise<void>((resolve) => (this.#handedOver = resolve));
     // A hand-over under way deletes our entry itself (its socket is gone already): wait for it.
     const handingOver = this.#handOverRun;
@@ -134,9 +125,9 @@ export class NatsLease implements Lease {
     // A renewal in flight would move the revision under the delete: let it finish first.
     await this.#inflight;
     const held = this.#held;
-    const wasOwned = this.#view.ownership === 'owned';
+    const wasOwned = this.#view.owned;
     this.#held = null;
-    this.#setView(UNOWNED);
+    this.#view.set(UNOWNED);
     if (wasOwned) this.#o.onOwnedChange?.();
     if (!held && !handingOver) return;
     try {
@@ -161,7 +152,7 @@ export class NatsLease implements Lease {
    * lives. A no-op unless owned. A failed delete leaves the entry to be re-taken or to age out.
    */
   handOver(): Promise<void> {
-    if (this.#released || this.#handingOver || this.#view.ownership !== 'owned') return Promise.resolve();
+    if (this.#released || this.#handingOver || !this.#view.owned) return Promise.resolve();
     const run = this.#handOverSteps().finally(() => {
       if (this.#handOverRun === run) this.#handOverRun = null;
     });
@@ -175,9 +166,8 @@ export class NatsLease implements Lease {
     this.#handingOver = true;
     this.#renew?.cancel();
     this.#renew = null;
-    this.#fence?.cancel();
-    this.#fence = null;
-    this.#setView(UNOWNED);
+    this.#fence.cancel();
+    this.#view.set(UNOWNED);
     this.#o.onOwnedChange?.();
     this.#o.log.info('lease handed over', { lease: this.key });
     try {
@@ -225,7 +215,7 @@ export class NatsLease implements Lease {
       this.#attempt = null;
       if (this.#run(() => this.#acquire())) return;
       void this.#inflight?.then(() => {
-        if (!this.#attempt && !this.#released && this.#view.ownership !== 'owned') this.#schedule(0);
+        if (!this.#attempt && !this.#released && !this.#view.owned) this.#schedule(0);
       });
     }, ms);
   }
@@ -268,13 +258,13 @@ export class NatsLease implements Lease {
     } catch (err) {
       if (this.#released) return;
       this.#o.log.debug('lease read failed', { lease: this.key, err: err as Error });
-      if (this.#view.ownership !== 'owned') this.#schedule(this.#t!.renewMs);
+      if (!this.#view.owned) this.#schedule(this.#t!.renewMs);
       return;
     }
     if (this.#released) return;
     if (entry === null) return this.#apply({ revision: this.#maxRevision, record: null });
     if (entry.revision >= this.#maxRevision) this.#apply(entry);
-    else if (this.#view.ownership !== 'owned') this.#schedule(this.#t!.retryMs);
+    else if (!this.#view.owned) this.#schedule(this.#t!.retryMs);
   }
 
   /** What an entry (from the watcher or a read) means for us. */
@@ -282,14 +272,14 @@ export class NatsLease implements Lease {
     const t = this.#t!;
     const now = this.#o.clock.now();
     this.#maxRevision = Math.max(this.#maxRevision, entry.revision);
-    const owned = this.#view.ownership === 'owned';
+    const owned = this.#view.owned;
     if (entry.record === null) {
       // Deleted (a release) or aged out: nobody holds it.
-      const lastOwner = this.#view.owner;
+      const lastOwner = this.#view.value.owner;
       this.#held = null;
       this.#other = null;
       if (owned) this.#lose('deleted', UNOWNED);
-      else this.#setView(UNOWNED);
+      else this.#view.set(UNOWNED);
       this.#schedule(this.#jitter() + this.#defer(lastOwner, false));
       return;
     }
@@ -303,7 +293,7 @@ export class NatsLease implements Lease {
     this.#held = null;
     if (this.#other?.revision !== entry.revision) this.#other = { revision: entry.revision, seenAt: now };
     if (owned) this.#lose('conflict', view);
-    else this.#setView(view);
+    else this.#view.set(view);
     // The owner renews well inside T: try when its last renewal we saw must have aged out. The
     // watcher brings each renewal within R; when it is silent longer (it lost its consumer in a
     // NATS failover and is being made again), an attempt also tells us what is stored.
@@ -321,31 +311,20 @@ export class NatsLease implements Lease {
     this.#other = null;
     // An answer this late proves nothing about now: keep it only to re-take with.
     if (this.#o.clock.now() - sentAt >= t.fenceMs) {
-      if (this.#view.ownership !== 'owned') this.#schedule(0);
+      if (!this.#view.owned) this.#schedule(0);
       return;
     }
-    this.#okAt = sentAt;
-    this.#armFence();
-    if (this.#view.ownership === 'owned') return;
+    this.#fence.renewed(sentAt);
+    if (this.#view.owned) return;
     this.#attempt?.cancel();
     this.#renew?.cancel();
     this.#renew = this.#o.clock.setInterval(() => this.#run(() => this.#renewOnce()), t.renewMs);
-    this.#ownedAt = this.#o.clock.now();
-    this.#setView({ ownership: 'owned', owner: this.#o.node, since: record.since });
+    this.#view.set({ ownership: 'owned', owner: this.#o.node, since: record.since });
     this.#o.onOwnedChange?.();
   }
 
-  #armFence(): void {
-    this.#fence?.cancel();
-    const left = this.#okAt + this.#t!.fenceMs - this.#o.clock.now();
-    this.#fence = this.#o.clock.setTimeout(() => this.#checkFence(), Math.max(0, left));
-  }
-
-  #checkFence(): void {
-    this.#fence = null;
-    if (this.#view.ownership !== 'owned') return;
-    if (this.#o.clock.now() - this.#okAt < this.#t!.fenceMs) return this.#armFence();
-    // Our entry may still be there: keep `#held` and keep trying to re-take it every R.
+  /** The fence's deadline passed. Our entry may still be there: keep `#held` and keep trying to re-take it every R. */
+  #fenced(): void {
     this.#lose('deadline', UNOWNED);
     this.#schedule(this.#t!.renewMs);
   }
@@ -354,25 +333,11 @@ export class NatsLease implements Lease {
   #lose(reason: LossReason, view: LeaseView): void {
     this.#renew?.cancel();
     this.#renew = null;
-    this.#fence?.cancel();
-    this.#fence = null;
-    this.#setView(view);
+    this.#fence.cancel();
+    this.#view.set(view);
     this.#o.log.warn('lease lost', { lease: this.key, reason, owner: view.owner });
     this.#o.onLost?.(reason);
     this.#o.onOwnedChange?.();
-  }
-
-  #setView(view: LeaseView): void {
-    const old = this.#view;
-    if (old.ownership === view.ownership && old.owner === view.owner && old.since === view.since) return;
-    this.#view = view;
-    for (const listener of this.#listeners) {
-      try {
-        listener(view);
-      } catch (err) {
-        this.#o.log.error('lease listener threw', { lease: this.key, err: err as Error });
-      }
-    }
   }
 
   #defer(lastOwner: string | null, gone: boolean): number {

@@ -5,22 +5,18 @@
  * after any loss, unlike leases.
  * One of the src/cluster/nats*.ts files: with src/bus/nats*.ts, the only files that import `nats`.
  */
-import { StorageType } from 'nats';
-import type { KV, KvEntry, NatsConnection } from 'nats';
-import { prefixName } from '../bus/nats-retention.ts';
+import type { KvEntry, NatsConnection } from 'nats';
 import { kvToken } from '../subjects.ts';
 import type { PresenceRecord } from './presence.ts';
 import type { BucketWatch } from './nats-kv.ts';
-
-/** See nats-kv.ts: making an R3 stream takes a raft group. */
-const SETUP_TIMEOUT_MS = 5000;
+import { bucketName, openKvBucket } from './nats-buckets.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** `bridge` → `BRIDGE_NODES` (the stream is `KV_BRIDGE_NODES`). */
 export function presenceBucketName(prefix: string): string {
-  return `${prefixName(prefix)}_NODES`;
+  return bucketName(prefix, 'NODES');
 }
 
 function decodePresence(e: KvEntry): PresenceRecord | null {
@@ -45,8 +41,7 @@ export interface PresenceBucket {
 
 export async function openPresenceBucket(nc: NatsConnection, o: { prefix: string; ttlMs: number; replicas: number; callTimeoutMs: number }): Promise<PresenceBucket> {
   const name = presenceBucketName(o.prefix);
-  const admin = await nc.jetstream({ timeout: SETUP_TIMEOUT_MS }).views.kv(name, { history: 1, ttl: o.ttlMs, replicas: o.replicas, storage: StorageType.Memory });
-  const ops: KV = await nc.jetstream({ timeout: o.callTimeoutMs }).views.kv(name, { bindOnly: true });
+  const { admin, kv: ops } = await openKvBucket(nc, name, { ttlMs: o.ttlMs, replicas: o.replicas, storage: 'memory', callTimeoutMs: o.callTimeoutMs });
   return {
     async put(record) {
       await ops.put(kvToken(record.node), encoder.encode(JSON.stringify(record)));

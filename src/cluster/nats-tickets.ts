@@ -21,16 +21,13 @@
  * One of the src/cluster/nats*.ts files: with src/bus/nats*.ts, the only files that import `nats`.
  */
 import { createHash } from 'node:crypto';
-import { Empty, ErrorCode, headers, StorageType } from 'nats';
+import { Empty, ErrorCode, headers } from 'nats';
 import type { KV, NatsConnection } from 'nats';
-import { prefixName } from '../bus/nats-retention.ts';
 import type { Clock } from '../clock.ts';
 import type { ApiClient, Grant, Log } from '../contracts.ts';
+import { bucketName, openKvBucket, wrongRevision } from './nats-buckets.ts';
 import { DEFAULT_MAX_PER_CLIENT, newTicket, retentionMs, type Issued, type Redeemed, type TicketPolicy, type TicketService } from '../auth/tickets.ts';
 
-const JS_WRONG_LAST_SEQUENCE = 10071;
-/** Creating an R3 stream takes a raft group. */
-const SETUP_TIMEOUT_MS = 5000;
 const DEFAULT_CALL_TIMEOUT_MS = 2000;
 const NO_RESPONDERS_RETRY_MS = 50;
 
@@ -39,11 +36,7 @@ const decoder = new TextDecoder();
 
 /** `bridge` → `BRIDGE_TICKETS` (the stream is `KV_BRIDGE_TICKETS`), escaped like the stream names. */
 export function ticketBucketName(prefix: string): string {
-  return `${prefixName(prefix)}_TICKETS`;
-}
-
-function wrongRevision(err: unknown): boolean {
-  return (err as { api_error?: { err_code?: number } } | null)?.api_error?.err_code === JS_WRONG_LAST_SEQUENCE;
+  return bucketName(prefix, 'TICKETS');
 }
 
 /** A label for a log line: the error's code or class, never its text (which may name a key). */
@@ -162,13 +155,11 @@ export class TicketBucket {
     const nc = await this.#o.connection();
     if (!nc) throw new Error('no NATS connection');
     const name = ticketBucketName(this.#o.prefix);
-    const admin = await nc.jetstream({ timeout: SETUP_TIMEOUT_MS }).views.kv(name, { history: 1, ttl: this.#retainMs, replicas: this.#o.replicas, storage: StorageType.Memory });
+    const { admin, kv, js } = await openKvBucket(nc, name, { ttlMs: this.#retainMs, replicas: this.#o.replicas, storage: 'memory', callTimeoutMs: this.#callTimeoutMs, leaderReads: true });
     const { ttl } = await admin.status();
     if (ttl > 0 && ttl < this.#retainMs) {
       this.#o.log.warn('the ticket bucket has a shorter max age than a listener\'s tickets need: some expire early', { bucketTtlMs: ttl, neededMs: this.#retainMs });
     }
-    const js = nc.jetstream({ timeout: this.#callTimeoutMs });
-    const kv = await js.views.kv(name, { bindOnly: true, allow_direct: false });
     return {
       kv,
       async spend(key, revision) {

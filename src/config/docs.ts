@@ -48,20 +48,25 @@ function requiredOf(o: TObject): string[] {
 /** `http.tls` (optional, so its object schema sits inside the Optional modifier). */
 const TlsSection = HttpSection.properties.tls as unknown as TObject;
 
+/** The config's object sections, each a table of its keys, in the README's order. */
+const SECTIONS: readonly (readonly [string, TObject])[] = [
+  ['`node`', NodeSection],
+  ['`http`', HttpSection],
+  ['`http.tls`', TlsSection],
+  ['`bus`', BusSection],
+  ['`cluster`', ClusterSection],
+  ['`clients[]`', ClientSchema],
+  ['`clients[].grants[]`', GrantSchema],
+  ['`auth.jwt`', JwtAuthSection],
+  ['`auth.hook`', HookAuthSection],
+  ['`auth.panel`', PanelAuthSection],
+  ['`limits`', LimitsSection],
+  ['`log`', LogSection],
+];
+
 export function configReference(adapters: readonly ProtocolAdapter[]): string {
   const parts = [
-    table('`node`', NodeSection.properties, requiredOf(NodeSection)),
-    table('`http`', HttpSection.properties, requiredOf(HttpSection)),
-    table('`http.tls`', TlsSection.properties, requiredOf(TlsSection)),
-    table('`bus`', BusSection.properties, requiredOf(BusSection)),
-    table('`cluster`', ClusterSection.properties, requiredOf(ClusterSection)),
-    table('`clients[]`', ClientSchema.properties, requiredOf(ClientSchema)),
-    table('`clients[].grants[]`', GrantSchema.properties, requiredOf(GrantSchema)),
-    table('`auth.jwt`', JwtAuthSection.properties, requiredOf(JwtAuthSection)),
-    table('`auth.hook`', HookAuthSection.properties, requiredOf(HookAuthSection)),
-    table('`auth.panel`', PanelAuthSection.properties, requiredOf(PanelAuthSection)),
-    table('`limits`', LimitsSection.properties, requiredOf(LimitsSection)),
-    table('`log`', LogSection.properties, requiredOf(LogSection)),
+    ...SECTIONS.map(([title, section]) => table(title, section.properties, requiredOf(section))),
     table('`upstreams[]` (every protocol)', UpstreamBase, ['name', 'protocol']),
     table('`listeners[]` (every dialect)', ListenerBase, ['dialect', 'upstreams']),
     table('`simulators[]` (every protocol)', SimulatorBase, ['name', 'protocol']),

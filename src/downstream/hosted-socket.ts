@@ -29,7 +29,11 @@ export interface SocketObserver {
   onHandlerError?(where: HostSite, err: unknown): void;
 }
 
-/** The socket handed to an endpoint's `open`. `raw` is for the core's write path only. */
+/**
+ * The socket handed to an endpoint's `open`: what a listener or a simulator may do with it. The
+ * `ws` socket under it stays here; the core's write path reaches the TCP socket through
+ * {@link netSocketOf}, which no kit exports.
+ */
 export interface HostConnection {
   readonly remoteAddress: string;
   /** Bytes queued in user space and not yet handed to the kernel. */
@@ -38,9 +42,6 @@ export interface HostConnection {
   close(code: number, reason: string): void;
   terminate(): void;
   ping(): void;
-  readonly raw: WebSocket;
-  /** The TCP socket under the WebSocket, for the core's batched write path (see ws-internals.ts). */
-  readonly netSocket: Socket;
 }
 
 /**
@@ -74,41 +75,45 @@ export class HostedSocket extends WebSocket {
  * closure per method per socket is memory that grows with the connection count.
  */
 export class WsConnection implements HostConnection {
-  readonly raw: WebSocket;
+  readonly #ws: WebSocket;
 
   constructor(ws: WebSocket) {
-    this.raw = ws;
+    this.#ws = ws;
+  }
+
+  /** The TCP socket under `conn`, a connection this host made: the core's batched write path only (see ws-internals.ts). */
+  static netSocket(conn: HostConnection): Socket {
+    return socketOf((conn as WsConnection).#ws);
   }
 
   /** The client address (the peer, or the client a trusted proxy names). */
   get remoteAddress(): string {
-    return (this.raw as HostedSocket).address;
-  }
-
-  get netSocket(): Socket {
-    return socketOf(this.raw);
+    return (this.#ws as HostedSocket).address;
   }
 
   get bufferedAmount(): number {
-    return this.raw.bufferedAmount;
+    return this.#ws.bufferedAmount;
   }
 
   send(data: string | Buffer): void {
-    if (this.raw.readyState === this.raw.OPEN) this.raw.send(data, { binary: false });
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(data, { binary: false });
   }
 
   close(code: number, reason: string): void {
-    this.raw.close(code, reason);
+    this.#ws.close(code, reason);
   }
 
   terminate(): void {
-    this.raw.terminate();
+    this.#ws.terminate();
   }
 
   ping(): void {
-    if (this.raw.readyState === this.raw.OPEN) this.raw.ping();
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.ping();
   }
 }
+
+/** The TCP socket under a connection a {@link WebHost} made, for the core's write path (session-wire.ts); not in any kit. */
+export const netSocketOf: (conn: HostConnection) => Socket = WsConnection.netSocket;
 
 export interface ConnectionHooks {
   onMessage(text: string): void;

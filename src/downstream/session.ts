@@ -2,9 +2,7 @@
  * One dashboard connection as an adapter sees it: the SessionIO slice over a host connection,
  * with a bounded write queue, bounded inbound work and the duties no adapter may forget.
  *
- * Out: the queue is the socket's own buffer (bytes the kernel has not taken) plus this turn's
- * batch; a session whose backlog passes the high-water mark is closed as a slow consumer, so one
- * stuck dashboard can never grow the relay's memory or delay the others.
+ * Out: a bounded write queue, closed as a slow consumer past its high-water mark (session-wire.ts).
  *
  * In: frames reach the adapter one at a time and in order (a frame whose work is asynchronous
  * holds the next until it settled), within `limits.inboundRate`, with at most
@@ -18,18 +16,16 @@
  * connection.
  */
 import type { EventEncoder, InterestDeclaration, SessionHooks, SessionIO } from '../contracts.ts';
-import { closeFrame, ERRORS, type CloseErrorCode } from '../errors.ts';
+import { ERRORS } from '../errors.ts';
 import type { BridgeCommand, BridgeEvent, CommandReply } from '../events.ts';
-import type { ConnectionHooks, HostConnection } from './web-host.ts';
+import type { ConnectionHooks } from './hosted-socket.ts';
 import type { HubMember } from './hub.ts';
 import { Inbound, type Budget } from './inbound.ts';
 import type { Deadlined, SessionShared } from './session-shared.ts';
-import { framedOnce, scheduleFlush, textFrame, writeBatch, type Flushable } from './write-path.ts';
+import { SessionWire } from './session-wire.ts';
 
 export { SessionShared } from './session-shared.ts';
 
-/** How long a slow consumer gets to read its backlog and the close frame before it is cut off. */
-const SLOW_CLOSE_GRACE_MS = 5000;
 /** Past this many patterns a session keeps them in a Set (a Felix session may listen to 1 000 ids). */
 const PATTERN_ARRAY_MAX = 8;
 
@@ -45,10 +41,8 @@ const CLOSED: CommandReply = Object.freeze({ ok: false, code: 'BRIDGE_ERR_NORMAL
 
 let sessions = 0;
 
-export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks, Deadlined {
+export class Session extends SessionWire implements SessionIO, HubMember, ConnectionHooks, Deadlined {
   readonly #n = (sessions += 1);
-  readonly #conn: HostConnection;
-  readonly #shared: SessionShared;
   /**
    * The adapter's hooks: set by {@link attach} right after the adapter opened the session, and
    * back to no-ops once the socket closed. A plain field, as the hub reads it per delivery.
@@ -56,26 +50,11 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   hooks: SessionHooks = NO_HOOKS;
   /** Hub patterns this session is in: a session has one or two, a Felix session maybe 1 000. */
   #patterns: string[] | Set<string> | null = null;
-  #closing = false;
   /** The configured client this session acts for (SessionIO.bindPrincipal); null for most. */
   #principal: string | null = null;
   /** A ping is out and no pong has come back since. */
   #awaitingPong = false;
   #in: Inbound | null = null;
-  /**
-   * Complete frames waiting for this turn's batched write: null when there are none, the frame
-   * itself when there is one (the common case at moderate rates: no array per turn), else a list.
-   */
-  #pending: Buffer | Buffer[] | null = null;
-  #pendingBytes = 0;
-  /** The socket's backlog when this turn's batch began (it does not change until we write). */
-  #backlog = 0;
-  flushQueued = false;
-
-  constructor(conn: HostConnection, shared: SessionShared) {
-    this.#conn = conn;
-    this.#shared = shared;
-  }
 
   /** Unique within this process (keys the interest table); built when asked, as few sessions need it. */
   get id(): string {
@@ -83,15 +62,11 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   }
 
   get dialect(): string {
-    return this.#shared.dialect;
+    return this.shared.dialect;
   }
 
   get encode(): EventEncoder {
-    return this.#shared.encode;
-  }
-
-  get remoteAddress(): string {
-    return this.#conn.remoteAddress;
+    return this.shared.encode;
   }
 
   /**
@@ -100,7 +75,7 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
    * that authenticates at once (or closes at once) finds itself enrolled.
    */
   enrol(authenticated: boolean): void {
-    const shared = this.#shared;
+    const shared = this.shared;
     if (!authenticated) shared.authDeadline.schedule(this);
     shared.keepAlive.schedule(this);
   }
@@ -109,91 +84,11 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
     this.hooks = hooks;
   }
 
-  /** Bytes waiting in user space for this session: this turn's batch and what the socket holds. */
-  get queued(): number {
-    return this.#pendingBytes + this.#conn.bufferedAmount;
-  }
-
-  get closing(): boolean {
-    return this.#closing;
-  }
-
-  get closed(): boolean {
-    return this.#closing;
-  }
-
-  /**
-   * Queues a text frame. A Buffer is an encoded payload (usually the hub's shared one, whose
-   * WebSocket frame is built once for every session); a string is framed for this session only.
-   */
-  send(frame: string | Buffer): void {
-    if (this.#closing) return;
-    const bytes = typeof frame === 'string' ? textFrame(Buffer.from(frame, 'utf8')) : framedOnce(frame);
-    const shared = this.#shared;
-    const pending = this.#pending;
-    // The socket's backlog is read once per turn: it does not change until this session writes.
-    if (pending === null) this.#backlog = this.#conn.bufferedAmount;
-    if (this.#backlog + this.#pendingBytes + bytes.length > shared.writeQueueBytes) return this.#slow();
-    if (pending === null) this.#pending = bytes;
-    else if (Buffer.isBuffer(pending)) this.#pending = [pending, bytes];
-    else pending.push(bytes);
-    this.#pendingBytes += bytes.length;
-    // A big burst is written now rather than at the end of the turn, so the queue limit measures
-    // what the peer has not taken, not the size of one turn's burst.
-    if (this.#pendingBytes >= shared.flushAt) this.flush();
-    else if (pending === null) scheduleFlush(this);
-  }
-
-  #slow(): void {
-    const { metrics, writeQueueBytes, dialect } = this.#shared;
-    metrics.eventsDropped.inc({ dialect, direction: 'downstream', reason: 'slow' });
-    this.#shared.noteLimit('writeQueueBytes', this);
-    this.close('BRIDGE_ERR_SLOW_CONSUMER', `more than ${writeQueueBytes} bytes queued`);
-    // The close frame waits behind the backlog the peer is not reading; do not hold the socket
-    // (and its buffers) for ws's 30 s close timeout.
-    const conn = this.#conn;
-    this.#shared.clock.setTimeout(() => conn.terminate(), SLOW_CLOSE_GRACE_MS);
-  }
-
-  /** Writes this turn's frames in one batch (called by the write path at the end of the turn). */
-  flush(): void {
-    this.flushQueued = false;
-    const pending = this.#pending;
-    if (pending === null) return;
-    const bytes = this.#pendingBytes;
-    this.#pending = null;
-    this.#pendingBytes = 0;
-    const socket = this.#conn.netSocket;
-    if (socket.destroyed || !socket.writable) return;
-    if (Buffer.isBuffer(pending)) {
-      socket.write(pending);
-      this.#shared.delivered.n += 1;
-    } else {
-      writeBatch(socket, pending, bytes);
-      this.#shared.delivered.n += pending.length;
-    }
-  }
-
-  close(code: CloseErrorCode, detail?: string): void {
-    if (this.#closing) return;
-    this.#stop();
-    // Queued frames go first, so the close frame follows everything sent before it.
-    this.flush();
-    const f = closeFrame(code, detail);
-    this.#conn.close(f.code, f.reason);
-  }
-
-  terminate(): void {
-    this.#stop();
-    this.#drop();
-    this.#conn.terminate();
-  }
-
   /** From now on the session does no work: no frames handed over, no deadlines, no subscriptions. */
-  #stop(): void {
-    this.#closing = true;
+  protected override stop(): void {
+    super.stop();
     if (this.#in) this.#in.queue = null;
-    const shared = this.#shared;
+    const shared = this.shared;
     shared.authDeadline.cancel(this);
     shared.keepAlive.cancel(this);
     shared.rest.cancel(this);
@@ -201,13 +96,13 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   }
 
   subscribe(pattern: string): () => void {
-    if (this.#closing) return noop;
+    if (this.closing) return noop;
     const patterns = this.#patterns;
     const has = patterns === null ? false : Array.isArray(patterns) ? patterns.includes(pattern) : patterns.has(pattern);
     if (!has) {
       // The hub's copy of the pattern: sessions that share a pattern share one string. Small lists
       // are arrays built at their exact size (push would reserve room for 16 more, in every session).
-      const held = this.#shared.hub.subscribe(pattern, this);
+      const held = this.shared.hub.subscribe(pattern, this);
       if (patterns === null) this.#patterns = [held];
       else if (!Array.isArray(patterns)) patterns.add(held);
       else if (patterns.length < PATTERN_ARRAY_MAX) this.#patterns = patterns.concat(held);
@@ -224,19 +119,19 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
       if (i < 0) return;
       this.#patterns = patterns.length === 1 ? null : patterns.filter((_, j) => j !== i);
     } else if (!patterns.delete(pattern)) return;
-    this.#shared.hub.unsubscribe(pattern, this);
+    this.shared.hub.unsubscribe(pattern, this);
   }
 
   unsubscribeAll(): void {
     const patterns = this.#patterns;
     if (!patterns) return;
     this.#patterns = null;
-    for (const p of patterns) this.#shared.hub.unsubscribe(p, this);
+    for (const p of patterns) this.shared.hub.unsubscribe(p, this);
   }
 
   declareInterest(declarations: readonly InterestDeclaration[]): boolean {
-    if (this.#closing || !this.#allow('interest', 'interestRate')) return false;
-    const shared = this.#shared;
+    if (this.closing || !this.#allow('interest', 'interestRate')) return false;
+    const shared = this.shared;
     for (const d of declarations) shared.interest.declare(this.id, d.upstream, d.resource, d.ids);
     return true;
   }
@@ -246,7 +141,7 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
    * the first time this session hits that limit (a flood of frames is one line, not thousands).
    */
   #allow(budget: Budget, limit: RateLimit): boolean {
-    const shared = this.#shared;
+    const shared = this.shared;
     // A spent budget refills on the clock: a while later the session looks whether it is at rest.
     if (!shared.rest.has(this)) shared.rest.schedule(this);
     const inb = (this.#in ??= new Inbound());
@@ -269,8 +164,8 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   }
 
   bindPrincipal(client: string, on?: { readonly upstream: string; readonly id: string }): boolean {
-    if (this.#closing) return false;
-    const shared = this.#shared;
+    if (this.closing) return false;
+    const shared = this.shared;
     const binding = shared.clients?.bind(client, on) ?? 'unknown';
     if (binding === 'withdrawn') {
       shared.authFailed('grant_withdrawn', this);
@@ -282,14 +177,14 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   }
 
   authenticated(): void {
-    this.#shared.authDeadline.cancel(this);
+    this.shared.authDeadline.cancel(this);
   }
 
   authFailed(reason: string): void {
-    const shared = this.#shared;
+    const shared = this.shared;
     shared.authFailed(reason, this);
     shared.admission.authFailed(this.remoteAddress);
-    if (this.#closing) return;
+    if (this.closing) return;
     const inb = (this.#in ??= new Inbound());
     inb.authFailures += 1;
     if (inb.authFailures < shared.limits.authFailuresPerSocket) return;
@@ -298,8 +193,8 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   }
 
   async request(command: BridgeCommand): Promise<CommandReply> {
-    if (this.#closing) return CLOSED;
-    const { metrics, dialect, backend } = this.#shared;
+    if (this.closing) return CLOSED;
+    const { metrics, dialect, backend } = this.shared;
     if (!this.#allow('commands', 'commandRate')) {
       metrics.commands.inc({ dialect, result: 'throttled' });
       return RATE_LIMITED;
@@ -310,47 +205,41 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   }
 
   async history(subject: string, limit: number): Promise<BridgeEvent[] | null> {
-    if (this.#closing || !this.#allow('reads', 'historyRate')) return null;
-    return this.#shared.backend.history(subject, limit);
+    if (this.closing || !this.#allow('reads', 'historyRate')) return null;
+    return this.shared.backend.history(subject, limit);
   }
 
   async last(subject: string): Promise<BridgeEvent | undefined> {
-    if (this.#closing) return undefined;
-    return this.#shared.backend.last(subject);
-  }
-
-  #drop(): void {
-    this.#pending = null;
-    this.#pendingBytes = 0;
-    this.flushQueued = false;
+    if (this.closing) return undefined;
+    return this.shared.backend.last(subject);
   }
 
   // Deadlined: what the listener's deadline queues call.
 
   authExpired(): void {
-    if (this.#closing) return;
-    const shared = this.#shared;
+    if (this.closing) return;
+    const shared = this.shared;
     shared.authFailed('auth_timeout', this, 'authDeadlineMs');
     shared.limitHit('authDeadlineMs');
     this.close('BRIDGE_ERR_AUTH_TIMEOUT', `not authenticated within ${shared.authDeadline.delayMs} ms`);
   }
 
   pingDue(): void {
-    if (this.#closing) return;
-    const shared = this.#shared;
+    if (this.closing) return;
+    const shared = this.shared;
     if (this.#awaitingPong) {
       shared.metrics.heartbeatTimeouts.inc({ dialect: shared.dialect, direction: 'downstream' });
       return this.terminate();
     }
     this.#awaitingPong = true;
-    this.#conn.ping();
+    this.conn.ping();
     shared.keepAlive.schedule(this);
   }
 
   restDue(): void {
     const inb = this.#in;
-    if (this.#closing || inb === null) return;
-    const shared = this.#shared;
+    if (this.closing || inb === null) return;
+    const shared = this.shared;
     // Budgets still refilling (or a frame still at work): look again later.
     if (!inb.idle(shared.now())) return shared.rest.schedule(this);
     // Failed authentications count for the socket's whole life, and a limit is logged once per
@@ -361,33 +250,33 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
   // ConnectionHooks: what the host reports about the socket.
 
   onMessage(text: string): void {
-    if (this.#closing || !this.#allow('frames', 'inboundRate')) return;
+    if (this.closing || !this.#allow('frames', 'inboundRate')) return;
     const inb = this.#in!;
     if (!inb.busy) return this.#handle(text, inb);
-    const { limits } = this.#shared;
+    const { limits } = this.shared;
     if ((inb.queue ??= []).length < limits.inboundQueueFrames) {
       inb.queue.push(text);
       return;
     }
-    this.#shared.limitHit('inboundQueueFrames', this);
+    this.shared.limitHit('inboundQueueFrames', this);
     this.close('BRIDGE_ERR_INBOUND_OVERFLOW', `more than ${limits.inboundQueueFrames} frames waiting`);
   }
 
   /** Hands `text`, then whatever waits behind it, to the adapter until a frame's work is asynchronous. */
   #handle(text: string | undefined, inb: Inbound): void {
-    while (text !== undefined && !this.#closing) {
+    while (text !== undefined && !this.closing) {
       let result: void | Promise<void> = undefined;
       try {
         result = this.hooks.onMessage(text);
       } catch (err) {
-        this.#shared.handlerError(err);
+        this.shared.handlerError(err);
       }
       if (result !== undefined && typeof result.then === 'function') {
         inb.busy = true;
         result.then(
           () => this.#settled(inb),
           (err: unknown) => {
-            this.#shared.handlerError(err);
+            this.shared.handlerError(err);
             this.#settled(inb);
           },
         );
@@ -408,11 +297,11 @@ export class Session implements SessionIO, HubMember, Flushable, ConnectionHooks
 
   /** The socket is gone. */
   onClose(code: number, reason: string): void {
-    const shared = this.#shared;
+    const shared = this.shared;
     shared.sessions.delete(this);
     shared.metrics.downstreamConnections.dec({ dialect: shared.dialect });
-    this.#stop();
-    this.#drop();
+    this.stop();
+    this.drop();
     shared.interest.drop(this.id);
     const hooks = this.hooks;
     this.hooks = NO_HOOKS;

@@ -1,5 +1,5 @@
 /**
- * Every use of `ws` internals, in one place. The fan-out write path (write-path.ts, session.ts)
+ * Every use of `ws` internals, in one place. The fan-out write path (write-path.ts, session-wire.ts)
  * frames text itself and writes to the TCP socket under the WebSocket, next to ws's own sender;
  * that is sound only while these facts about ws hold:
  * - `_socket` is the upgraded `net.Socket`, set before the `connection` event;

@@ -3,6 +3,7 @@
  * runner's state machine never touches `ws`, so its tests drive it with a fake connector and a
  * ManualClock. The default implementation over `ws` is in ws-connector.ts.
  */
+import type { Clock } from '../clock.ts';
 import type { ConnectTarget } from '../contracts.ts';
 
 export interface ConnectOptions {
@@ -44,4 +45,26 @@ export interface UpstreamSocket {
 export interface Connector {
   /** Starts connecting; the outcome arrives as events on the returned socket. Never throws. */
   connect(target: ConnectTarget, options: ConnectOptions): UpstreamSocket;
+}
+
+/**
+ * Sends a close frame on `socket` and lets the peer finish the handshake within `graceMs` on
+ * `clock`; past that the socket is terminated. The socket sits in `closing` until one or the
+ * other (whoever holds that set may terminate it sooner). Resolves then.
+ */
+export function closeWithin(socket: UpstreamSocket, frame: { code: number; reason: string }, graceMs: number, clock: Clock, closing: Set<UpstreamSocket>): Promise<void> {
+  closing.add(socket);
+  return new Promise<void>((resolve) => {
+    const grace = clock.setTimeout(() => {
+      closing.delete(socket);
+      socket.terminate();
+      resolve();
+    }, graceMs);
+    socket.on('close', () => {
+      grace.cancel();
+      closing.delete(socket);
+      resolve();
+    });
+    socket.close(frame.code, frame.reason);
+  });
 }

@@ -14,13 +14,14 @@
  */
 import type { Clock, Timer } from '../clock.ts';
 import { LinkFailure, type HttpCall, type HttpResult, type LinkHooks, type LinkIO, type LinkSpec, type LinkVerdict, type Log, type Telemetry, type UpstreamRole } from '../contracts.ts';
-import { makeEvent, type BridgeCommand, type CommandReply, type UpstreamStateData } from '../events.ts';
+import type { UpstreamStateData } from '../event-types.ts';
+import { LINK_STATE_TYPE, makeEvent, type BridgeCommand, type CommandReply } from '../events.ts';
 import { closeFrame } from '../errors.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Subjects } from '../subjects.ts';
 import type { LinkState, Metrics } from '../metrics.ts';
 import { Backoff, type BackoffPolicy } from './backoff.ts';
-import type { Connector, UpstreamSocket } from './connector.ts';
+import { closeWithin, type Connector, type UpstreamSocket } from './connector.ts';
 import { wsConnector } from './ws-connector.ts';
 
 export interface LinkRunnerOptions {
@@ -83,8 +84,7 @@ export class LinkRunner {
   #stopped: Promise<void> | null = null;
   /** Bumped per attempt and whenever a socket is given up on, so its callbacks are ignored. */
   #generation = 0;
-  /** When the upstream frame being handled arrived (`performance.now()`); 0 outside a frame. */
-  #frameAt = 0;
+  #frameAt = 0; // when the frame being handled arrived (performance.now()); 0 outside one
 
   constructor(o: LinkRunnerOptions) {
     this.#o = o;
@@ -184,23 +184,8 @@ export class LinkRunner {
     const socket = this.#socket;
     this.#socket = null;
     this.#open = false;
-    if (socket) {
-      // Among the closing sockets, so that a fence during the handshake terminates it too.
-      this.#closing.add(socket);
-      await new Promise<void>((resolve) => {
-        const grace = this.#o.clock.setTimeout(() => {
-          socket.terminate();
-          resolve();
-        }, STOP_GRACE_MS);
-        socket.on('close', () => {
-          grace.cancel();
-          this.#closing.delete(socket);
-          resolve();
-        });
-        const f = closeFrame('BRIDGE_ERR_SHUTDOWN');
-        socket.close(f.code, f.reason);
-      });
-    }
+    // Among the closing sockets, so that a fence during the handshake terminates it too.
+    if (socket) await closeWithin(socket, closeFrame('BRIDGE_ERR_SHUTDOWN'), STOP_GRACE_MS, this.#o.clock, this.#closing);
     this.#setState('closed', 'stopped', { publish: running });
   }
 
@@ -250,16 +235,7 @@ export class LinkRunner {
     this.#generation++;
     this.#socket = null;
     this.#open = false;
-    this.#closing.add(socket);
-    const grace = this.#o.clock.setTimeout(() => {
-      this.#closing.delete(socket);
-      socket.terminate();
-    }, CLOSE_GRACE_MS);
-    socket.on('close', () => {
-      grace.cancel();
-      this.#closing.delete(socket);
-    });
-    socket.close(frame.code, frame.reason);
+    void closeWithin(socket, frame, CLOSE_GRACE_MS, this.#o.clock, this.#closing);
     // After the adapter's current handler has returned, so `onClose` never runs inside it.
     queueMicrotask(() => this.#ended(frame));
   }
@@ -268,8 +244,7 @@ export class LinkRunner {
     const o = this.#o;
     const decoded = performance.now();
     const event = makeEvent({ upstream: o.upstream, node: o.node, receivedAt: o.clock.now(), hop }, type, id, data);
-    // Timed from the frame's receipt when it is published from one (metrics.ts `fanout`).
-    o.metrics.fanout.note(event.id, this.#frameAt || decoded, decoded);
+    o.metrics.fanout.note(event.id, this.#frameAt || decoded, decoded); // its fan-out is timed from receipt
     o.bus.publish(o.subjects.event(o.upstream, type, id), event);
     o.metrics.eventsIn.inc({ protocol: o.protocol, upstream: o.upstream });
   }
@@ -287,7 +262,7 @@ export class LinkRunner {
     if (!(extra.publish ?? held)) return;
     const data: UpstreamStateData = { state, reason, resource: o.spec.resource, id: o.spec.id, owner: o.node };
     if (extra.code !== undefined) data.code = extra.code;
-    this.#publish('upstream.state', data, o.spec.id);
+    this.#publish(LINK_STATE_TYPE, data, o.spec.id);
   }
 
   async #attempt(): Promise<void> {

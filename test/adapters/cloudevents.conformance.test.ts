@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { cloudeventsAdapter } from '../../adapters/cloudevents/index.ts';
+import { ADAPTERS, adapterFor } from '../../src/registry.ts';
 import { decodeClient, decodeEvent, decodeServerMessage, encodeClient, encodeEvent, encodeServerMessage, type ClientMessage, type ServerReply } from '../../adapters/cloudevents/codec.ts';
 import type { CloudEventsSimulator } from '../../adapters/cloudevents/simulator.ts';
 import type { BridgeEvent } from '../../src/events.ts';
@@ -33,7 +33,7 @@ async function heartbeatCount(h: ConformanceHarness, direction: string): Promise
 
 const kit: ConformanceKit = {
   name: 'cloudevents',
-  adapter: cloudeventsAdapter,
+  adapter: adapterFor(ADAPTERS, 'cloudevents'),
   decode: (text) => decodeClient(text) ?? decodeServerMessage(text) ?? decodeEvent(text),
   encode(packet) {
     const p = packet as Packet;

@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CloudEventsSimulator } from '../../adapters/cloudevents/simulator.ts';
-import { WebHost, type BridgeEvent } from '../../src/adapter-kit.ts';
+import { WebHost, type BridgeEvent } from '../../src/simulator-kit.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { ConfigError, validateConfig } from '../../src/config/load.ts';
 import { ALL_ADAPTERS, chainState, startRelay, type RelayHandle } from '../helpers/cloudevents-harness.ts';

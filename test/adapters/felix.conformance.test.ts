@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { runConformance, type ConformanceHarness, type ConformanceKit } from '../helpers/conformance.ts';
 import { decodeFrame, encodeFrame, type FelixPacket } from '../../adapters/felix/codec.ts';
-import { felixAdapter } from '../../adapters/felix/index.ts';
+import { ADAPTERS, adapterFor } from '../../src/registry.ts';
 import { DASH_KEY, metricValue, startFelixRelay, type FelixHarness } from '../helpers/felix-harness.ts';
 import { FelixClient, waitFor } from '../helpers/felix-client.ts';
 
@@ -20,7 +20,7 @@ const sentHeartbeats = (h: FelixHarness) => h.sim.received.filter((f) => f.code 
 
 export const felixKit: ConformanceKit = {
   name: 'felix',
-  adapter: felixAdapter,
+  adapter: adapterFor(ADAPTERS, 'felix'),
   decode: decodeFrame,
   encode: (packet) => encodeFrame(packet as FelixPacket),
   validFrames: [
@@ -54,7 +54,7 @@ export const felixKit: ConformanceKit = {
     await lively.roundTrip();
     assert.equal(quiet.open, true, 'one missed pong is allowed until the next tick');
     await h.clock.advance(PING_MS);
-    const closed = await quiet.closedWithin();
+    const closed = await quiet.waitClose();
     assert.equal(closed.code, 1006, 'terminated, without a close frame (as Felix)');
     await lively.roundTrip();
     assert.equal(lively.open, true, 'the ponging client stays');

@@ -132,7 +132,7 @@ test('the ping sweep terminates a socket that did not pong since the previous sw
   await lively.roundTrip(); // its pong was written before this heartbeat
   assert.equal(quiet.open, true, 'one sweep without a pong is allowed');
   await clock.advance(30_000);
-  assert.equal((await quiet.closedWithin()).code, 1006);
+  assert.equal((await quiet.waitClose()).code, 1006);
   await lively.roundTrip();
   assert.equal(sim.connectionCount(), 1);
 });
@@ -152,6 +152,6 @@ test('dropAll terminates every socket; stall silences acks and updates, not the 
   await open(url);
   await waitFor(() => sim.connectionCount() === 2, 'two sockets');
   sim.dropAll();
-  assert.equal((await a.closedWithin()).code, 1006);
+  assert.equal((await a.waitClose()).code, 1006);
   await waitFor(() => sim.connectionCount() === 0, 'no sockets');
 });

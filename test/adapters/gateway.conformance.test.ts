@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { runConformance, type ConformanceHarness, type ConformanceKit } from '../helpers/conformance.ts';
-import { gatewayAdapter } from '../../adapters/gateway/index.ts';
+import { ADAPTERS, adapterFor } from '../../src/registry.ts';
 import { decodeFrame, encodeFrame, helloFrame, type GatewayPacket } from '../../adapters/gateway/codec.ts';
 import type { GatewaySimulator } from '../../adapters/gateway/simulator.ts';
 import { SEED_UP, gatewayLinksReady, startGatewayHarness, type GatewayHarness } from '../helpers/gateway-harness.ts';
@@ -36,7 +36,7 @@ function relayBeats(sim: GatewaySimulator): number {
 
 const kit: ConformanceKit = {
   name: 'gateway',
-  adapter: gatewayAdapter,
+  adapter: adapterFor(ADAPTERS, 'gateway'),
   decode: (text) => decodeFrame(text),
   encode: (packet) => encodeFrame(packet as GatewayPacket) ?? '',
   validFrames: [
@@ -53,9 +53,8 @@ const kit: ConformanceKit = {
   async start(clock) {
     const g = await startGatewayHarness({
       clock,
-      seedSim: { heartbeatIntervalMs: INTERVAL },
-      latestSim: { heartbeatIntervalMs: INTERVAL },
-      seedListener: { heartbeatIntervalMs: INTERVAL },
+      seed: { sim: { heartbeatIntervalMs: INTERVAL }, listener: { heartbeatIntervalMs: INTERVAL } },
+      latest: { sim: { heartbeatIntervalMs: INTERVAL } },
     });
     await gatewayLinksReady(g);
     const h: ConformanceHarness = { relay: g.relay, clock, stop: () => g.stop() };

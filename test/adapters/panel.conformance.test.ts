@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Relay } from '../../src/relay.ts';
-import { panelAdapter } from '../../adapters/panel/index.ts';
+import { ADAPTERS, adapterFor } from '../../src/registry.ts';
 import { decodeFrame, encodeFrame, type PanelPacket } from '../../adapters/panel/codec.ts';
 import { runConformance, type ConformanceKit } from '../helpers/conformance.ts';
 import { PanelClient, UpgradeRefused } from '../helpers/panel-client.ts';
@@ -25,7 +25,7 @@ const panelOf = (relay: Relay): PanelHarness => harnesses.get(relay)!;
 
 const kit: ConformanceKit = {
   name: 'panel',
-  adapter: panelAdapter,
+  adapter: adapterFor(ADAPTERS, 'panel'),
   decode: (text) => decodeFrame(text),
   encode: (packet) => encodeFrame(packet as PanelPacket),
   validFrames: [...serverFrames, ...dashboardFrames, ...fixture<string[]>('client-frames.json')],

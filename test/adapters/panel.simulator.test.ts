@@ -145,15 +145,15 @@ describe('panel simulator, keep-alive', () => {
     const alive = await open();
     const silent = await open('', false);
     await clock.advance(20_000);
-    await alive.pinged(1);
-    await silent.pinged(1);
+    await alive.waitPings(1);
+    await silent.waitPings(1);
     // A pong leaves before a later frame; the answer to that frame proves the pong was read.
     alive.send('AUTHENTICATE', { sessionId: 'good' });
     await alive.action('AUTH_SUCCESS');
     assert.equal(sim.pongsReceived, 1);
     await clock.advance(20_000);
     assert.deepEqual(await silent.closed, { code: 1011, reason: 'keepalive ping timeout' });
-    await alive.pinged(2);
+    await alive.waitPings(2);
     assert.equal(alive.ws.readyState, alive.ws.OPEN);
   });
 });

@@ -4,15 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { formatFrame, parseFrame, type WingsPacket } from '../../adapters/wings/codec.ts';
-import { wingsAdapter } from '../../adapters/wings/index.ts';
+import { ADAPTERS, adapterFor } from '../../src/registry.ts';
 import { runConformance, type ConformanceKit } from '../helpers/conformance.ts';
-import { S1, linksReady, startHarness } from '../helpers/relay-harness.ts';
+import { S1, linksReady, startHarness } from '../helpers/wings-harness.ts';
 import { WingsClient, eventually } from '../helpers/wings-client.ts';
 import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 
 const kit: ConformanceKit = {
   name: 'wings',
-  adapter: wingsAdapter,
+  adapter: adapterFor(ADAPTERS, 'wings'),
   decode: parseFrame,
   encode: (p) => formatFrame((p as WingsPacket).event, (p as WingsPacket).args),
   validFrames: [

@@ -129,6 +129,6 @@ describe('felix through the relay', () => {
     await h.clock.advance(5000);
     assert.equal(quiet.open, true);
     await h.clock.advance(5000);
-    assert.equal((await quiet.closedWithin()).code, 1006);
+    assert.equal((await quiet.waitClose()).code, 1006);
   });
 });

@@ -69,8 +69,8 @@ describe('terminal closes', () => {
 
   test('a room the site does not know, and a wrong cookie secret, are refused 1014: failed', async () => {
     const g = await start({
-      seedUpstream: { rooms: [{ roomId: 'lobby', participantId: 'relay' }, { roomId: 'cellar', participantId: 'relay' }] },
-      latestUpstream: { rooms: [{ roomId: 'hall', participantId: 'relay', secret: 'not-the-cookie' }] },
+      seed: { upstream: { rooms: [{ roomId: 'lobby', participantId: 'relay' }, { roomId: 'cellar', participantId: 'relay' }] } },
+      latest: { upstream: { rooms: [{ roomId: 'hall', participantId: 'relay', secret: 'not-the-cookie' }] } },
     });
     await gatewayLinksReady(g, [[SEED_UP, 'lobby']]);
     for (const [up, room] of [[SEED_UP, 'cellar'], [LATEST_UP, 'hall']] as const) {

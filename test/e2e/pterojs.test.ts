@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 // NodeNext its typings are not found; they are taken by path just below.
 import * as pterojsModule from '@devnote-dev/pterojs';
 import type * as Pterojs from '../../node_modules/@devnote-dev/pterojs/dist/index.d.ts';
-import { ADMIN_KEY, S1, linksReady, startHarness } from '../helpers/relay-harness.ts';
+import { ADMIN_KEY, S1, linksReady, startHarness } from '../helpers/wings-harness.ts';
 import { eventually } from '../helpers/wings-client.ts';
 
 const { PteroClient } = pterojsModule as typeof Pterojs;

@@ -5,7 +5,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.ts';
-import { S1, S2, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, S2, linksReady, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { WingsClient, eventually } from '../helpers/wings-client.ts';
 import { authed } from '../helpers/wings-e2e-suite.ts';
 

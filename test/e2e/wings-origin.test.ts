@@ -1,7 +1,7 @@
 /** The Wings listener's origin allow-list, decided before the upgrade (REAL-BEHAVIOUR.md: HTTP 403). */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { S1, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { WingsClient } from '../helpers/wings-client.ts';
 
 let h: Harness;

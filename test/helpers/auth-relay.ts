@@ -1,21 +1,19 @@
 /**
  * A relay for the authentication tests: real simulators (Wings with its panel endpoint, a Semoxy
  * panel, Felix) as upstreams, and one listener of every dialect that carries a credential (wings,
- * felix, cloudevents, panel), each accepting the principal sources the test names. Built through
- * the config loader, on the memory bus or on a real nats-server.
+ * felix, cloudevents, panel), each accepting the principal sources the test names; on the generic
+ * relay harness.
  */
-import { randomBytes } from 'node:crypto';
-import type { Clock } from '../../src/clock.ts';
-import { validateConfig } from '../../src/config/load.ts';
-import { ADAPTERS } from '../../src/registry.ts';
-import { Relay } from '../../src/relay.ts';
+import type { Relay } from '../../src/relay.ts';
 import type { Log, SimulatorEndpoint } from '../../src/contracts.ts';
 import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 import type { PanelSimulator } from '../../adapters/panel/simulator.ts';
-import { requireNatsUrl } from './nats-server.ts';
+import { quietSimulator } from '../../bench/quiet-simulators.ts';
+import { startRelay, type Section, type StartOptions } from './relay-harness.ts';
+import { S1, S2 } from './wings-harness.ts';
 
-export const S1 = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
-export const S2 = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
+/** The Wings servers of the Wings harness: S1 running, S2 offline. */
+export { S1, S2 } from './wings-harness.ts';
 export const P1 = '607c71907be61b381db28144';
 export const P2 = '614635a7e671a3df0a12154b';
 export const STATIC_KEY = 'static-ops-key-0123456789';
@@ -26,21 +24,16 @@ export const FELIX_TOKEN = 'felix-upstream-token';
 
 type Source = 'static' | 'jwt' | 'hook' | 'panel';
 
-export interface AuthRelayOptions {
+/** `bus`, `natsUrl`, `prefix`, `clock` and `log` as in the generic harness (relay-harness.ts). */
+export interface AuthRelayOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl' | 'prefix' | 'clock' | 'log'>> {
   /** The `auth` section. */
   auth: Record<string, unknown>;
   /** Every listener's `auth` list (default: every source the `auth` section sets up, after `static`). */
   sources?: Source[];
-  bus?: 'memory' | 'nats';
-  natsUrl?: string;
-  prefix?: string;
-  clock?: Clock;
   nodeId?: string;
   /** Simulators of another relay to use (a second node of a cluster): this relay starts none. */
   simulators?: ReadonlyMap<string, SimulatorEndpoint>;
-  limits?: Record<string, unknown>;
-  /** The relay's log (default: silent unless TEST_LOG). */
-  log?: Log;
+  limits?: Section;
 }
 
 /** A log that keeps every line, to check what was (and was not) written. */
@@ -66,20 +59,15 @@ export interface AuthRelay {
 }
 
 export async function startAuthRelay(o: AuthRelayOptions): Promise<AuthRelay> {
-  const prefix = o.prefix ?? `a${randomBytes(4).toString('hex')}`;
   const sources: Source[] = o.sources ?? ['static', ...(['jwt', 'hook', 'panel'] as const).filter((s) => o.auth[s] !== undefined)];
-  const config = validateConfig(
+  const r = await startRelay(
     {
-      node: { id: o.nodeId ?? 'auth-node' },
-      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
-      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' } : { kind: 'memory', prefix },
-      log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
       clients: [{ name: 'ops', key: STATIC_KEY, grants: [{ upstream: '*', resources: ['*'], permissions: ['*'] }] }],
       auth: o.auth,
       simulators: [
-        { name: 'wings-sim', protocol: 'wings', consoleIntervalMs: 0, statsIntervalMs: 0, startupMs: 50, stopMs: 50, servers: [{ uuid: S1, state: 'running' }, { uuid: S2, state: 'offline' }] },
-        { name: 'semoxy-sim', protocol: 'panel', sessions: [RELAY_SESSION, ...USER_SESSIONS], consoleIntervalMs: 0, statsIntervalMs: 0 },
-        { name: 'felix-sim', protocol: 'felix', tokens: [FELIX_TOKEN], updateIntervalMs: 0 },
+        quietSimulator('wings', 'wings-sim', { startupMs: 50, stopMs: 50, servers: [{ uuid: S1, state: 'running' }, { uuid: S2, state: 'offline' }] }),
+        quietSimulator('panel', 'semoxy-sim', { sessions: [RELAY_SESSION, ...USER_SESSIONS] }),
+        quietSimulator('felix', 'felix-sim', { tokens: [FELIX_TOKEN] }),
       ],
       upstreams: [
         { name: 'wings', protocol: 'wings', simulator: 'wings-sim', servers: [S1, S2] },
@@ -94,16 +82,9 @@ export async function startAuthRelay(o: AuthRelayOptions): Promise<AuthRelay> {
       ],
       limits: { backoffInitialMs: 50, backoffMaxMs: 1000, authFailuresPerAddress: { burst: 1000, refillMs: 10 }, ...o.limits },
     },
-    ADAPTERS,
-    'auth test config',
+    { ...o, bus: o.bus ?? 'memory', node: o.nodeId ?? 'auth-node', simulatorEndpoints: o.simulators },
   );
-  const relay = await Relay.start({
-    config,
-    defaultMetrics: false,
-    ...(o.clock ? { clock: o.clock } : {}),
-    ...(o.log ? { log: o.log } : {}),
-    ...(o.simulators ? { simulatorEndpoints: o.simulators } : {}),
-  });
+  const { relay } = r;
   const endpoints = new Map([...relay.simulators].map(([name, sim]) => [name, sim.endpoint]));
   const get = async (path: string, credential: string) => {
     const res = await fetch(`${relay.url}${path}`, { headers: { authorization: `Bearer ${credential}`, accept: 'application/json' } });
@@ -115,15 +96,13 @@ export async function startAuthRelay(o: AuthRelayOptions): Promise<AuthRelay> {
     wings: relay.simulators.get('wings-sim') as WingsSimulator,
     semoxy: relay.simulators.get('semoxy-sim') as PanelSimulator,
     endpoints: o.simulators ?? endpoints,
-    ws: (path) => `${relay.url.replace(/^http/, 'ws')}${path}`,
+    ws: (path) => r.ws(path),
     wingsToken: (credential, server = S1) => get(`/api/client/servers/${server}/websocket`, credential),
     ticket: (credential) => get('/account/ticket', credential),
     async metric(source, result) {
       const m = await relay.metrics.authSourceResults.get();
       return m.values.find((v) => v.labels.source === source && v.labels.result === result)?.value ?? 0;
     },
-    async stop() {
-      await relay.stop(500);
-    },
+    stop: r.stop,
   };
 }

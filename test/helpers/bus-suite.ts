@@ -13,6 +13,7 @@ import { describe, test } from 'node:test';
 import type { Bus } from '../../src/bus/bus.ts';
 import { makeEvent, type BridgeCommand, type BridgeEvent } from '../../src/events.ts';
 import { Subjects } from '../../src/subjects.ts';
+import { eventually } from './frame-queue.ts';
 
 export interface BusUnderTest {
   bus: Bus;
@@ -23,13 +24,7 @@ type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
 
 /** Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 3000): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value as Truthy<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  return (await eventually(probe, timeoutMs, `${what} (${timeoutMs} ms)`)) as Truthy<T>;
 }
 
 export const uid = (): string => randomBytes(4).toString('hex');

@@ -14,7 +14,7 @@ import { ADMIN_KEY, S1, S2, VIEWER_KEY, startRelayA, type RelayHandle } from './
 import { metricValue } from './felix-harness.ts';
 import { within } from './frame-queue.ts';
 
-const metrics = async (h: RelayHandle) => (await fetch(`${h.relay.url}/metrics`)).text();
+const metrics = (h: RelayHandle) => h.metrics();
 const downstream = (reason: string) => ({ dialect: 'cloudevents', direction: 'downstream', reason });
 
 export function runCloudEventsFirstFrameAuth(bus: 'memory' | 'nats', natsUrl?: () => string): void {

@@ -6,18 +6,17 @@
  * "Nothing else arrived" is proven with a marker: events from one upstream link reach a session in
  * publish order, so when the marker is the next event, nothing published before it was delivered.
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Value } from '@sinclair/typebox/value';
 import { BridgeEventSchema } from '../../src/events.ts';
 import { CeClient } from './cloudevents-client.ts';
 import { ADMIN_KEY, B_KEY, S1, S2, STAR_KEY, STAR_S1_KEY, VIEWER_KEY, chainState, startRelayA, startRelayB, type RelayHandle } from './cloudevents-harness.ts';
+import { describeOnBus, type BusKind } from './relay-harness.ts';
 import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
 import { eventually } from './wings-client.ts';
 
-async function metrics(h: RelayHandle): Promise<string> {
-  return (await fetch(`${h.relay.url}/metrics`)).text();
-}
+const metrics = (h: RelayHandle): Promise<string> => h.metrics();
 
 /**
  * Asserts that no event is waiting for `c`: a reply to an unsubscribe is queued behind every event
@@ -30,30 +29,18 @@ async function quiet(c: CeClient): Promise<void> {
 }
 
 /** `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its `before` ran). */
-export function runCloudEventsE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
-  describe(`cloudevents end to end (${bus} bus)`, () => {
-    let a: RelayHandle & { sim: WingsSimulator };
-    const clients: CeClient[] = [];
-    const open = async (key: string, path?: string) => {
-      const c = await CeClient.connect(a.ws(path), key);
-      clients.push(c);
-      return c;
-    };
-
-    before(async () => {
-      a = await startRelayA({ bus, natsUrl: natsUrl?.() });
-    });
-    after(async () => {
-      for (const c of clients) c.close();
-      await a.stop();
-    });
+export function runCloudEventsE2E(bus: BusKind, natsUrl?: () => string): void {
+  let a: RelayHandle & { sim: WingsSimulator };
+  const start = async (o: { bus: BusKind; natsUrl?: string }) => (a = await startRelayA(o));
+  describeOnBus('cloudevents end to end', bus, natsUrl, start, ({ keep }) => {
+    const open = async (key: string, path?: string) => keep(await CeClient.connect(a.ws(path), key));
 
     test('a wrong Bearer key is HTTP 401 JSON; without the header the socket opens but serves nothing until it authenticates, and a key in the query string counts for nothing', async () => {
       const err = (await CeClient.connect(a.ws(), 'wrong-key').then(() => null, (e) => e)) as { status?: number; body?: string } | null;
       assert.equal(err?.status, 401);
       assert.equal(JSON.parse(err?.body ?? '').code, 'BRIDGE_ERR_UNAUTHORIZED');
       const c = await CeClient.connect(`${a.ws()}?key=${ADMIN_KEY}`);
-      clients.push(c);
+      keep(c);
       const refused = await c.request('subscribe', `up.server.${S1}.console`);
       assert.deepEqual([refused.op, refused.code, refused.subject], ['error', 'BRIDGE_ERR_UNAUTHORIZED', `up.server.${S1}.console`]);
       assert.match(refused.message, /"op":"auth"/, 'the reply says how to authenticate');
@@ -192,7 +179,7 @@ export function runCloudEventsE2E(bus: 'memory' | 'nats', natsUrl?: () => string
       try {
         await eventually(() => chainState(b.relay) === 'ready', 5000, 'chain link ready');
         const c = await CeClient.connect(b.ws(), B_KEY);
-        clients.push(c);
+        keep(c);
         await c.subscribe(`a.server.${S1}.console`);
         a.sim.console(S1, 'chained');
         const e = await c.event();
@@ -210,5 +197,5 @@ export function runCloudEventsE2E(bus: 'memory' | 'nats', natsUrl?: () => string
         await b.stop();
       }
     });
-  });
+  }, { closeClients: 'after' });
 }

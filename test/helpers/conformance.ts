@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.ts';
 import type { ProtocolAdapter } from '../../src/contracts.ts';
 import { ERRORS } from '../../src/errors.ts';
+import { ALL_EVENT_TYPES } from '../../src/event-types.ts';
 import { makeEvent } from '../../src/events.ts';
 import type { Relay } from '../../src/relay.ts';
 import { seeded } from './random.ts';
@@ -56,7 +57,6 @@ function garbage(rand: () => number): string {
   return s;
 }
 
-const EVENT_TYPES = ['server.status', 'server.console', 'server.stats', 'server.patch', 'server.added', 'server.removed', 'guild.updated', 'user.updated', 'bot.health', 'room.message', 'room.updated', 'room.closed', 'room.participant.kicked', 'upstream.message', 'upstream.state', 'server.daemon.error'];
 const DATA = [null, {}, [], 'x', 42, { state: 'running' }, { line: 5 }, { state: { nested: true } }, { message: null }, { guildId: 1, data: 'x' }];
 
 export function runConformance(kit: ConformanceKit): void {
@@ -77,7 +77,7 @@ export function runConformance(kit: ConformanceKit): void {
         const text = garbage(rand);
         assert.doesNotThrow(() => kit.decode(text), `decode threw on ${text}`);
       }
-      for (const type of EVENT_TYPES) {
+      for (const type of ALL_EVENT_TYPES) {
         for (const data of DATA) {
           const event = makeEvent({ upstream: 'u', node: 'n' }, type, 'id', data);
           for (const variant of ['', 'errors', 'generic', 'x']) assert.doesNotThrow(() => kit.adapter.encode(event, variant), `${type} ${JSON.stringify(data)}`);

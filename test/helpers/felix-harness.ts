@@ -1,17 +1,13 @@
 /**
- * Starts a real relay on port 0 with the Felix adapter added to the registry's list, a Felix
- * simulator as its upstream and a `/felix` listener, from a config written the way a user writes
- * one (through the config loader), on the memory bus or on NATS. Every timer runs on the
- * ManualClock the test passes.
+ * The Felix dialect on the generic relay harness: a Felix simulator as upstream `felix` and a
+ * `/felix` listener. Every timer runs on the ManualClock the test passes.
  */
-import { randomBytes } from 'node:crypto';
 import type { ManualClock } from '../../src/clock.ts';
-import { validateConfig } from '../../src/config/load.ts';
-import { ADAPTERS } from '../../src/registry.ts';
-import { Relay } from '../../src/relay.ts';
+import type { Relay } from '../../src/relay.ts';
 import type { FelixSimulator } from '../../adapters/felix/simulator.ts';
+import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { FelixClient, waitFor, type ConnectOptions } from './felix-client.ts';
-import { requireNatsUrl } from './nats-server.ts';
+import { readyOrStop, startRelay, type Overrides, type Section, type StartOptions } from './relay-harness.ts';
 
 /** The key of a dashboard granted everything on the `felix` upstream. */
 export const DASH_KEY = 'felix_test_dashboard_key';
@@ -22,16 +18,11 @@ export const STRANGER_KEY = 'felix_test_stranger_key';
 /** The token the simulator accepts. */
 export const SIM_TOKEN = 'felix_test_sim_token';
 
-export interface FelixHarnessOptions {
+/** `bus` and `natsUrl` as in the generic harness; time is this ManualClock. */
+export interface FelixHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>>, Omit<Overrides, 'limits'> {
   clock: ManualClock;
-  bus?: 'memory' | 'nats';
-  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
-  natsUrl?: string;
-  sim?: Record<string, unknown>;
-  upstream?: Record<string, unknown>;
-  listener?: Record<string, unknown>;
   /** More upstreams (e.g. one with a wrong token); the listener serves only `felix`. */
-  extraUpstreams?: Record<string, unknown>[];
+  extraUpstreams?: Section[];
 }
 
 export interface FelixHarness {
@@ -55,30 +46,24 @@ export interface FelixHarness {
 }
 
 export async function startFelixRelay(o: FelixHarnessOptions): Promise<FelixHarness> {
-  const prefix = `felix${randomBytes(4).toString('hex')}`;
-  const adapters = ADAPTERS;
-  const config = validateConfig(
+  const r = await startRelay(
     {
       node: { id: 'felix-test-node' },
-      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
-      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' } : { kind: 'memory', prefix },
-      log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
       clients: [
         { name: 'dash', key: DASH_KEY, grants: [{ upstream: 'felix' }] },
         { name: 'limited', key: LIMITED_KEY, grants: [{ upstream: 'felix', resources: ['g1', 'u1'] }] },
         { name: 'stranger', key: STRANGER_KEY, grants: [] },
       ],
-      simulators: [{ name: 'sim', protocol: 'felix', tokens: [SIM_TOKEN], updateIntervalMs: 0, ...o.sim }],
+      simulators: [quietSimulator('felix', 'sim', { tokens: [SIM_TOKEN], ...o.sim })],
       upstreams: [{ name: 'felix', protocol: 'felix', simulator: 'sim', ...o.upstream }, ...(o.extraUpstreams ?? [])],
       listeners: [{ name: 'felix', dialect: 'felix', path: '/felix', upstreams: ['felix'], ...o.listener }],
       limits: { backoffInitialMs: 100, backoffMaxMs: 1000 },
     },
-    adapters,
-    'felix test config',
+    { ...o, bus: o.bus ?? 'memory' },
   );
-  const relay = await Relay.start({ config, adapters, defaultMetrics: false, clock: o.clock });
+  const { relay } = r;
   const sim = relay.simulators.get('sim') as FelixSimulator;
-  const url = `${relay.url.replace(/^http/, 'ws')}/felix`;
+  const url = r.ws('/felix');
   const h: FelixHarness = {
     relay,
     sim,
@@ -86,26 +71,18 @@ export async function startFelixRelay(o: FelixHarnessOptions): Promise<FelixHarn
     url,
     connect: (key = DASH_KEY, options = {}) => FelixClient.connect(url, key, options),
     linkState: (upstream = 'felix') => relay.supervisor.link(upstream, 'bot', '_')?.state,
-    metrics: async () => (await fetch(`${relay.url}/metrics`)).text(),
+    metrics: r.metrics,
     async interestSettled(...clients) {
       for (const c of clients) await c.roundTrip();
       await o.clock.advance(relay.config.limits.interestCoalesceMs);
     },
-    async stop() {
-      await relay.stop(500);
-      if (o.bus !== 'nats') return;
-      // Streams are per prefix; a second connection removes them once this relay has drained.
-      const { NatsBus } = await import('../../src/bus/nats.ts');
-      const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
-      await cleaner.start();
-      await cleaner.deleteStreams();
-      await cleaner.drain();
-    },
+    stop: r.stop,
   };
-  await waitFor(() => h.linkState() === 'ready', 'felix link ready');
-  // The link's first 20002 is sent on open; tests that count them start after it arrived.
-  await waitFor(() => listenUpdates(sim).length > 0, 'the first 20002 at the simulator');
-  return h;
+  return readyOrStop(h, async () => {
+    await waitFor(() => h.linkState() === 'ready', 'felix link ready');
+    // The link's first 20002 is sent on open; tests that count them start after it arrived.
+    await waitFor(() => listenUpdates(sim).length > 0, 'the first 20002 at the simulator');
+  });
 }
 
 /** The value of one sample of a metric family in /metrics text (0 when absent). */

@@ -3,44 +3,31 @@
  * on a ManualClock. The same cases run on the memory bus (test/e2e) and on a real nats-server
  * (test/nats).
  */
-import { after, afterEach, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.ts';
 import { DASH_KEY, LIMITED_KEY, STRANGER_KEY, listenUpdates, metricValue, startFelixRelay, type FelixHarness } from './felix-harness.ts';
 import { FelixClient, waitFor } from './felix-client.ts';
+import { describeOnBus, type BusKind } from './relay-harness.ts';
 
 const has = (list: readonly string[] | undefined, ...ids: string[]) => ids.every((id) => list?.includes(id) ?? false);
 const lacks = (list: readonly string[] | undefined, ...ids: string[]) => ids.every((id) => !(list?.includes(id) ?? false));
 
 /** `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its `before` ran). */
-export function runFelixE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
-  describe(`felix end to end (${bus} bus)`, () => {
-    let h: FelixHarness;
-    const clients: FelixClient[] = [];
-    const open = async (key = DASH_KEY) => {
-      const c = await h.connect(key);
-      clients.push(c);
-      return c;
-    };
+export function runFelixE2E(bus: BusKind, natsUrl?: () => string): void {
+  let h: FelixHarness;
+  const start = async (o: { bus: BusKind; natsUrl?: string }) =>
+    (h = await startFelixRelay({
+      ...o,
+      clock: new ManualClock(),
+      // g2 is always listened to upstream, so its updates reach the bus whoever listens.
+      upstream: { guilds: ['g2'] },
+      extraUpstreams: [{ name: 'felix-bad', protocol: 'felix', simulator: 'sim', token: 'wrong-token' }],
+    }));
+  describeOnBus('felix end to end', bus, natsUrl, start, ({ keep }) => {
+    const open = async (key = DASH_KEY) => keep(await h.connect(key));
     /** The newest 20002 the upstream socket sent to the simulator. */
     const lastListen = () => listenUpdates(h.sim).at(-1);
-
-    before(async () => {
-      h = await startFelixRelay({
-        bus,
-        natsUrl: natsUrl?.(),
-        clock: new ManualClock(),
-        // g2 is always listened to upstream, so its updates reach the bus whoever listens.
-        upstream: { guilds: ['g2'] },
-        extraUpstreams: [{ name: 'felix-bad', protocol: 'felix', simulator: 'sim', token: 'wrong-token' }],
-      });
-    });
-    afterEach(() => {
-      for (const c of clients.splice(0)) c.close();
-    });
-    after(async () => {
-      await h.stop();
-    });
 
     test('a missing, wrong, Bearer-wrapped or ungranted key is refused with 403 before the upgrade', async () => {
       const before = metricValue(await h.metrics(), 'bridge_auth_failures_total', { dialect: 'felix', direction: 'downstream', reason: 'auth' });
@@ -105,7 +92,7 @@ export function runFelixE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
       await h.interestSettled(a, b);
       await waitFor(() => has(lastListen()?.guilds, 'ga', 'gb', 'g2') && has(lastListen()?.users, 'ua', 'ub'), 'a 20002 with both dashboards\' ids and g2');
       b.close();
-      await b.closedWithin();
+      await b.waitClose();
       await h.interestSettled(a);
       await waitFor(() => lacks(lastListen()?.guilds, 'gb') && lacks(lastListen()?.users, 'ub'), 'a 20002 without the closed dashboard\'s ids');
       assert.ok(has(lastListen()?.guilds, 'ga', 'g2') && has(lastListen()?.users, 'ua'), 'the others stay');

@@ -1,21 +1,14 @@
 /**
- * A real relay on port 0 with two gateway simulators as upstreams, one per numbering, and two
- * gateway listeners, one per numbering, each serving both upstreams (the migration shim in both
- * directions). Built through the config loader the way a user writes the config, with the gateway
- * adapter added to the registry's list rather than edited into it. Every adapter timer runs on
- * the ManualClock the test passes.
+ * The gateway dialect on the generic relay harness: two gateway simulators as upstreams, one per
+ * numbering, and two gateway listeners, one per numbering, each serving both upstreams (the
+ * migration shim in both directions). Every adapter timer runs on the ManualClock the test passes.
  */
-import { randomBytes } from 'node:crypto';
 import type { ManualClock } from '../../src/clock.ts';
-import { validateConfig } from '../../src/config/load.ts';
-import { ADAPTERS } from '../../src/registry.ts';
-import { Relay } from '../../src/relay.ts';
+import type { Relay } from '../../src/relay.ts';
 import type { GatewaySimulator } from '../../adapters/gateway/simulator.ts';
+import { quietSimulator } from '../../bench/quiet-simulators.ts';
 import { GatewayClient } from './gateway-client.ts';
-import { requireNatsUrl } from './nats-server.ts';
-import { eventually } from './wings-client.ts';
-
-export const ADAPTERS_WITH_GATEWAY = ADAPTERS;
+import { startRelay, type Overrides, type RelayHandle, type Section, type StartOptions } from './relay-harness.ts';
 
 /** The seed site: rooms lobby and games. The relay is participant `relay` everywhere. */
 export const SEED_ROOMS = [
@@ -33,18 +26,14 @@ export const LATEST_UP = 'latest-rooms';
 export const SEED_PATH = '/gateway';
 export const LATEST_PATH = '/gateway-latest';
 
-export interface GatewayHarnessOptions {
+/** `bus` and `natsUrl` as in the generic harness; time is this ManualClock. */
+export interface GatewayHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>> {
   clock: ManualClock;
-  bus?: 'memory' | 'nats';
-  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
-  natsUrl?: string;
-  seedSim?: Record<string, unknown>;
-  latestSim?: Record<string, unknown>;
-  seedUpstream?: Record<string, unknown>;
-  latestUpstream?: Record<string, unknown>;
-  seedListener?: Record<string, unknown>;
-  latestListener?: Record<string, unknown>;
-  limits?: Record<string, unknown>;
+  /** Merged over the seed site's simulator, upstream and listener. */
+  seed?: Omit<Overrides, 'limits'>;
+  /** Merged over the later site's simulator, upstream and listener. */
+  latest?: Omit<Overrides, 'limits'>;
+  limits?: Section;
 }
 
 export interface GatewayHarness {
@@ -58,23 +47,21 @@ export interface GatewayHarness {
   connect(roomId: string, participantId: string, path?: string): Promise<GatewayClient>;
   /** Opens a dashboard socket and waits for its hello. */
   open(roomId: string, participantId: string, path?: string): Promise<GatewayClient>;
+  /** Waits until every listed link (upstream, resource, id) is ready. */
+  linksReady: RelayHandle['linksReady'];
   stop(): Promise<void>;
 }
 
 export async function startGatewayHarness(o: GatewayHarnessOptions): Promise<GatewayHarness> {
-  const prefix = `g${randomBytes(4).toString('hex')}`;
-  const config = validateConfig(
+  const r = await startRelay(
     {
       node: { id: 'gateway-test-node' },
-      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
-      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' } : { kind: 'memory', prefix },
-      log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
       simulators: [
-        { name: 'seed-site', protocol: 'gateway', profile: 'seed', messageIntervalMs: 0, rooms: SEED_ROOMS, ...o.seedSim },
-        { name: 'latest-site', protocol: 'gateway', profile: 'anonroom-latest', messageIntervalMs: 0, rooms: LATEST_ROOMS, ...o.latestSim },
+        quietSimulator('gateway', 'seed-site', { profile: 'seed', rooms: SEED_ROOMS, ...o.seed?.sim }),
+        quietSimulator('gateway', 'latest-site', { profile: 'anonroom-latest', rooms: LATEST_ROOMS, ...o.latest?.sim }),
       ],
       upstreams: [
-        { name: SEED_UP, protocol: 'gateway', simulator: 'seed-site', rooms: [{ roomId: 'lobby', participantId: 'relay' }, { roomId: 'games', participantId: 'relay' }], ...o.seedUpstream },
+        { name: SEED_UP, protocol: 'gateway', simulator: 'seed-site', rooms: [{ roomId: 'lobby', participantId: 'relay' }, { roomId: 'games', participantId: 'relay' }], ...o.seed?.upstream },
         {
           name: LATEST_UP,
           protocol: 'gateway',
@@ -82,23 +69,20 @@ export async function startGatewayHarness(o: GatewayHarnessOptions): Promise<Gat
           profile: 'anonroom-latest',
           // hall names its secret in the config; attic's comes from the simulator's credentials.
           rooms: [{ roomId: 'hall', participantId: 'relay', secret: 'relay-cookie' }, { roomId: 'attic', participantId: 'relay' }],
-          ...o.latestUpstream,
+          ...o.latest?.upstream,
         },
       ],
       listeners: [
-        { name: 'gw', dialect: 'gateway', upstreams: [SEED_UP, LATEST_UP], ...o.seedListener },
-        { name: 'gw-latest', dialect: 'gateway', path: LATEST_PATH, profile: 'anonroom-latest', upstreams: [SEED_UP, LATEST_UP], ...o.latestListener },
+        { name: 'gw', dialect: 'gateway', upstreams: [SEED_UP, LATEST_UP], ...o.seed?.listener },
+        { name: 'gw-latest', dialect: 'gateway', path: LATEST_PATH, profile: 'anonroom-latest', upstreams: [SEED_UP, LATEST_UP], ...o.latest?.listener },
       ],
       limits: { backoffInitialMs: 100, backoffMaxMs: 1000, ...o.limits },
     },
-    ADAPTERS_WITH_GATEWAY,
-    'gateway test config',
+    { ...o, bus: o.bus ?? 'memory' },
   );
-  const relay = await Relay.start({ config, adapters: ADAPTERS_WITH_GATEWAY, defaultMetrics: false, clock: o.clock });
-  const wsBase = relay.url.replace(/^http/, 'ws');
+  const { relay } = r;
   const clients: GatewayClient[] = [];
-  const url = (roomId: string, participantId: string, path = SEED_PATH) =>
-    `${wsBase}${path}?${new URLSearchParams({ roomId, participantId }).toString()}`;
+  const url = (roomId: string, participantId: string, path = SEED_PATH) => r.ws(`${path}?${new URLSearchParams({ roomId, participantId }).toString()}`);
   const connect = async (roomId: string, participantId: string, path?: string) => {
     const c = await GatewayClient.connect(url(roomId, participantId, path));
     clients.push(c);
@@ -109,6 +93,7 @@ export async function startGatewayHarness(o: GatewayHarnessOptions): Promise<Gat
     clock: o.clock,
     seedSim: relay.simulators.get('seed-site') as GatewaySimulator,
     latestSim: relay.simulators.get('latest-site') as GatewaySimulator,
+    linksReady: r.linksReady,
     url,
     connect,
     async open(roomId, participantId, path) {
@@ -118,19 +103,12 @@ export async function startGatewayHarness(o: GatewayHarnessOptions): Promise<Gat
     },
     async stop() {
       for (const c of clients) c.close();
-      await relay.stop(500);
-      if (o.bus !== 'nats') return;
-      // Streams are per prefix; a second connection removes them once this relay has drained.
-      const { NatsBus } = await import('../../src/bus/nats.ts');
-      const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
-      await cleaner.start();
-      await cleaner.deleteStreams();
-      await cleaner.drain();
+      await r.stop();
     },
   };
 }
 
 /** Waits until the listed links (default: all four) are ready. */
 export async function gatewayLinksReady(h: GatewayHarness, links: [string, string][] = [[SEED_UP, 'lobby'], [SEED_UP, 'games'], [LATEST_UP, 'hall'], [LATEST_UP, 'attic']]): Promise<void> {
-  await eventually(() => links.every(([up, room]) => h.relay.supervisor.link(up, 'room', room)?.state === 'ready'), 5000, 'gateway links ready');
+  await h.linksReady(links.map(([up, room]) => [up, 'room', room] as const), 'gateway links ready');
 }

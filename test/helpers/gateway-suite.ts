@@ -4,28 +4,27 @@
  * numbering) and two listeners (one per numbering) cover the migration shim both ways. Frames are
  * compared as exact strings; every adapter timer runs on a ManualClock.
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.ts';
 import { GatewayClient } from './gateway-client.ts';
 import { LATEST_PATH, gatewayLinksReady, startGatewayHarness, type GatewayHarness } from './gateway-harness.ts';
+import { describeOnBus, type BusKind } from './relay-harness.ts';
 
 /** `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its `before` ran). */
-export function runGatewayE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
-  describe(`gateway end to end (${bus} bus)`, () => {
-    const clock = new ManualClock();
-    let h: GatewayHarness;
+export function runGatewayE2E(bus: BusKind, natsUrl?: () => string): void {
+  const clock = new ManualClock();
+  let h: GatewayHarness;
+  const start = async (o: { bus: BusKind; natsUrl?: string }) => {
+    h = await startGatewayHarness({ ...o, clock });
+    await gatewayLinksReady(h);
+    return h;
+  };
+  // The harness closes every client it opened when it stops.
+  describeOnBus('gateway end to end', bus, natsUrl, start, () => {
     /** A seed and a later-profile dashboard on the same room. */
     const pair = async (room: string, seedAs = 'alice', latestAs = 'dave'): Promise<[GatewayClient, GatewayClient]> =>
       Promise.all([h.open(room, seedAs), h.open(room, latestAs, LATEST_PATH)]);
-
-    before(async () => {
-      h = await startGatewayHarness({ clock, bus, natsUrl: natsUrl?.() });
-      await gatewayLinksReady(h);
-    });
-    after(async () => {
-      await h.stop();
-    });
 
     test('hello at once: plain on the seed listener, double-wrapped on the later one', async () => {
       const [seed, latest] = await pair('lobby');

@@ -1,19 +1,16 @@
 /**
- * Starts a real relay on port 0 with the Semoxy panel simulator as its upstream (and optionally
- * the Wings simulator as a second upstream, for the cross-protocol cases), from a config built the
- * way a user writes one, on the memory bus or on NATS. Time is a ManualClock: nothing the
- * simulators or the relay schedule happens unless a test advances it.
+ * The Semoxy panel dialect on the generic relay harness: the panel simulator as upstream `panel`
+ * (and optionally the Wings simulator as a second upstream, for the cross-protocol cases). Time is
+ * a ManualClock: nothing the simulators or the relay schedule happens unless a test advances it.
  */
-import { randomBytes } from 'node:crypto';
 import { ManualClock } from '../../src/clock.ts';
-import { validateConfig } from '../../src/config/load.ts';
-import { ADAPTERS } from '../../src/registry.ts';
-import { Relay } from '../../src/relay.ts';
+import type { Relay } from '../../src/relay.ts';
 import type { PanelSimulator } from '../../adapters/panel/simulator.ts';
 import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
+import { quietSimulator } from '../../bench/quiet-simulators.ts';
+import { eventually } from './frame-queue.ts';
 import { PanelClient } from './panel-client.ts';
-import { requireNatsUrl } from './nats-server.ts';
-import { eventually } from './wings-client.ts';
+import { readyOrStop, startRelay, type Overrides, type Section, type StartOptions } from './relay-harness.ts';
 
 /** Two Semoxy servers (ObjectIds) and one Wings server. */
 export const P1 = '607c71907be61b381db28144';
@@ -23,24 +20,15 @@ export const W1 = '3f0e2d1c-4b5a-4968-8776-a5b4c3d2e1f0';
 export const ADMIN_KEY = 'semoxy_test_admin_key';
 export const VIEWER_KEY = 'semoxy_test_viewer_key';
 
-/** The registry may list the panel adapter one day; never list it twice. */
-const ADAPTER_LIST = ADAPTERS;
-
-export interface PanelHarnessOptions {
-  bus?: 'memory' | 'nats';
-  /** The nats-server for `bus: 'nats'` (the test file starts its own). */
-  natsUrl?: string;
+/** `bus` and `natsUrl` as in the generic harness; time is this ManualClock (a new one by default). */
+export interface PanelHarnessOptions extends Partial<Pick<StartOptions, 'bus' | 'natsUrl'>>, Overrides {
   clock?: ManualClock;
   /** Handshake of the relay's panel upstream (default v1). */
   upstreamVersion?: 'v1' | 'v2';
   /** Also run a Wings simulator as upstream `wings`, served by the panel listener. */
   wings?: boolean;
-  sim?: Record<string, unknown>;
-  upstream?: Record<string, unknown>;
-  listener?: Record<string, unknown>;
   /** More panel listeners (full listener objects). */
-  extraListeners?: Record<string, unknown>[];
-  limits?: Record<string, unknown>;
+  extraListeners?: Section[];
 }
 
 export interface PanelHarness {
@@ -62,33 +50,24 @@ export interface PanelHarness {
 }
 
 export async function startPanelHarness(o: PanelHarnessOptions = {}): Promise<PanelHarness> {
-  const prefix = `p${randomBytes(4).toString('hex')}`;
   const clock = o.clock ?? new ManualClock();
   const wings = o.wings === true;
-  const config = validateConfig(
+  const r = await startRelay(
     {
-      node: { id: 'test-node' },
-      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
-      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' } : { kind: 'memory', prefix },
-      log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
       clients: [
         { name: 'admin', key: ADMIN_KEY, grants: [{ upstream: 'panel' }, ...(wings ? [{ upstream: 'wings' }] : [])] },
         { name: 'viewer', key: VIEWER_KEY, grants: [{ upstream: 'panel', resources: [P1] }] },
       ],
       simulators: [
-        {
-          name: 'psim',
-          protocol: 'panel',
-          consoleIntervalMs: 0,
-          statsIntervalMs: 0,
+        quietSimulator('panel', 'psim', {
           startupMs: 0,
           stopMs: 0,
           // The simulator's keep-alive would race a test's big clock jumps; the conformance kit turns it on.
           pingIntervalMs: 0,
           servers: [{ id: P1, name: 'Survival', onlineStatus: 2 }, { id: P2, name: 'Creative', onlineStatus: 0 }],
           ...o.sim,
-        },
-        ...(wings ? [{ name: 'wsim', protocol: 'wings', consoleIntervalMs: 0, statsIntervalMs: 0, startupMs: 100, stopMs: 100, servers: [{ uuid: W1, state: 'offline' }] }] : []),
+        }),
+        ...(wings ? [quietSimulator('wings', 'wsim', { startupMs: 100, stopMs: 100, servers: [{ uuid: W1, state: 'offline' }] })] : []),
       ],
       upstreams: [
         { name: 'panel', protocol: 'panel', simulator: 'psim', version: o.upstreamVersion ?? 'v1', servers: [P1, P2], ...o.upstream },
@@ -97,24 +76,17 @@ export async function startPanelHarness(o: PanelHarnessOptions = {}): Promise<Pa
       listeners: [{ name: 'panel', dialect: 'panel', upstreams: wings ? ['panel', 'wings'] : ['panel'], ...o.listener }, ...(o.extraListeners ?? [])],
       limits: { backoffInitialMs: 50, backoffMaxMs: 1000, ...o.limits },
     },
-    ADAPTER_LIST,
-    'panel test config',
+    { bus: o.bus ?? 'memory', natsUrl: o.natsUrl, clock },
   );
-  const relay = await Relay.start({ config, adapters: ADAPTER_LIST, defaultMetrics: false, clock });
-  const sim = relay.simulators.get('psim') as PanelSimulator;
-  const wingsSim = wings ? (relay.simulators.get('wsim') as WingsSimulator) : null;
-  const wsBase = relay.url.replace(/^http/, 'ws');
+  const { relay } = r;
   const linkState = () => relay.supervisor.link('panel', 'panel', '_')?.state;
-  await eventually(() => linkState() === 'ready', 5000, 'panel link ready');
-  if (wings) await eventually(() => relay.supervisor.link('wings', 'server', W1)?.state === 'ready', 5000, 'wings link ready');
-
   const h: PanelHarness = {
     relay,
     clock,
-    sim,
-    wings: wingsSim,
+    sim: relay.simulators.get('psim') as PanelSimulator,
+    wings: wings ? (relay.simulators.get('wsim') as WingsSimulator) : null,
     linkState,
-    eventsUrl: (query, path = '/server/events') => `${wsBase}${path}${query === undefined ? '' : `?${query}`}`,
+    eventsUrl: (query, path = '/server/events') => r.ws(`${path}${query === undefined ? '' : `?${query}`}`),
     async ticket(key = ADMIN_KEY, scheme = 'Bearer', path = '/account/ticket') {
       const headers: Record<string, string> = scheme === null ? {} : { authorization: `${scheme} ${key}` };
       const res = await fetch(`${relay.url}${path}`, { headers });
@@ -135,16 +107,10 @@ export async function startPanelHarness(o: PanelHarnessOptions = {}): Promise<Pa
       }
       return c;
     },
-    async stop() {
-      await relay.stop(500);
-      if (o.bus !== 'nats') return;
-      // Streams are per prefix; a second connection removes them after this relay drained.
-      const { NatsBus } = await import('../../src/bus/nats.ts');
-      const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
-      await cleaner.start();
-      await cleaner.deleteStreams();
-      await cleaner.drain();
-    },
+    stop: r.stop,
   };
-  return h;
+  return readyOrStop(h, async () => {
+    await eventually(() => linkState() === 'ready', 5000, 'panel link ready');
+    if (wings) await r.linksReady([['wings', 'server', W1]], 'wings link ready');
+  });
 }

@@ -4,24 +4,18 @@
  * dashboards keep working (migration), handshake errors are Semoxy's, and a dropped panel socket is
  * re-authenticated without the dashboards noticing. Run by {@link runPanelE2E} on each bus.
  */
-import { after, afterEach, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_KEY, P1, P2, VIEWER_KEY, startPanelHarness, type PanelHarness } from './panel-harness.ts';
-import { PanelClient, closeAll, packet } from './panel-client.ts';
+import { PanelClient, packet } from './panel-client.ts';
+import { describeOnBus, type BusKind } from './relay-harness.ts';
 import { eventually } from './wings-client.ts';
 
-export function runPanelV2UpstreamE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
-  describe(`panel end to end, v2 panel (${bus} bus)`, () => {
-    let h: PanelHarness;
-    const clients: PanelClient[] = [];
-    const keep = (c: PanelClient) => (clients.push(c), c);
+export function runPanelV2UpstreamE2E(bus: BusKind, natsUrl?: () => string): void {
+  let h: PanelHarness;
+  const start = async (o: { bus: BusKind; natsUrl?: string }) => (h = await startPanelHarness({ ...o, upstreamVersion: 'v2', sim: { version: 'v2' } }));
+  describeOnBus('panel end to end, v2 panel', bus, natsUrl, start, ({ keep }) => {
     const metrics = async () => (await fetch(`${h.relay.url}/metrics`)).text();
-
-    before(async () => {
-      h = await startPanelHarness({ bus, natsUrl: natsUrl?.(), upstreamVersion: 'v2', sim: { version: 'v2' } });
-    });
-    afterEach(() => closeAll(clients));
-    after(() => h.stop());
 
     test('the relay authenticates with its session first, then enables its intents', async () => {
       await eventually(() => h.sim.received.length >= 3, 4000, 'intents received');
@@ -122,5 +116,5 @@ export function runPanelV2UpstreamE2E(bus: 'memory' | 'nats', natsUrl?: () => st
       const f = await c.next((x) => x.action === 'CONSOLE_MESSAGE');
       assert.equal(f.data.eventData.message, 'after the reconnect');
     });
-  });
+  }, { waitClosed: true });
 }

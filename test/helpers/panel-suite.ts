@@ -7,31 +7,25 @@
  * "Nothing else arrived" is proven by order: upstream packets are relayed in order, so when the next
  * frame after a gated or filtered packet is the one emitted after it, nothing came between.
  */
-import { after, afterEach, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_KEY, P1, P2, VIEWER_KEY, W1, startPanelHarness, type PanelHarness } from './panel-harness.ts';
-import { HTTP_BODIES, PanelClient, USE_HTTP, closeAll, packet } from './panel-client.ts';
+import { HTTP_BODIES, PanelClient, USE_HTTP, packet } from './panel-client.ts';
+import { describeOnBus, type BusKind } from './relay-harness.ts';
 import { runPanelV2UpstreamE2E } from './panel-suite-v2.ts';
 import { eventually } from './wings-client.ts';
 
 /** `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its `before` ran). */
-export function runPanelE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
-  describe(`panel end to end, v1 panel (${bus} bus)`, () => {
-    let h: PanelHarness;
-    const clients: PanelClient[] = [];
-    const keep = (c: PanelClient) => (clients.push(c), c);
-    const reusePaths = { ticket: '/reuse/account/ticket', events: '/reuse/server/events' };
-
-    before(async () => {
-      h = await startPanelHarness({
-        bus,
-        natsUrl: natsUrl?.(),
-        wings: true,
-        extraListeners: [{ name: 'reuse', dialect: 'panel', path: reusePaths.events, upstreams: ['panel'], reusableTickets: true }],
-      });
-    });
-    afterEach(() => closeAll(clients));
-    after(() => h.stop());
+export function runPanelE2E(bus: BusKind, natsUrl?: () => string): void {
+  let h: PanelHarness;
+  const reusePaths = { ticket: '/reuse/account/ticket', events: '/reuse/server/events' };
+  const start = async (o: { bus: BusKind; natsUrl?: string }) =>
+    (h = await startPanelHarness({
+      ...o,
+      wings: true,
+      extraListeners: [{ name: 'reuse', dialect: 'panel', path: reusePaths.events, upstreams: ['panel'], reusableTickets: true }],
+    }));
+  describeOnBus('panel end to end, v1 panel', bus, natsUrl, start, ({ keep, closeAll }) => {
 
     test('the ticket endpoint answers like Semoxy: Bearer or Token, else 401 Not Logged In', async () => {
       const ok = await h.ticket(ADMIN_KEY, 'Bearer');
@@ -50,7 +44,7 @@ export function runPanelE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
       const c = keep(await h.v1());
       h.sim.setOnline(P2, 1);
       assert.deepEqual(packet(await c.next()), { action: 'SERVER_STATE_CHANGE', data: { id: P2, patch: { consoleOut: [] } } });
-      // The status copy of this packet is dropped; the v1 start patch keeps its console clear.
+      // The state change is one server.status with Semoxy's patch; the v1 start patch keeps its console clear.
       assert.deepEqual(packet(await c.next()), { action: 'SERVER_STATE_CHANGE', data: { id: P2, patch: { onlineStatus: 1, consoleOut: [] } } });
       h.sim.console(P2, 'Loading libraries, please wait...');
       const line = await c.next();
@@ -102,10 +96,10 @@ export function runPanelE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
 
       const early = (await h.ticket()).body.data.token as string;
       const late = (await h.ticket()).body.data.token as string;
-      await closeAll(clients);
+      await closeAll();
       await h.clock.advance(59_000);
       keep(await PanelClient.connect(h.eventsUrl(`ticket=${early}`)));
-      await closeAll(clients);
+      await closeAll();
       await h.clock.advance(1_000);
       const expired = await PanelClient.refusal(h.eventsUrl(`ticket=${late}`));
       assert.deepEqual([expired.status, expired.body], [401, HTTP_BODIES.expired]);
@@ -126,7 +120,7 @@ export function runPanelE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
       for (const c of [a, b]) assert.deepEqual(packet(await c.next()), { action: 'CONSOLE_LINE', data: { id: P1, message: 'to both' } });
       const foreign = (await h.ticket()).body.data.token as string;
       assert.equal((await PanelClient.refusal(h.eventsUrl(`ticket=${foreign}`, reusePaths.events))).status, 401);
-      await closeAll(clients);
+      await closeAll();
       await h.clock.advance(60_000);
       const expired = await PanelClient.refusal(url);
       assert.deepEqual([expired.status, expired.body], [401, HTTP_BODIES.expired]);
@@ -188,19 +182,19 @@ export function runPanelE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
       await h.clock.advance(19_999);
       assert.equal(alive.pings + silent.pings, 0);
       await h.clock.advance(1);
-      await alive.pinged(1);
-      await silent.pinged(1);
+      await alive.waitPings(1);
+      await silent.waitPings(1);
       // The pong left before this frame, so once the answer is back the relay has seen the pong.
       alive.send('BARRIER');
       assert.deepEqual(packet(await alive.next()), USE_HTTP);
       await h.clock.advance(20_000);
       const closed = await silent.closed;
       assert.equal(closed.code, 1006, 'terminated without a close handshake');
-      await alive.pinged(2);
+      await alive.waitPings(2);
       assert.equal(alive.ws.readyState, alive.ws.OPEN);
       await eventually(async () => (await timeouts()) === before + 1, 4000, 'one heartbeat timeout counted');
     });
-  });
+  }, { waitClosed: true });
 
   runPanelV2UpstreamE2E(bus, natsUrl);
 }

@@ -1,117 +1,167 @@
 /**
- * Starts a real relay on port 0 with a real Wings simulator as its upstream, from a config built
- * the way a user writes one (through the config loader), on the memory bus or on NATS.
+ * The one relay harness of every dialect: a real relay on port 0, from a config written the way a
+ * user writes one (through the config loader, with every built-in adapter and their real
+ * simulators), on the memory bus or on a nats-server, and its teardown (on NATS, the prefix's
+ * streams are removed). A dialect's harness gives only its clients, simulators, upstreams and
+ * listeners; see wings-harness.ts, felix-harness.ts, gateway-harness.ts, panel-harness.ts and
+ * cloudevents-harness.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { after, afterEach, before, describe } from 'node:test';
 import type { Clock } from '../../src/clock.ts';
-import type { Log } from '../../src/contracts.ts';
 import { validateConfig } from '../../src/config/load.ts';
+import type { Log, SimulatorEndpoint } from '../../src/contracts.ts';
 import { ADAPTERS } from '../../src/registry.ts';
 import { Relay } from '../../src/relay.ts';
-import type { WingsSimulator } from '../../adapters/wings/simulator.ts';
+import { closeAll, eventually, type Closable } from './frame-queue.ts';
 import { requireNatsUrl } from './nats-server.ts';
-import { eventually } from './wings-client.ts';
 
-export const S1 = '0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d';
-export const S2 = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
-export const ADMIN_KEY = 'ptlc_test_admin_key';
-export const VIEWER_KEY = 'ptlc_test_viewer_key';
-export const JWT_SECRET = 'test-relay-jwt-secret';
+export type BusKind = 'memory' | 'nats';
 
-export interface HarnessOptions {
-  bus?: 'memory' | 'nats';
+export interface StartOptions {
+  bus: BusKind;
   /** The nats-server for `bus: 'nats'` (the test file starts its own). */
   natsUrl?: string;
   clock?: Clock;
   random?: () => number;
-  sim?: Record<string, unknown>;
-  listener?: Record<string, unknown>;
-  upstream?: Record<string, unknown>;
-  limits?: Record<string, unknown>;
-  /** The relay's log (default: silent unless TEST_LOG). */
+  /** The relay's log (default: the config's level, silent unless TEST_LOG). */
   log?: Log;
-  /** Merged into the `http` section (e.g. allowedHosts, trustedProxies). */
-  http?: Record<string, unknown>;
+  /**
+   * The bus prefix. Default: a fresh one, so relays on one nats-server never meet, whose streams
+   * `stop` removes; a prefix the test names (nodes of one cluster) is left to the test.
+   */
   prefix?: string;
+  node?: string;
+  /** Simulators of another relay to use (a second node of a cluster): this relay starts none. */
+  simulatorEndpoints?: ReadonlyMap<string, SimulatorEndpoint>;
 }
 
-export interface Harness {
+/** A config section, or one entry of a list, that a test merges over a harness's own. */
+export type Section = Record<string, unknown>;
+
+/** What a dialect harness lets a test merge over its simulator, its upstream, its listener and the limits. */
+export interface Overrides {
+  sim?: Section;
+  upstream?: Section;
+  listener?: Section;
+  limits?: Section;
+}
+
+export interface RelayHandle {
   relay: Relay;
-  sim: WingsSimulator;
-  /** ws:// URL of a server's socket on the relay. */
-  socketUrl(server?: string): string;
-  /** Fetches a token from the relay's panel-compatible endpoint. */
-  token(server?: string, key?: string): Promise<{ status: number; body: any; contentType: string | null }>;
+  prefix: string;
+  /** ws:// URL of a path on this relay. */
+  ws(path?: string): string;
+  /** The relay's /metrics text. */
+  metrics(): Promise<string>;
+  /** Waits until every listed link (upstream, resource, id) is ready. */
+  linksReady(links: readonly (readonly [string, string, string])[], what?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
+/**
+ * Starts a relay from a config without `node`, `bus` and `log` (filled in here); `http` is merged
+ * over 127.0.0.1, port 0, and `limits` defaults to a short backoff.
+ */
+export async function startRelay(raw: Record<string, unknown>, o: StartOptions): Promise<RelayHandle> {
   const prefix = o.prefix ?? `t${randomBytes(4).toString('hex')}`;
   const config = validateConfig(
     {
-      node: { id: 'test-node' },
-      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000, ...o.http },
-      bus: o.bus === 'nats'
-        ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' }
-        : { kind: 'memory', prefix },
+      node: { id: o.node ?? 'test-node' },
       log: { level: process.env.TEST_LOG ? 'debug' : 'silent' },
-      clients: [
-        { name: 'admin', key: ADMIN_KEY, grants: [{ upstream: 'up', permissions: ['*', 'admin.websocket.errors', 'admin.websocket.install'] }] },
-        { name: 'viewer', key: VIEWER_KEY, grants: [{ upstream: 'up', resources: [S1], permissions: ['websocket.connect'] }] },
-      ],
-      simulators: [
-        {
-          name: 'sim',
-          protocol: 'wings',
-          consoleIntervalMs: 0,
-          statsIntervalMs: 0,
-          startupMs: 100,
-          stopMs: 100,
-          servers: [{ uuid: S1, state: 'running' }, { uuid: S2, state: 'offline' }],
-          ...o.sim,
-        },
-      ],
-      upstreams: [{ name: 'up', protocol: 'wings', simulator: 'sim', servers: [S1, S2], ...o.upstream }],
-      listeners: [{ name: 'wings', dialect: 'wings', upstreams: ['up'], jwtSecret: JWT_SECRET, ...o.listener }],
-      limits: { backoffInitialMs: 50, backoffMaxMs: 1000, ...o.limits },
+      limits: { backoffInitialMs: 50, backoffMaxMs: 500 },
+      ...raw,
+      http: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000, ...(raw.http as object | undefined) },
+      bus: o.bus === 'nats' ? { kind: 'nats', prefix, servers: [requireNatsUrl(o.natsUrl)], storage: 'memory' } : { kind: 'memory', prefix },
     },
     ADAPTERS,
     'test config',
   );
   const relay = await Relay.start({
     config,
+    adapters: ADAPTERS,
     defaultMetrics: false,
     ...(o.log ? { log: o.log } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.random ? { random: o.random } : {}),
+    ...(o.simulatorEndpoints ? { simulatorEndpoints: o.simulatorEndpoints } : {}),
   });
-  const sim = relay.simulators.get('sim') as WingsSimulator;
-  const wsBase = relay.url.replace(/^http/, 'ws');
-  return {
+  const base = relay.url.replace(/^http/, 'ws');
+  const handle: RelayHandle = {
     relay,
-    sim,
-    socketUrl: (server = S1) => `${wsBase}/api/servers/${server}/ws`,
-    async token(server = S1, key = ADMIN_KEY) {
-      const res = await fetch(`${relay.url}/api/client/servers/${server}/websocket`, { headers: { authorization: `Bearer ${key}`, accept: 'application/json' } });
-      return { status: res.status, body: await res.json(), contentType: res.headers.get('content-type') };
+    prefix,
+    ws: (path = '/cloudevents') => `${base}${path}`,
+    metrics: async () => (await fetch(`${relay.url}/metrics`)).text(),
+    async linksReady(links, what = 'links ready') {
+      await eventually(() => links.every(([up, resource, id]) => relay.supervisor.link(up, resource, id)?.state === 'ready'), 5000, what);
     },
     async stop() {
       await relay.stop(500);
-      if (o.bus === 'nats') {
-        const bus = relay.bus as unknown as { deleteStreams?: () => Promise<void> };
-        // Streams are per prefix; a second connection removes them after this relay drained.
-        const { NatsBus } = await import('../../src/bus/nats.ts');
-        const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
-        await cleaner.start();
-        await cleaner.deleteStreams();
-        await cleaner.drain();
-        void bus;
-      }
+      if (o.bus !== 'nats' || o.prefix !== undefined) return;
+      // Streams are per prefix; a second connection removes them after this relay drained.
+      const { NatsBus } = await import('../../src/bus/nats.ts');
+      const cleaner = new NatsBus({ servers: [requireNatsUrl(o.natsUrl)], prefix, storage: 'memory' });
+      await cleaner.start();
+      await cleaner.deleteStreams();
+      await cleaner.drain();
     },
   };
+  return handle;
 }
 
-/** Waits until every link of the harness's upstream is ready. */
-export async function linksReady(h: Harness, servers: string[] = [S1, S2]): Promise<void> {
-  await eventually(() => servers.every((s) => h.relay.supervisor.link('up', 'server', s)?.state === 'ready'), 5000, 'links ready');
+/** Runs `ready` on a relay just started; stops it when that fails (a relay left running would keep the test process alive). */
+export async function readyOrStop<H extends { stop(): Promise<void> }>(h: H, ready: () => Promise<unknown>): Promise<H> {
+  try {
+    await ready();
+  } catch (err) {
+    await h.stop();
+    throw err;
+  }
+  return h;
+}
+
+/** The clients of a {@link describeOnBus} block's cases. */
+export interface KeptClients {
+  /** Keeps a client, to be closed after its test (or after the block). */
+  keep<C extends Closable>(c: C): C;
+  /** Closes every client kept so far and waits until their sockets closed. */
+  closeAll(): Promise<void>;
+}
+
+export interface OnBusOptions {
+  /** When the clients a test kept are closed: after each test (default) or once, after the last. */
+  closeClients?: 'afterEach' | 'after';
+  /** Wait until each kept client's socket closed (so later clock advances ping nobody). */
+  waitClosed?: boolean;
+}
+
+/**
+ * One dialect's end-to-end cases on one bus, the same block on every bus (test/e2e runs them on
+ * the memory bus, test/nats on a real nats-server): `describe("<title> (<bus> bus)")`, a relay from
+ * `start` before the first case and stopped after the last, and the clients the cases `keep`
+ * closed. `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its
+ * `before` ran). `body` holds only the dialect's expectations.
+ */
+export function describeOnBus<H extends { stop(): Promise<void> }>(
+  title: string,
+  bus: BusKind,
+  natsUrl: (() => string) | undefined,
+  start: (o: { bus: BusKind; natsUrl?: string }) => Promise<H>,
+  body: (clients: KeptClients) => void,
+  o: OnBusOptions = {},
+): void {
+  describe(`${title} (${bus} bus)`, () => {
+    let h: H | undefined;
+    const clients: Closable[] = [];
+    const closeKept = o.waitClosed ? () => closeAll(clients) : () => void clients.splice(0).forEach((c) => c.close());
+    before(async () => {
+      h = await start({ bus, natsUrl: natsUrl?.() });
+    });
+    if ((o.closeClients ?? 'afterEach') === 'afterEach') afterEach(closeKept);
+    after(async () => {
+      await closeKept();
+      await h?.stop();
+    });
+    body({ keep: (c) => (clients.push(c), c), closeAll: () => closeAll(clients) });
+  });
 }

@@ -2,9 +2,10 @@
  * Simulator → relay → Wings client, over real sockets, on a given bus. The same cases run on the
  * memory bus (test/e2e) and on a real nats-server (test/nats).
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN_KEY, S1, S2, VIEWER_KEY, linksReady, startHarness, type Harness } from './relay-harness.ts';
+import { ADMIN_KEY, S1, S2, VIEWER_KEY, linksReady, startHarness, type Harness } from './wings-harness.ts';
+import { describeOnBus, type BusKind } from './relay-harness.ts';
 import { WingsClient, eventually } from './wings-client.ts';
 
 /** Connects to a server through the relay and authenticates with a token from the relay. */
@@ -17,24 +18,15 @@ export async function authed(h: Harness, server = S1, key = ADMIN_KEY): Promise<
 }
 
 /** `natsUrl` gives the test file's own nats-server when `bus` is 'nats' (read once its `before` ran). */
-export function runWingsE2E(bus: 'memory' | 'nats', natsUrl?: () => string): void {
-  describe(`wings end to end (${bus} bus)`, () => {
-    let h: Harness;
-    const clients: WingsClient[] = [];
-    const open = async (server = S1, key = ADMIN_KEY) => {
-      const c = await authed(h, server, key);
-      clients.push(c);
-      return c;
-    };
-
-    before(async () => {
-      h = await startHarness({ bus, natsUrl: natsUrl?.() });
-      await linksReady(h);
-    });
-    after(async () => {
-      for (const c of clients) c.close();
-      await h.stop();
-    });
+export function runWingsE2E(bus: BusKind, natsUrl?: () => string): void {
+  let h: Harness;
+  const start = async (o: { bus: BusKind; natsUrl?: string }) => {
+    h = await startHarness(o);
+    await linksReady(h);
+    return h;
+  };
+  describeOnBus('wings end to end', bus, natsUrl, start, ({ keep }) => {
+    const open = async (server = S1, key = ADMIN_KEY) => keep(await authed(h, server, key));
 
     test('the token endpoint answers like the panel, as JSON', async () => {
       const ok = await h.token(S1);
@@ -54,7 +46,7 @@ export function runWingsE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
     test('first auth gets auth success then status; events flow; re-auth gets only auth success', async () => {
       const { body } = await h.token(S1);
       const c = await WingsClient.connect(body.data.socket);
-      clients.push(c);
+      keep(c);
       c.send('auth', [body.data.token]);
       assert.equal((await c.next()).event, 'auth success');
       assert.deepEqual((await c.next()).args, ['running']);
@@ -70,7 +62,7 @@ export function runWingsE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
     test('an offline server gets status offline and one stats', async () => {
       const { body } = await h.token(S2);
       const c = await WingsClient.connect(body.data.socket);
-      clients.push(c);
+      keep(c);
       c.send('auth', [body.data.token]);
       await c.event('auth success');
       assert.deepEqual((await c.next()).args, ['offline']);
@@ -140,7 +132,7 @@ export function runWingsE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
 
     test('before auth and with bad tokens, the exact Wings errors', async () => {
       const c = await WingsClient.connect(h.socketUrl(S1));
-      clients.push(c);
+      keep(c);
       c.send('send logs');
       assert.deepEqual((await c.event('jwt error')).args, ['jwt: no jwt present']);
       const other = await h.token(S2);
@@ -195,5 +187,5 @@ export function runWingsE2E(bus: 'memory' | 'nats', natsUrl?: () => string): voi
       assert.match(text, new RegExp(`bridge_bus_state\\{kind="${bus}",state="connected"\\} 1`));
       assert.ok(!text.includes(S1), 'no resource ids in metric labels');
     });
-  });
+  }, { closeClients: 'after' });
 }

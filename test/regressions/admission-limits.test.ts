@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { ManualClock } from '../../src/clock.ts';
 import { AddressAdmission, addressKey } from '../../src/downstream/admission.ts';
-import { S1, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { eventually } from '../helpers/wings-client.ts';
 import { rawUpgrade } from '../helpers/raw-http.ts';
 import { startPanelHarness, type PanelHarness } from '../helpers/panel-harness.ts';

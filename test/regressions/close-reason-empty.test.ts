@@ -8,7 +8,7 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { ERRORS } from '../../src/errors.ts';
-import { S1, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { clientFrame, rawWebSocket, readCloseFrame } from '../helpers/raw-http.ts';
 
 const MAX_PAYLOAD = 4096;

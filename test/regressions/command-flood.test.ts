@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.ts';
 import { metricValue } from '../helpers/felix-harness.ts';
-import { S1, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, linksReady, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { WingsClient, eventually } from '../helpers/wings-client.ts';
 
 const FLOOD = 45_000;

@@ -10,7 +10,7 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
-import { startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { rawRequest, upgradeHeaders } from '../helpers/raw-http.ts';
 import { WebHost } from '../../src/downstream/web-host.ts';
 import { guardedSystemClock } from '../../src/clock.ts';

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { useNatsServer } from '../helpers/nats-server.ts';
-import { S1, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, linksReady, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { WingsClient } from '../helpers/wings-client.ts';
 
 const DASHBOARDS = 20;

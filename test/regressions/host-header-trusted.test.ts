@@ -8,7 +8,7 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { peekJwt } from '../../src/auth/jwt.ts';
 import type { Log } from '../../src/contracts.ts';
-import { ADMIN_KEY, S1, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { ADMIN_KEY, S1, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { rawRequest, upgradeHeaders } from '../helpers/raw-http.ts';
 
 let h: Harness | undefined;

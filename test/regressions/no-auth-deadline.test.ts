@@ -15,7 +15,7 @@ import { metricValue } from '../helpers/felix-harness.ts';
 import { within } from '../helpers/frame-queue.ts';
 import { PanelClient, closeAll } from '../helpers/panel-client.ts';
 import { startPanelHarness, type PanelHarness } from '../helpers/panel-harness.ts';
-import { S1, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, linksReady, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { WingsClient } from '../helpers/wings-client.ts';
 
 const metricsOf = async (url: string) => (await fetch(`${url}/metrics`)).text();

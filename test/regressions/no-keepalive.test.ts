@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { ManualClock } from '../../src/clock.ts';
 import { metricValue } from '../helpers/felix-harness.ts';
 import { within } from '../helpers/frame-queue.ts';
-import { S1, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, linksReady, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { eventually } from '../helpers/wings-client.ts';
 
 let h: Harness | undefined;

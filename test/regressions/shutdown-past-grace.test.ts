@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ManualClock } from '../../src/clock.ts';
-import { S1, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, linksReady, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { WingsClient, eventually } from '../helpers/wings-client.ts';
 import { authed } from '../helpers/wings-e2e-suite.ts';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ManualClock } from '../../src/clock.ts';
-import { S1, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, linksReady, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { eventually, type WingsClient } from '../helpers/wings-client.ts';
 import { authed } from '../helpers/wings-e2e-suite.ts';
 

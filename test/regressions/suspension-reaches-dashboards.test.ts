@@ -16,7 +16,7 @@ import { CeClient } from '../helpers/cloudevents-client.ts';
 import { LATEST_PATH, gatewayLinksReady, startGatewayHarness, type GatewayHarness } from '../helpers/gateway-harness.ts';
 import { useNatsServer } from '../helpers/nats-server.ts';
 import { ADMIN_KEY as PANEL_ADMIN, W1, startPanelHarness, type PanelHarness } from '../helpers/panel-harness.ts';
-import { S1, S2, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, S2, linksReady, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { WingsClient, eventually } from '../helpers/wings-client.ts';
 import { authed } from '../helpers/wings-e2e-suite.ts';
 

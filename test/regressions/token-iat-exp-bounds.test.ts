@@ -9,7 +9,7 @@ import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/clock.ts';
 import { signJwt, verifyJwt } from '../../src/auth/jwt.ts';
-import { JWT_SECRET, S1, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { JWT_SECRET, S1, linksReady, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { WingsClient } from '../helpers/wings-client.ts';
 import { GENERIC_DAEMON_ERROR } from '../../adapters/wings/vocabulary.ts';
 

@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import { systemClock } from '../../src/clock.ts';
 import { signJwt } from '../../src/auth/jwt.ts';
 import { WingsClient } from '../helpers/wings-client.ts';
-import { linksReady, S1, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { linksReady, S1, startHarness, type Harness } from '../helpers/wings-harness.ts';
 
 const FRAMES = 16_000;
 

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.ts';
 import { peekJwt } from '../../src/auth/jwt.ts';
 import { useNatsServer } from '../helpers/nats-server.ts';
-import { S1, linksReady, startHarness, type Harness } from '../helpers/relay-harness.ts';
+import { S1, linksReady, startHarness, type Harness } from '../helpers/wings-harness.ts';
 import { WingsClient } from '../helpers/wings-client.ts';
 
 const EXPIRED = 'jwt: exp claim is invalid';

@@ -9,10 +9,14 @@ import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** The one core module adapters may import. */
+/** The core module adapters import. */
 const KIT = 'src/adapter-kit.ts';
+/** The core module simulator files import instead: the adapter kit plus the host and the simulator parts. */
+const SIM_KIT = 'src/simulator-kit.ts';
 /** The one core module that may import adapters/. */
 const REGISTRY = 'src/registry.ts';
+/** A simulator file: `adapters/<p>/simulator.ts`, `simulator-session.ts`, `simulator-server.ts`… */
+const isSimulator = (path: string) => /^adapters\/[^/]+\/simulator[^/]*\.ts$/.test(path);
 
 interface Edge {
   from: string;
@@ -58,6 +62,7 @@ test('the scanner sees the imports it checks (so the rules below cannot pass on 
   const registry = edges.filter((e) => e.from === REGISTRY && e.to.startsWith('adapters/'));
   assert.ok(registry.length >= 5, 'the registry imports every adapter');
   assert.ok(edges.some((e) => e.from.startsWith('adapters/') && e.to === KIT), 'adapters import the kit');
+  assert.ok(edges.some((e) => isSimulator(e.from) && e.to === SIM_KIT), 'simulators import the simulator kit');
   // Multi-line, type-only, re-export and side-effect forms.
   const sample = importsOf('src/x/a.ts', "import {\n  a,\n  b,\n} from './b.ts';\nimport type { C } from '../c.ts';\nexport { d } from 'pkg';\nimport 'node:fs';\n// import z from './z.ts';\n");
   assert.deepEqual(sample, [
@@ -68,24 +73,51 @@ test('the scanner sees the imports it checks (so the rules below cannot pass on 
   ]);
 });
 
-test(`an adapter imports only its own folder, ${KIT} and node: built-ins`, () => {
+test(`an adapter imports only its own folder, ${KIT} (a simulator file: ${SIM_KIT}) and node: built-ins`, () => {
   const bad = edges
     .filter((e) => e.from.startsWith('adapters/'))
-    .filter((e) => !(e.to === KIT || e.to.startsWith('node:') || (e.to.startsWith('adapters/') && folderOf(e.to) === folderOf(e.from))))
+    .filter((e) => !(e.to === KIT || (e.to === SIM_KIT && isSimulator(e.from)) || e.to.startsWith('node:') || (e.to.startsWith('adapters/') && folderOf(e.to) === folderOf(e.from))))
     .map((e) => `${e.from} imports ${e.to}`);
   assert.deepEqual(bad, []);
+});
+
+test(`only simulator files import ${SIM_KIT}, and no other adapter file imports a simulator file`, () => {
+  const bad = edges
+    .filter((e) => e.from.startsWith('adapters/') && !isSimulator(e.from))
+    .filter((e) => e.to === SIM_KIT || isSimulator(e.to))
+    .map((e) => `${e.from} imports ${e.to}`);
+  assert.deepEqual(bad, []);
+});
+
+test(`${KIT} loads nothing of src/downstream/ and no ws, not even through another module`, () => {
+  const reached = new Set<string>();
+  const visit = (file: string) => {
+    if (reached.has(file)) return;
+    reached.add(file);
+    for (const e of edges) if (e.from === file && !e.typeOnly && e.local) visit(e.to);
+  };
+  visit(KIT);
+  const direct = edges.filter((e) => e.from === KIT && e.to.startsWith('src/downstream/')).map((e) => e.to);
+  assert.deepEqual(direct, [], 'not even a type comes from src/downstream/');
+  assert.deepEqual([...reached].filter((f) => f.startsWith('src/downstream/') || f === SIM_KIT), []);
+  const packages = edges.filter((e) => reached.has(e.from) && !e.typeOnly && !e.local).map((e) => e.to);
+  assert.ok(!packages.includes('ws'), `${KIT} loads ws`);
 });
 
 test(`core (src/) imports adapters/ only in ${REGISTRY}, and nothing outside src/ otherwise`, () => {
   const bad = edges
     .filter((e) => e.from.startsWith('src/') && e.local)
-    .filter((e) => !(e.to.startsWith('src/') || (e.from === REGISTRY && /^adapters\/[^/]+\/index\.ts$/.test(e.to))))
+    .filter((e) => !(e.to.startsWith('src/') || (e.from === REGISTRY && /^adapters\/[^/]+\/(index|simulator)\.ts$/.test(e.to))))
     .map((e) => `${e.from} imports ${e.to}`);
   assert.deepEqual(bad, []);
 });
 
-test(`core (src/) does not import ${KIT}: the kit is the adapters' door, not a core module`, () => {
-  const bad = edges.filter((e) => e.from.startsWith('src/') && e.to === KIT).map((e) => e.from);
+test(`core (src/) does not import ${KIT} or ${SIM_KIT}: the kits are the adapters' doors, not core modules`, () => {
+  const bad = edges
+    .filter((e) => e.from.startsWith('src/') && (e.to === KIT || e.to === SIM_KIT))
+    // The simulator kit offers what the adapter kit does, and more.
+    .filter((e) => !(e.from === SIM_KIT && e.to === KIT))
+    .map((e) => `${e.from} imports ${e.to}`);
   assert.deepEqual(bad, []);
 });
 

@@ -7,14 +7,28 @@ import { ADVICE, troubleshootingTable } from '../../src/config/troubleshooting.t
 import { ERRORS } from '../../src/errors.ts';
 import { LimitsSection } from '../../src/config/schema.ts';
 import { limitsTable } from '../../src/config/limits-docs.ts';
+import { eventTable } from '../../src/config/event-docs.ts';
+import { ALL_EVENT_TYPES, EVENT_SPECS } from '../../src/event-types.ts';
 import { ADAPTERS } from '../../src/registry.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
-test('README config reference, error, limits and troubleshooting tables are current (run `npm run docs`)', () => {
+test('README config reference, error, limits, troubleshooting and event tables are current (run `npm run docs`)', () => {
   let regenerated = fillSection(fillSection(readme, 'config', configReference(ADAPTERS)), 'errors', errorTable());
   regenerated = fillSection(fillSection(regenerated, 'limits', limitsTable(ADAPTERS)), 'troubleshooting', troubleshootingTable());
+  regenerated = fillSection(regenerated, 'events', eventTable());
   assert.equal(readme, regenerated);
+});
+
+test('the README\'s event table has a row for every canonical event type, with its retention (src/event-types.ts)', () => {
+  const table = eventTable();
+  assert.equal(table.split('\n').length, ALL_EVENT_TYPES.length + 2);
+  for (const type of ALL_EVENT_TYPES) {
+    const row = table.split('\n').find((line) => line.startsWith(`| \`${type}\` |`));
+    assert.ok(row, type);
+    assert.equal(row.includes('| last value |'), EVENT_SPECS[type].retention === 'last', type);
+    assert.equal(row.includes('| history:'), EVENT_SPECS[type].retention === 'history', type);
+  }
 });
 
 test('the troubleshooting table has a row with advice for every error code, close code and HTTP status as in src/errors.ts', () => {

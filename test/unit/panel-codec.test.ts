@@ -121,8 +121,9 @@ describe('panel codec: canonical events → dashboard frames', () => {
       '{"action":"META_MESSAGE","data":{"message":"Use HTTP for data manipulation and query"}}',
     ]) {
       const events = packetToEvents(decodeFrame(frame)!)!;
-      // A state change also yields server.status, which panel sessions drop for panel upstreams.
-      const native = events.find((e) => e.type !== 'server.status')!;
+      // One packet, one event (a state change is server.status carrying its patch).
+      assert.equal(events.length, 1, frame);
+      const native = events[0]!;
       assert.equal(encode(makeEvent({ upstream: 'up', node: 'n' }, native.type, native.id, native.data), 'v1'), frame);
     }
   });

@@ -123,8 +123,9 @@ describe('panel upstream link', () => {
     hooks.onMessage(`{"action":"SERVER_STATE_CHANGE","data":{"id":"${S}","patch":{"onlineStatus":3}}}`);
     hooks.onMessage(`{"action":"STAT_UPDATE","data":{"serverId":"${S}","ramUsage":10,"cpuUsage":1}}`);
     hooks.onMessage('{"action":"META_MESSAGE","data":{"message":"hi"}}');
-    assert.deepEqual(r.published.map((p) => [p.type, p.id]), [['server.status', S], ['server.patch', S], ['server.stats', S], ['upstream.message', '_']]);
-    assert.equal((r.published[2]!.data as { state: string }).state, 'stopping');
+    assert.deepEqual(r.published.map((p) => [p.type, p.id]), [['server.status', S], ['server.stats', S], ['upstream.message', '_']]);
+    assert.deepEqual(r.published[0]!.data, { state: 'stopping', patch: { onlineStatus: 3 } }, 'one event per state change, with its patch');
+    assert.equal((r.published[1]!.data as { state: string }).state, 'stopping');
     hooks.onMessage('not json');
     hooks.onMessage(`{"action":"PLAYER_JOIN","data":{"serverId":"${S}","eventData":{"name":"x"},"id":"1"}}`);
     assert.deepEqual(r.drops, ['bad_frame', 'unknown_event']);
