@@ -14,7 +14,8 @@ import { Metrics } from '../../src/metrics.ts';
 import { makeEvent } from '../../src/events.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { Session, SessionShared } from '../../src/downstream/session.ts';
-import type { HostConnection } from '../../src/downstream/web-host.ts';
+import type { WebSocket } from 'ws';
+import { WsConnection } from '../../src/downstream/hosted-socket.ts';
 import { InterestTable } from '../../src/upstream/interest.ts';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -240,8 +241,9 @@ describe('real sessions on a memory bus', () => {
     const writes: { session: number; publish: number; bytes: number }[] = [];
     const list = Array.from({ length: n }, (_, i) => {
       const netSocket = { destroyed: false, writable: true, write: (b: Buffer) => void writes.push({ session: i, publish: publishing, bytes: b.length }) };
-      const conn = { remoteAddress: '192.0.2.1', bufferedAmount: 0, netSocket, close() {}, terminate() {}, ping() {} };
-      const s = new Session(conn as unknown as HostConnection, shared);
+      // What the write path reads of a ws socket (ws-internals.ts): its TCP socket and backlog.
+      const ws = { _socket: netSocket, bufferedAmount: 0, address: '192.0.2.1', readyState: 1, OPEN: 1 };
+      const s = new Session(new WsConnection(ws as unknown as WebSocket), shared);
       s.attach({ variant: '', onMessage() {}, onEvent: (_e, frame) => s.send(frame), onClose() {} });
       s.subscribe('bridge.evt.up.server.s1.>');
       return s;
