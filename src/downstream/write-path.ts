@@ -83,6 +83,9 @@ function flushAll(): void {
     f.flushQueued = false;
     f.flush();
   }
+  // Nothing holds on to this turn's frames past it.
+  lastFrames = null;
+  lastBatch = null;
   // The writes were work too: an event right after a long pass is no lone event.
   const t = (idleSince = performance.now());
   for (const { timing, record } of timed) {
@@ -132,8 +135,27 @@ export function endFanout(): void {
   } else awaiting.push(c);
 }
 
-/** Writes queued frames (`bytes` in all) with one write, copied into one buffer. */
+/**
+ * The last batch built this turn, and the frames it holds. Sessions that want the same events
+ * queue the very same frames in the same order (the hub shares them), so the next session whose
+ * frames are those writes that buffer too: one copy per turn, not one per session.
+ */
+let lastFrames: readonly Buffer[] | null = null;
+let lastBatch: Buffer | null = null;
+
+function sameFrames(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Writes queued frames (`bytes` in all) with one write, copied into one buffer (shared, see {@link lastBatch}). */
 export function writeBatch(socket: Socket, frames: readonly Buffer[], bytes: number): void {
+  if (frames.length === 1) return void socket.write(frames[0]!);
   // Copying a turn's frames (a few KB) costs less than handing the stream one chunk per frame.
-  socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
+  if (lastFrames === null || lastBatch === null || !sameFrames(lastFrames, frames)) {
+    lastBatch = Buffer.concat(frames, bytes);
+    lastFrames = frames;
+  }
+  socket.write(lastBatch);
 }

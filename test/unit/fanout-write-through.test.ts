@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
-import { beginFanout, endFanout, QUIET_MS, scheduleFlush, type Flushable } from '../../src/downstream/write-path.ts';
+import type { Socket } from 'node:net';
+import { beginFanout, endFanout, QUIET_MS, scheduleFlush, textFrame, writeBatch, type Flushable } from '../../src/downstream/write-path.ts';
 import { FANOUT_CHANNEL, FanoutTiming, type FanoutRecord } from '../../src/fanout-timing.ts';
 import { Hub, type HubMember } from '../../src/downstream/hub.ts';
 import { MemoryBus } from '../../src/bus/memory.ts';
@@ -130,6 +131,27 @@ describe('write-through fan-out', () => {
     assert.equal(s.flushes, 0);
     await nextTurn();
     assert.equal(s.flushes, 1);
+  });
+});
+
+describe('batches', () => {
+  test('sessions with the same frames in a turn write one shared buffer; other frames get their own', async () => {
+    const written: Buffer[] = [];
+    const socket = { write: (b: Buffer) => void written.push(b) } as unknown as Socket;
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => textFrame(Buffer.from(x)));
+    const bytes = (l: Buffer[]) => l.reduce((n, f) => n + f.length, 0);
+    writeBatch(socket, [a!, b!], bytes([a!, b!]));
+    writeBatch(socket, [a!, b!], bytes([a!, b!]));
+    writeBatch(socket, [a!, c!], bytes([a!, c!]));
+    writeBatch(socket, [a!, b!, c!], bytes([a!, b!, c!]));
+    assert.equal(written[1], written[0], 'the same frames: the same buffer');
+    assert.notEqual(written[2], written[0]);
+    assert.deepEqual(written.map((w) => w.toString()), [Buffer.concat([a!, b!]), Buffer.concat([a!, b!]), Buffer.concat([a!, c!]), Buffer.concat([a!, b!, c!])].map(String));
+    // A flush pass ends the turn: nothing of it is kept.
+    scheduleFlush(session());
+    await nextTurn();
+    writeBatch(socket, [a!, b!, c!], bytes([a!, b!, c!]));
+    assert.notEqual(written[4], written[3], 'built again in a new turn');
   });
 });
 
