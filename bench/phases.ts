@@ -19,6 +19,7 @@ import { cpuSeconds, Ipc, machineBusySeconds, rssBytes, startNode } from './proc
 import { startStack, type ScenarioName, type Stack, type Target } from './scenarios.ts';
 import { sleep } from './child-hook.ts';
 import type { ClientStats, LatencySummary } from './wire.ts';
+import { readRelayTiming, resetRelayTiming, type RelayTiming } from './relay-timing.ts';
 
 export interface PhaseOptions {
   settleMs: number;
@@ -73,6 +74,11 @@ export interface RunResult {
     rssBytes: number;
   };
   loss: ClientStats & { expectedPerClient: number };
+  /**
+   * The relay's own share (relay-mem, relay-nats): receipt of each upstream frame to the last socket
+   * write of its event, over the fixed-rate and the saturation phases (bench/relay-timing.ts).
+   */
+  relay: { fixed: RelayTiming; sat: RelayTiming } | null;
   /** The server's last stderr lines, when it closed clients or the loop stalled (e.g. a drain: which signal). */
   serverLogTail?: string;
 }
@@ -164,10 +170,12 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
     await rate(perSec, o.fixedWarmMs);
     await lg.call('waitFor', { target: delivered(), idleMs: o.idleMs });
     await lg.call('reset', { latency: true });
+    await resetRelayTiming(stack.relayIpc);
     const f0 = await snapshot(lg, stack.serverPids);
     await rate(perSec, o.fixedMs);
     await lg.call('waitFor', { target: delivered(), idleMs: o.idleMs });
     const f1 = await snapshot(lg, stack.serverPids);
+    const relayFixed = await readRelayTiming(stack.relayIpc);
     const latency = await lg.call<LatencySummary>('latency');
     await lg.call('reset', { latency: false });
     phase('fixed');
@@ -193,9 +201,11 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
     const nS = stack.serverPids.length;
     const nB = stack.busPids.length;
     const pids = [...stack.serverPids, ...stack.busPids, stack.pubPid, lgChild.pid];
+    await resetRelayTiming(stack.relayIpc);
     const s0 = await snapshot(lg, pids);
     await pump(performance.now() + o.satMs);
     const s1 = await snapshot(lg, pids);
+    const relaySat = await readRelayTiming(stack.relayIpc);
     const satRss = serverRss(stack);
     const seconds = (s1.us - s0.us) / 1e6;
     const deliveries = s1.total - s0.total;
@@ -240,6 +250,7 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
         rssBytes: satRss,
       },
       loss: { ...loss, expectedPerClient },
+      relay: stack.relayIpc ? { fixed: relayFixed, sat: relaySat } : null,
       ...(stalled || Object.keys(loss.closes).length > 0 ? { serverLogTail: stack.logTail() } : {}),
     };
   } finally {

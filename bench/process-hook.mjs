@@ -9,9 +9,59 @@
  * - an IPC `__memory` request is answered with `process.memoryUsage()` and the resident size of
  *   V8's young generation (`youngBytes`); with `args.gc` it first runs two full GCs (the process
  *   must run with --expose-gc), so memory is read after a collection, not whenever V8 felt like one;
- *   `__spaces` answers the bytes used per V8 heap space (same `gc` option), to see where growth lives.
+ *   `__spaces` answers the bytes used per V8 heap space (same `gc` option), to see where growth lives;
+ *   `__probe` answers memoryUsage, heap statistics and per-space used/physical bytes, optionally after
+ *   writing a heap snapshot (bench/memory-probe.ts);
+ * - `__fanout` subscribes to the relay's fan-out timing channel (src/fanout-timing.ts) at the first
+ *   call and answers the records since the last call, each `[received, decoded, published,
+ *   delivered, encoded, firstWrite, lastWrite, sessions]` (`performance.now()` ms); `reset` drops them;
+ * - `__gc` observes GC pauses from the first call on and answers those since the last call.
  */
-import { getHeapSpaceStatistics } from 'node:v8';
+import { subscribe } from 'node:diagnostics_channel';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
+
+/** The relay's fan-out records (src/fanout-timing.ts publishes them on this channel while it has a subscriber). */
+const FANOUT_CHANNEL = 'bridge.fanout';
+const FANOUT_MAX = 200_000;
+/** Records since the last `__fanout` reset; null until the first request subscribes. */
+let fanout = null;
+
+const GC_KINDS = { 1: 'minor', 4: 'major', 8: 'incremental', 16: 'weakcb' };
+/** GC pauses since the last `__gc` request; null until the first request starts observing. */
+let gcStats = null;
+
+/** Answers `__gc`: count, total and longest pause (ms) of the GCs since the last call (observing from the first). */
+function gcPauses() {
+  if (gcStats === null) {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        gcStats.count += 1;
+        gcStats.totalMs += e.duration;
+        if (e.duration > gcStats.maxMs) gcStats.maxMs = e.duration;
+        // perf_hooks.constants: 1 minor (scavenge), 4 major (mark-compact), 8 incremental marking, 16 weak callbacks.
+        const kind = GC_KINDS[e.detail?.kind] ?? String(e.detail?.kind);
+        gcStats.kinds[kind] = (gcStats.kinds[kind] ?? 0) + e.duration;
+      }
+    }).observe({ entryTypes: ['gc'] });
+  }
+  const out = gcStats ?? { count: 0, totalMs: 0, maxMs: 0, kinds: {} };
+  gcStats = { count: 0, totalMs: 0, maxMs: 0, kinds: {} };
+  return out;
+}
+
+/** Answers `__fanout`: the records since the last call (subscribing at the first); `reset` drops them. */
+function fanoutRecords(args) {
+  if (fanout === null) {
+    fanout = [];
+    subscribe(FANOUT_CHANNEL, (r) => {
+      if (fanout.length < FANOUT_MAX) fanout.push([r.received, r.decoded, r.published, r.delivered, r.encoded, r.firstWrite, r.lastWrite, r.sessions]);
+    });
+  }
+  const out = args?.reset ? [] : fanout;
+  fanout = [];
+  return out;
+}
 
 const gc = globalThis.gc;
 
@@ -40,6 +90,24 @@ if (process.channel) {
     if (req.op === '__spaces') {
       if (req.args?.gc) collect();
       process.send?.({ id: req.id, ok: true, result: getHeapSpaceStatistics().map((s) => ({ space: s.space_name, used: s.space_used_size })) });
+      return;
+    }
+    if (req.op === '__gc') {
+      process.send?.({ id: req.id, ok: true, result: gcPauses() });
+      return;
+    }
+    if (req.op === '__fanout') {
+      process.send?.({ id: req.id, ok: true, result: fanoutRecords(req.args) });
+      return;
+    }
+    if (req.op === '__probe') {
+      if (req.args?.flags) setFlagsFromString(req.args.flags);
+      // `lastResortOnly`: the collection as it was before the plain gc() was added (issue 9), for comparison.
+      if (req.args?.lastResortOnly) for (let i = 0; i < 2; i++) gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+      else if (req.args?.gc) collect();
+      if (req.args?.snapshot) writeHeapSnapshot(req.args.snapshot);
+      const spaces = getHeapSpaceStatistics().map((s) => ({ space: s.space_name, used: s.space_used_size, physical: s.physical_space_size, size: s.space_size }));
+      process.send?.({ id: req.id, ok: true, result: { memory: process.memoryUsage(), spaces, heap: getHeapStatistics() } });
       return;
     }
     if (req.op !== '__memory') return;

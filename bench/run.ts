@@ -13,6 +13,9 @@
  *   --depth N            closed-loop windows in flight (default 3; a window is 10 000 deliveries)
  *   --out DIR            where the JSON goes (default bench-results)
  *   --profile DIR        run the relay under `node --cpu-prof`, one .cpuprofile per relay run in DIR
+ *   --timeline           print, per relay run, the phases of the relay's own fan-out (receipt,
+ *                        decode, publish, bus delivery, encode, first and last socket write) at the
+ *                        median and p99 event of the fixed-rate and saturation phases
  *   --relay-from dist|src   the compiled build (default; built first, as `npm run build` does) or
  *                        the TypeScript source through tsx
  */
@@ -25,6 +28,7 @@ import { eachFlag } from './args.ts';
 import { runInstance, type PhaseOptions, type RunResult } from './phases.ts';
 import { ROOT } from './procs.ts';
 import { renderTable, summarize, targets } from './report.ts';
+import { renderTimeline } from './relay-timing.ts';
 import { NATS_SERVER, SCENARIOS, type ScenarioName } from './scenarios.ts';
 
 interface Options {
@@ -33,6 +37,7 @@ interface Options {
   scenarios: ScenarioName[];
   out: string;
   quick: boolean;
+  timeline: boolean;
   phases: PhaseOptions;
 }
 
@@ -44,12 +49,13 @@ function parseArgs(argv: string[]): Options {
     scenarios: [...SCENARIOS],
     out: join(ROOT, 'bench-results'),
     quick,
+    timeline: argv.includes('--timeline'),
     phases: quick
       ? { settleMs: 500, fixedWarmMs: 300, fixedMs: 1500, satWarmMs: 500, satMs: 1500, rate: 20_000, windowDeliveries: 10_000, depth: 3, idleMs: 5000 }
       : { settleMs: 2000, fixedWarmMs: 1000, fixedMs: 5000, satWarmMs: 1000, satMs: 5000, rate: 20_000, windowDeliveries: 10_000, depth: 3, idleMs: 5000 },
   };
   eachFlag(argv, (a, { value, int }) => {
-    if (a === '--quick') return;
+    if (a === '--quick' || a === '--timeline') return;
     else if (a === '--clients') o.clients = value().split(',').map((x) => Number(x.trim()));
     else if (a === '--reps') o.reps = int();
     else if (a === '--rate') o.phases.rate = int();
@@ -122,9 +128,12 @@ async function main(): Promise<void> {
           runs.push(r);
           process.stderr.write(
             `${tag}: ${Math.round(r.sat.deliveriesPerSec).toLocaleString('en')} deliveries/s (other CPU ${r.sat.otherCpuPct.toFixed(0)}%)${r.sat.stalled ? ' (STALLED)' : ''}, ` +
-              `p99 ${(r.fixed.p99Us / 1000).toFixed(2)} ms, ${(r.memory.perConnBytes / 1024).toFixed(1)} KB/conn, ` +
+              `p99 ${(r.fixed.p99Us / 1000).toFixed(2)} ms${r.relay ? ` (relay's own ${(r.relay.fixed.p99Us / 1000).toFixed(2)} ms)` : ''}, ${(r.memory.perConnBytes / 1024).toFixed(1)} KB/conn, ` +
               `lost ${r.loss.lost}, cut ${r.loss.clients - r.loss.open}${Object.keys(r.loss.closes).length ? ` closes ${JSON.stringify(r.loss.closes)}` : ''}, load ${r.loadAvg.toFixed(1)} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`,
           );
+          if (o.timeline && r.relay) {
+            for (const [phase, t] of Object.entries(r.relay)) process.stderr.write(`${renderTimeline(`  ${s} C=${C} ${phase}`, t).join('\n')}\n`);
+          }
         } catch (err) {
           const error = err instanceof Error ? err.message : String(err);
           failures.push({ scenario: s, clients: C, rep, error });

@@ -43,6 +43,8 @@ export interface Stack {
   readonly memory: ((gc: boolean) => Promise<NodeJS.MemoryUsage & { youngBytes: number }>) | null;
   readonly pub: Ipc;
   readonly pubPid: number;
+  /** The IPC channel of the one relay (relay-mem, relay-nats): its timing samples, memory probes. */
+  readonly relayIpc?: Ipc;
   /** Where clients connect; C clients are spread evenly over these. */
   readonly targets: Target[];
   /** Last stderr lines of the server (kept in the result when it closed clients or stalled). */
@@ -178,6 +180,7 @@ async function startRelay(name: 'relay-mem' | 'relay-nats'): Promise<Stack> {
       serverPids: [relay.pid],
       busPids: nats ? [nats.child.pid] : [],
       memory: (gc) => relayIpc.call('__memory', { gc }),
+      relayIpc,
       pub: pub.ipc,
       pubPid: pub.child.pid,
       targets: [target],

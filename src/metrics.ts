@@ -12,6 +12,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DropReason, Telemetry } from './contracts.ts';
+import { FanoutTiming } from './fanout-timing.ts';
 
 /** Where a contained error escaped from (`bridge_handler_errors_total{where}`). */
 export type HandlerSite = 'request' | 'upgrade' | 'frame' | 'timer' | 'bus' | 'link' | 'process';
@@ -114,6 +115,14 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly fanoutWrite = new Histogram({
+    name: 'bridge_fanout_write_seconds',
+    help: 'Time from receiving an upstream frame to the last socket write of its event to this node\'s sessions, for events this node received itself: the relay\'s own share of delivery latency.',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+  /** Times events from upstream receipt to last socket write, into {@link fanoutWrite}. */
+  readonly fanout = new FanoutTiming((seconds) => this.fanoutWrite.observe(seconds));
   /** The delivery count cell of a dialect: add to `n`; it reaches `bridge_events_out_total` at the next scrape. */
   deliveries(dialect: string): { n: number } {
     let cell = this.#deliveries.get(dialect);

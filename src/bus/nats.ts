@@ -23,6 +23,7 @@ import { isValidPattern } from './subject-index.ts';
 import { describeConnectError, FirstConnect, MAX_RETRY_MS } from './nats-connect.ts';
 import { decodeEvent, Retention } from './nats-retention.ts';
 import { SubscriptionTable } from './nats-subscriptions.ts';
+import { LocalDelivery } from './local-delivery.ts';
 import { answerCommand, encode, fail, requestCommand } from './nats-commands.ts';
 
 export { streamNames } from './nats-retention.ts';
@@ -50,6 +51,8 @@ export interface NatsBusOptions {
   token?: string;
   user?: string;
   pass?: string;
+  /** Hand this process's own events to its subscribers at once (local-delivery.ts). Default false. */
+  localDelivery?: boolean;
   /** Receives handler errors, undecodable messages and async server errors. Default `process.emitWarning`. */
   onError?(err: unknown): void;
 }
@@ -65,6 +68,8 @@ export class NatsBus implements Bus {
   readonly #onError: (err: unknown) => void;
   readonly #retention: Retention;
   readonly #subs: SubscriptionTable;
+  /** This process's subscribers of its own events, with `localDelivery`. */
+  readonly #local: LocalDelivery | null;
   readonly #first: FirstConnect;
   readonly #answering = new Set<Promise<void>>();
   readonly #state = new BusStateCell((err) => this.#onError(err));
@@ -86,6 +91,7 @@ export class NatsBus implements Bus {
   constructor(opts: NatsBusOptions) {
     this.#opts = opts;
     this.#onError = opts.onError ?? ((err) => process.emitWarning(err instanceof Error ? err : String(err)));
+    this.#local = opts.localDelivery ? new LocalDelivery(this.#onError, (subject, event) => this.#send(subject, event)) : null;
     this.#retention = new Retention({
       prefix: opts.prefix,
       historyLimit: Math.max(1, Math.floor(opts.historyLimit ?? 150)),
@@ -150,8 +156,13 @@ export class NatsBus implements Bus {
   /** Never throws; before the first connection and after `drain()` events are dropped. */
   publish(subject: string, event: BridgeEvent): void {
     if (this.#state.ending || !this.#nc) return;
+    if (this.#local) this.#local.deliver(subject, event);
+    else this.#send(subject, event);
+  }
+
+  #send(subject: string, event: BridgeEvent): void {
     try {
-      this.#nc.publish(subject, encode(event));
+      this.#nc?.publish(subject, encode(event));
     } catch (err) {
       this.#onError(err);
     }
@@ -159,7 +170,9 @@ export class NatsBus implements Bus {
 
   /** Active once it reached the server (`flush()`). Undecodable messages are reported and skipped. */
   subscribe(pattern: string, handler: EventHandler): BusSubscription {
-    return this.#sub(pattern, undefined, (msg) => {
+    const local = this.#local?.add(pattern, handler);
+    const sub = this.#sub(pattern, undefined, (msg) => {
+      if (local?.echo(msg.data)) return; // its own subscribers had this process's event at once
       let event: BridgeEvent;
       try {
         event = decodeEvent(msg.data);
@@ -173,6 +186,7 @@ export class NatsBus implements Bus {
         this.#onError(err);
       }
     });
+    return local ? local.with(sub) : sub;
   }
 
   /** Serves in a queue group; a request that is not JSON is answered `BRIDGE_ERR_BAD_FRAME`. */

@@ -1,7 +1,9 @@
 /**
  * Local fan-out. One bus subscription per distinct pattern on this node, reference-counted over
  * the sessions that want it; each event is encoded once per (dialect, variant) and the same bytes
- * go to every session of that dialect and variant.
+ * go to every session of that dialect and variant. Each event's hand-out is framed by the write
+ * path's `beginFanout`/`endFanout`, which decide whether sessions write at once or at the end of
+ * the turn, and time the events this node received itself (fanout-timing.ts).
  */
 import type { Bus, BusSubscription } from '../bus/bus.ts';
 import { describeError } from '../contain.ts';
@@ -9,6 +11,8 @@ import type { DropReason, EventEncoder, SessionHooks } from '../contracts.ts';
 import type { BridgeEvent } from '../events.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ThrottledLog } from '../throttled-log.ts';
+import type { FanoutRecord } from '../fanout-timing.ts';
+import { beginFanout, endFanout } from './write-path.ts';
 
 /** A session as the hub sees it. */
 export interface HubMember {
@@ -40,6 +44,8 @@ export class Hub {
    */
   #lastEvent: BridgeEvent | null = null;
   #lastFrames: FrameCache | null = null;
+  /** Dialects encoded for the first time during the current hand-out, counted after it (see #count). */
+  readonly #encoded: { dialect: string; dropped: DropReason | null; at: number }[] = [];
 
   constructor(bus: Bus, metrics: Metrics, notes?: ThrottledLog) {
     this.#bus = bus;
@@ -75,6 +81,33 @@ export class Hub {
 
   #deliver(event: BridgeEvent, members: Set<HubMember>): void {
     if (members.size === 0) return;
+    const timing = this.#metrics.fanout;
+    // Once per event (the first of its patterns): when this node received it, time its fan-out.
+    const timed = timing.take(event.id);
+    if (timed !== null) timed.sessions = members.size;
+    beginFanout(timing, timed);
+    try {
+      this.#handOut(event, members, timed);
+    } finally {
+      endFanout();
+      this.#count(event);
+    }
+  }
+
+  /** The metrics of the encodings just made: after the hand-out, so the first write waits for none of it. */
+  #count(event: BridgeEvent): void {
+    const encoded = this.#encoded;
+    if (encoded.length === 0) return;
+    const received = Date.parse(event.time);
+    for (const e of encoded) {
+      if (e.dropped !== null) this.#metrics.eventsDropped.inc({ dialect: e.dialect, direction: 'downstream', reason: e.dropped });
+      if (Number.isFinite(received)) this.#metrics.fanoutLatency.observe({ dialect: e.dialect }, Math.max(0, e.at - received) / 1000);
+    }
+    encoded.length = 0;
+  }
+
+  /** Hands `event` to every member, encoded once per dialect and variant. */
+  #handOut(event: BridgeEvent, members: Set<HubMember>, timed: FanoutRecord | null): void {
     let frames = this.#lastFrames;
     if (this.#lastEvent !== event || frames === null) {
       frames = new Map();
@@ -96,6 +129,7 @@ export class Hub {
         if (f === undefined) {
           f = this.#encode(event, member, frames);
           frames.set(key, f);
+          if (timed !== null && timed.encoded === 0) timed.encoded = performance.now();
         }
         frame = f;
         lastDialect = dialect;
@@ -121,11 +155,7 @@ export class Hub {
         error: describeError(err),
       });
     }
-    if (firstOfDialect) {
-      if (text === null) this.#metrics.eventsDropped.inc({ dialect: member.dialect, direction: 'downstream', reason: dropped });
-      const received = Date.parse(event.time);
-      if (Number.isFinite(received)) this.#metrics.fanoutLatency.observe({ dialect: member.dialect }, Math.max(0, Date.now() - received) / 1000);
-    }
+    if (firstOfDialect) this.#encoded.push({ dialect: member.dialect, dropped: text === null ? dropped : null, at: Date.now() });
     return text === null ? null : Buffer.from(text, 'utf8');
   }
 }

@@ -36,6 +36,8 @@ export function makeBus(config: BridgeConfig, log: Log, clock: Clock, metrics: M
       notes.note('warn', 'bus:historyConcurrency', 1, 'limit hit', { limit: 'historyConcurrency' });
     },
     clock,
+    // This node's own events reach its dashboards without the round trip (issue 15).
+    localDelivery: true,
     name: `protocol-bridge ${config.node.id}`,
     ...(b.token ? { token: b.token } : {}),
     ...(b.user ? { user: b.user } : {}),

@@ -84,6 +84,7 @@ export class LinkRunner {
   #stopped: Promise<void> | null = null;
   /** Bumped per attempt and whenever a socket is given up on, so its callbacks are ignored. */
   #generation = 0;
+  #frameAt = 0; // when the frame being handled arrived (performance.now()); 0 outside one
 
   constructor(o: LinkRunnerOptions) {
     this.#o = o;
@@ -241,7 +242,9 @@ export class LinkRunner {
 
   #publish(type: string, data: unknown, id: string, hop = 0): void {
     const o = this.#o;
+    const decoded = performance.now();
     const event = makeEvent({ upstream: o.upstream, node: o.node, receivedAt: o.clock.now(), hop }, type, id, data);
+    o.metrics.fanout.note(event.id, this.#frameAt || decoded, decoded); // its fan-out is timed from receipt
     o.bus.publish(o.subjects.event(o.upstream, type, id), event);
     o.metrics.eventsIn.inc({ protocol: o.protocol, upstream: o.upstream });
   }
@@ -294,7 +297,10 @@ export class LinkRunner {
       this.#guard('open', () => this.#hooks.onOpen());
     });
     socket.on('message', (text) => {
-      if (current()) this.#guard('message', () => this.#hooks.onMessage(text));
+      if (!current()) return;
+      this.#frameAt = performance.now();
+      this.#guard('message', () => this.#hooks.onMessage(text));
+      this.#frameAt = 0;
     });
     socket.on('error', (err) => this.#o.log.debug('upstream socket error', { err }));
     socket.on('close', (code, reason) => {
