@@ -82,8 +82,8 @@ interface Reading {
   maps: ReturnType<typeof mappings>;
 }
 
-async function read(ipc: Ipc, pid: number, snapshot?: string, flags?: string, gc: boolean | 'lastResortOnly' = true): Promise<Reading> {
-  const r = await ipc.call('__probe', { gc: gc === true, lastResortOnly: gc === 'lastResortOnly', snapshot, flags });
+async function read(ipc: Ipc, pid: number, snapshot?: string, flags?: string, gc: boolean | 'plainOnly' = true): Promise<Reading> {
+  const r = await ipc.call('__probe', { gc: gc === true, plainOnly: gc === 'plainOnly', snapshot, flags });
   const s = smaps(pid);
   return { rss: s.Rss!, smaps: s, regions: regions(pid), maps: mappings(pid), memory: r.memory, spaces: r.spaces };
 }
@@ -109,11 +109,16 @@ for (const name of scenarios) {
   const [stack] = await Promise.all([startStack(name), lg.ready()]);
   try {
     const pid = stack.serverPids[0]!;
-    const ipc = stack.relayIpc!;
+    const ipc = stack.serverIpc!;
     await lg.call('open', { ...stack.targets[0], count: 100 });
     stack.pub.send('burst', { n: 200 });
     await lg.call('waitFor', { target: 20000, idleMs: 5000 });
     await lg.call('close');
+    if (process.env.PROBE_PREWARM) {
+      // The first reading after the process has served C connections once (its pools at that high-water mark).
+      await lg.call('open', { ...stack.targets[0], count: C });
+      await lg.call('close');
+    }
     await sleep(1000);
     const r0 = await read(ipc, pid);
     await lg.call('open', { ...stack.targets[0], count: C });
@@ -124,9 +129,9 @@ for (const name of scenarios) {
       diff(r0, await read(ipc, pid, undefined, undefined, false), C);
     }
     await sleep(1000);
-    if (process.env.PROBE_LAST_RESORT_ONLY) {
-      console.log(`${name} C=${C}: collected with the two last-resort GCs only (no plain gc() after):`);
-      diff(r0, await read(ipc, pid, undefined, undefined, 'lastResortOnly'), C);
+    if (process.env.PROBE_PLAIN_ONLY) {
+      console.log(`${name} C=${C}: collected with a plain gc() only (no compaction):`);
+      diff(r0, await read(ipc, pid, undefined, undefined, 'plainOnly'), C);
     }
     const r1 = await read(ipc, pid);
     await sleep(3000);
@@ -137,6 +142,12 @@ for (const name of scenarios) {
     console.log(' after 4 s:');
     diff(r0, r2, C);
     mapDiff(r0.maps, r2.maps, C);
+    if (process.env.PROBE_LATER_MS) {
+      // RSS a while after the collection, without another: what the GC freed may leave RSS later (V8's unmapper).
+      await sleep(Number(process.env.PROBE_LATER_MS));
+      console.log(` ${process.env.PROBE_LATER_MS} ms after that collection:`);
+      diff(r0, await read(ipc, pid, undefined, undefined, false), C);
+    }
     if (process.env.PROBE_FLAGS) {
       // V8 flags set in the relay before one more reading (e.g. --compact-on-every-full-gc).
       const r5 = await read(ipc, pid, undefined, process.env.PROBE_FLAGS);

@@ -157,7 +157,11 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
     await lg.call('close');
     phase('warmup');
 
-    // 2. memory
+    // 2. memory. C clients come and go first, so both readings are of a process that has already
+    // served C connections: pools sized by a burst of C handshakes (V8's young generation, malloc's
+    // arenas) are at that size in both, and the difference is what C idle connections hold.
+    await openClients(lg, stack.targets, C);
+    await lg.call('close');
     const mem0 = await settledMemory(stack, o.settleMs);
     const openMs = await openClients(lg, stack.targets, C);
     const seq0 = published;

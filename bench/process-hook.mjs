@@ -7,7 +7,7 @@
  * - losing the IPC channel to the orchestrator (it exited or was killed, even with SIGKILL)
  *   exits the child, so no relay, simulator or load generator outlives the bench;
  * - an IPC `__memory` request is answered with `process.memoryUsage()` and the resident size of
- *   V8's young generation (`youngBytes`); with `args.gc` it first runs two full GCs (the process
+ *   V8's young generation (`youngBytes`); with `args.gc` it first runs two compacting full GCs and waits for RSS to settle (the process
  *   must run with --expose-gc), so memory is read after a collection, not whenever V8 felt like one;
  *   `__spaces` answers the bytes used per V8 heap space (same `gc` option), to see where growth lives;
  *   `__probe` answers memoryUsage, heap statistics and per-space used/physical bytes, optionally after
@@ -66,14 +66,36 @@ function fanoutRecords(args) {
 const gc = globalThis.gc;
 
 function collect() {
-  // Twice: the first frees what the second finds already unreferenced (weak maps, finalizers).
-  // 'last-resort' also hands freed pages back to the OS, so RSS shows what is still in use.
-  for (let i = 0; i < 2; i++) gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  // Then a plain gc(): on Node 20 (V8 11.3) the call with options above now and then leaves
-  // tens of MB of garbage in old space (a relay's closed sessions), which the plain call and the
-  // next ordinary major GC both collect. Read without it, the soak's churn reported a Wings
-  // "leak" of ~6 KB per session that no heap snapshot could show (issue 9; bench/soak/README.md).
-  gc?.();
+  // What V8's memory reducer does by itself once a server has been idle for ~8 s: full GCs that
+  // compact old space, so RSS shows the live objects rather than pages left half full by the
+  // garbage of a burst of handshakes. On Node 20 (V8 11.3) gc() takes no options that do this:
+  // gc({type: 'major', flavor: 'last-resort'}) runs a scavenge (--trace-gc shows it), and a
+  // plain gc() compacts only pages that are mostly free. So compaction is switched on for the
+  // two plain calls (the first frees what the second finds unreferenced: weak maps, finalizers).
+  setFlagsFromString('--compact-on-every-full-gc');
+  try {
+    gc?.();
+    gc?.();
+  } finally {
+    setFlagsFromString('--no-compact-on-every-full-gc');
+  }
+  return rssSettled();
+}
+
+/**
+ * Resolves once RSS stopped falling. V8 hands the pages a collection freed back to the OS from a
+ * background thread (its unmapper), so RSS read right after a compacting GC still holds them: at
+ * 2 000 idle relay connections, 3 s later it was 4.5 KB per connection lower. Polls every 50 ms
+ * until RSS fell by less than 64 KiB over the last 250 ms (at most 5 s).
+ */
+async function rssSettled() {
+  const readings = [process.memoryUsage.rss()];
+  const until = Date.now() + 5000;
+  while (Date.now() < until) {
+    await new Promise((res) => setTimeout(res, 50));
+    readings.push(process.memoryUsage.rss());
+    if (readings.length > 5 && readings.at(-6) - readings.at(-1) < 64 * 1024) return;
+  }
 }
 
 /** Resident bytes of the young generation: a per-process pool that V8 sizes by allocation rate. */
@@ -85,10 +107,10 @@ function youngBytes() {
 
 if (process.channel) {
   process.on('disconnect', () => process.exit(0));
-  process.on('message', (req) => {
+  process.on('message', async (req) => {
     if (!req || req.id === undefined) return;
     if (req.op === '__spaces') {
-      if (req.args?.gc) collect();
+      if (req.args?.gc) await collect();
       process.send?.({ id: req.id, ok: true, result: getHeapSpaceStatistics().map((s) => ({ space: s.space_name, used: s.space_used_size })) });
       return;
     }
@@ -102,16 +124,16 @@ if (process.channel) {
     }
     if (req.op === '__probe') {
       if (req.args?.flags) setFlagsFromString(req.args.flags);
-      // `lastResortOnly`: the collection as it was before the plain gc() was added (issue 9), for comparison.
-      if (req.args?.lastResortOnly) for (let i = 0; i < 2; i++) gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-      else if (req.args?.gc) collect();
+      // `plainOnly`: a plain gc() without compaction (the collection before issue 15), for comparison.
+      if (req.args?.plainOnly) gc?.();
+      else if (req.args?.gc) await collect();
       if (req.args?.snapshot) writeHeapSnapshot(req.args.snapshot);
       const spaces = getHeapSpaceStatistics().map((s) => ({ space: s.space_name, used: s.space_used_size, physical: s.physical_space_size, size: s.space_size }));
       process.send?.({ id: req.id, ok: true, result: { memory: process.memoryUsage(), spaces, heap: getHeapStatistics() } });
       return;
     }
     if (req.op !== '__memory') return;
-    if (req.args?.gc) collect();
+    if (req.args?.gc) await collect();
     process.send?.({ id: req.id, ok: true, result: { ...process.memoryUsage(), youngBytes: youngBytes() } });
   });
   // The channel must not keep a finished child alive; servers are kept alive by their sockets.

@@ -148,9 +148,10 @@ async function main(): Promise<void> {
     'deliveries = messages received, summed over all clients (one publish to C clients = C deliveries); ' +
       `saturation is a closed loop (≤ ${o.phases.depth} windows of ${o.phases.windowDeliveries} deliveries in flight).`,
     `latency: publisher timestamp (CLOCK_MONOTONIC) to client receipt, at ${o.phases.rate} deliveries/s in total; ${FRAME_NOTE}.`,
-    'memory/idle conn = (server RSS with C idle authenticated clients − RSS with none) / C, each after a settle period and, for the ' +
-      'Node servers (relay, baseline), two full GCs that return freed pages (bench/process-hook.mjs, over IPC) and without V8\'s resident young generation, ' +
-      'a per-process pool V8 grows (up to 32 MiB) when the handshakes allocate fast and that does not scale with C; "RSS/idle conn, as is" keeps it in. ' +
+    'memory/idle conn = (server RSS with C idle authenticated clients − RSS with none) / C, both read after C clients came and went once ' +
+      '(so pools a burst of C handshakes grows are at that size in both readings), each after a settle period and, for the ' +
+      'Node servers (relay, baseline), two compacting full GCs and RSS settled (what V8\'s memory reducer does by itself once idle; bench/process-hook.mjs, over IPC), ' +
+      'without V8\'s resident young generation, a per-process pool that does not scale with C; "RSS/idle conn, as is" keeps it in. ' +
       'nats-server (Go) is measured as is, without a forced GC. ' +
       '"JS heap+ext/idle conn" is the growth of process.memoryUsage() heapUsed+external per connection (it can exceed the RSS delta: heap growth may land in pages already resident). The memory target is judged at C ≥ 1000 only: ' +
       'at C = 100 the RSS delta is within allocator noise.',

@@ -45,6 +45,8 @@ export interface Stack {
   readonly pubPid: number;
   /** The IPC channel of the one relay (relay-mem, relay-nats): its timing samples, memory probes. */
   readonly relayIpc?: Ipc;
+  /** The IPC channel of a single Node server process (relay or baseline), for memory probes. */
+  readonly serverIpc?: Ipc;
   /** Where clients connect; C clients are spread evenly over these. */
   readonly targets: Target[];
   /** Last stderr lines of the server (kept in the result when it closed clients or stalled). */
@@ -181,6 +183,7 @@ async function startRelay(name: 'relay-mem' | 'relay-nats'): Promise<Stack> {
       busPids: nats ? [nats.child.pid] : [],
       memory: (gc) => relayIpc.call('__memory', { gc }),
       relayIpc,
+      serverIpc: relayIpc,
       pub: pub.ipc,
       pubPid: pub.child.pid,
       targets: [target],
@@ -205,6 +208,7 @@ async function startBaseline(): Promise<Stack> {
       serverPids: [server.pid],
       busPids: [],
       memory: (gc) => ipc.call('__memory', { gc }),
+      serverIpc: ipc,
       pub: pub.ipc,
       pubPid: pub.child.pid,
       targets: [{ mode: 'plain', url: `ws://127.0.0.1:${port}/` }],
