@@ -19,10 +19,7 @@ import {
   HostedSocket,
   HostShared,
   WsConnection,
-  onSocketClose,
-  onSocketError,
-  onSocketMessage,
-  onSocketPong,
+  listenTo,
   type ConnectionHooks,
   type HostConnection,
   type SocketObserver,
@@ -278,6 +275,9 @@ export class WebHost {
       // Without verifyClient ws completes the upgrade synchronously or not at all (a bad
       // Sec-WebSocket-Key is answered 400 by ws itself); a late callback would find the slot gone.
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        // ws has its own error listener on the socket now; a second one would make the socket's
+        // listener list an array for as long as it is open.
+        socket.off('error', destroyOnError);
         if (phase === 'released') return ws.terminate();
         phase = 'attached';
         this.#attach(ws as HostedSocket, hit.value, request, verdict.state, address);
@@ -303,10 +303,7 @@ export class WebHost {
     this.#sockets.add(ws);
     ws.host = this.#shared;
     ws.address = address;
-    ws.on('error', onSocketError);
-    ws.on('close', onSocketClose);
-    ws.on('message', onSocketMessage);
-    ws.on('pong', onSocketPong);
+    listenTo(ws);
     try {
       ws.hooks = endpoint.open(new WsConnection(ws), req, state);
     } catch (err) {

@@ -7,7 +7,9 @@
  *   ws writes each frame to it at once, so our writes and ws's keep the order they were made in;
  * - `bufferedAmount` reads the socket's writable state, so it counts bytes we wrote too;
  * - `_closeFrameReceived` is true once the peer's close frame arrived (read by HostedSocket.close);
- * - an unmasked final text frame is the bytes `Sender.frame` builds (write-path.ts `textFrame`).
+ * - an unmasked final text frame is the bytes `Sender.frame` builds (write-path.ts `textFrame`);
+ * - `_receiver._buffers` is the receiver's array of unread chunks, read afresh from the receiver
+ *   at each use (`releaseReadBuffers` swaps an empty one for a new one).
  * test/unit/ws-internals.test.ts checks each of them against the installed ws and names its version
  * when one breaks; the `ws` range in package.json is pinned to the minor it was verified on.
  */
@@ -21,6 +23,7 @@ export const WS_VERSION: string = (createRequire(import.meta.url)('ws/package.js
 interface WsPrivate {
   _socket?: unknown;
   _sender?: { _socket?: unknown };
+  _receiver?: { _buffers?: unknown };
   _closeFrameReceived?: unknown;
 }
 
@@ -35,6 +38,18 @@ export function closeFrameReceived(ws: WebSocket): boolean {
 }
 
 /**
+ * Drops the backing store of the receiver's chunk list once it is empty. The first chunk pushed
+ * onto an empty array makes room for 17 (152 bytes), and shift() in optimised code gives none of it
+ * back, so on a busy relay every socket that ever received a frame (an auth, a pong) would keep
+ * that store while idle. Called
+ * after a frame was read; an array with chunks still in it is left alone.
+ */
+export function releaseReadBuffers(ws: WebSocket): void {
+  const receiver = (ws as unknown as { _receiver?: { _buffers: unknown[] } })._receiver;
+  if (receiver !== undefined && receiver._buffers.length === 0) receiver._buffers = [];
+}
+
+/**
  * What is wrong with the internals this module relies on, for an open server-side socket: empty
  * when all is as verified. Each line names the ws version.
  */
@@ -46,5 +61,6 @@ export function internalsProblems(ws: WebSocket): string[] {
   if (typeof p._sender !== 'object' || p._sender === null) bad('WebSocket._sender is missing');
   else if (p._sender._socket !== p._socket) bad('WebSocket._sender._socket is not WebSocket._socket');
   if (typeof p._closeFrameReceived !== 'boolean') bad('WebSocket._closeFrameReceived is not a boolean');
+  if (typeof p._receiver !== 'object' || p._receiver === null || !Array.isArray(p._receiver._buffers)) bad('WebSocket._receiver._buffers is not an array');
   return out;
 }
