@@ -15,7 +15,7 @@
  * 5. loss: after everything drained, each client's count against what was published since it
  *    connected.
  */
-import { cpuSeconds, Ipc, machineBusySeconds, rssBytes, startNode } from './procs.ts';
+import { cpuLayout, cpuSeconds, Ipc, machineBusySeconds, pinTo, rssBytes, startNode } from './procs.ts';
 import { startStack, type ScenarioName, type Stack, type Target } from './scenarios.ts';
 import { sleep } from './child-hook.ts';
 import type { ClientStats, LatencySummary } from './wire.ts';
@@ -35,6 +35,8 @@ export interface PhaseOptions {
   depth: number;
   /** A wait gives up when no message arrived for this long. */
   idleMs: number;
+  /** Put the load generator on a CPU of its own (see {@link cpuLayout}); `--no-pin` turns it off. */
+  pin: boolean;
 }
 
 export interface RunResult {
@@ -136,6 +138,15 @@ export async function runInstance(name: ScenarioName, C: number, rep: number, o:
   } catch (err) {
     await lgChild.stop();
     throw err;
+  }
+  // Left to itself, the kernel here often put the load generator on the server's CPU (socket
+  // wake-ups pull the reader next to the writer): a relay at C = 5 000 was preempted ~700 times
+  // per fan-out and took 60 ms for it instead of 45. Which server it happened to, changed the
+  // comparison; pinned, every server has a CPU the load generator does not use.
+  const layout = o.pin ? cpuLayout() : null;
+  if (layout) {
+    pinTo(lgChild.pid, layout.loadgen);
+    for (const pid of [...stack.serverPids, ...stack.busPids, stack.pubPid]) pinTo(pid, layout.rest);
   }
   let published = 0;
   const burst = (n: number) => {

@@ -4,10 +4,10 @@
  * temp dir is removed. Node children also carry process-hook.mjs, which exits them when the IPC
  * channel drops, so even a SIGKILLed bench leaves only nats-server behind at worst.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -201,6 +201,22 @@ export async function startGuarded(cmd: string, args: string[], dir: string): Pr
       guarded.delete(pid);
     },
   };
+}
+
+/**
+ * Where the processes of a run go on this machine's CPUs: the load generator alone on the last
+ * one, everything else (the server under test, its nats-server, the publisher) on the others.
+ * Null on a machine with one CPU.
+ */
+export function cpuLayout(): { loadgen: string; rest: string } | null {
+  const n = availableParallelism();
+  if (n < 2) return null;
+  return { loadgen: String(n - 1), rest: n === 2 ? '0' : `0-${n - 2}` };
+}
+
+/** Pins every thread of `pid` to `cpus` (a taskset list); threads it starts later inherit it. */
+export function pinTo(pid: number, cpus: string): void {
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus, String(pid)], { stdio: 'ignore' });
 }
 
 /** A Node child running a bench TypeScript file through tsx, with the IPC channel and the hook. */

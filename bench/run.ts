@@ -16,6 +16,8 @@
  *   --timeline           print, per relay run, the phases of the relay's own fan-out (receipt,
  *                        decode, publish, bus delivery, encode, first and last socket write) at the
  *                        median and p99 event of the fixed-rate and saturation phases
+ *   --no-pin             leave process placement to the kernel (default: the load generator alone on
+ *                        the last CPU, every other process on the rest; see phases.ts)
  *   --relay-from dist|src   the compiled build (default; built first, as `npm run build` does) or
  *                        the TypeScript source through tsx
  */
@@ -26,7 +28,7 @@ import { join, resolve } from 'node:path';
 import { buildRelay } from './build.ts';
 import { eachFlag } from './args.ts';
 import { runInstance, type PhaseOptions, type RunResult } from './phases.ts';
-import { ROOT } from './procs.ts';
+import { cpuLayout, ROOT } from './procs.ts';
 import { renderTable, summarize, targets } from './report.ts';
 import { renderTimeline } from './relay-timing.ts';
 import { NATS_SERVER, SCENARIOS, type ScenarioName } from './scenarios.ts';
@@ -51,11 +53,12 @@ function parseArgs(argv: string[]): Options {
     quick,
     timeline: argv.includes('--timeline'),
     phases: quick
-      ? { settleMs: 500, fixedWarmMs: 300, fixedMs: 1500, satWarmMs: 500, satMs: 1500, rate: 20_000, windowDeliveries: 10_000, depth: 3, idleMs: 5000 }
-      : { settleMs: 2000, fixedWarmMs: 1000, fixedMs: 5000, satWarmMs: 1000, satMs: 5000, rate: 20_000, windowDeliveries: 10_000, depth: 3, idleMs: 5000 },
+      ? { settleMs: 500, fixedWarmMs: 300, fixedMs: 1500, satWarmMs: 500, satMs: 1500, rate: 20_000, windowDeliveries: 10_000, depth: 3, idleMs: 5000, pin: true }
+      : { settleMs: 2000, fixedWarmMs: 1000, fixedMs: 5000, satWarmMs: 1000, satMs: 5000, rate: 20_000, windowDeliveries: 10_000, depth: 3, idleMs: 5000, pin: true },
   };
   eachFlag(argv, (a, { value, int }) => {
     if (a === '--quick' || a === '--timeline') return;
+    else if (a === '--no-pin') o.phases.pin = false;
     else if (a === '--clients') o.clients = value().split(',').map((x) => Number(x.trim()));
     else if (a === '--reps') o.reps = int();
     else if (a === '--rate') o.phases.rate = int();
@@ -142,8 +145,11 @@ async function main(): Promise<void> {
       }
     }
   }
+  const layout = o.phases.pin ? cpuLayout() : null;
   const notes = [
-    `${cores} CPU cores shared by the server under test, the publisher, the load generator (and nats-server where used): ` +
+    (layout
+      ? `${cores} CPU cores: the load generator pinned to CPU ${layout.loadgen}, the server under test, the publisher (and nats-server where used) to CPU ${layout.rest} (taskset; --no-pin leaves placement to the kernel): `
+      : `${cores} CPU cores shared by the server under test, the publisher, the load generator (and nats-server where used): `) +
       'saturation figures are for this box, where the load generator can be the bottleneck (see "sat loadgen CPU").',
     'deliveries = messages received, summed over all clients (one publish to C clients = C deliveries); ' +
       `saturation is a closed loop (≤ ${o.phases.depth} windows of ${o.phases.windowDeliveries} deliveries in flight).`,
