@@ -13,7 +13,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, removeTempDir, stopStack, startGuarded, tempDir, type Child } from './procs.ts';
 import { Ipc } from './procs.ts';
-import { LINK_READY_LINE } from './wire.ts';
+import { assignOwners } from '../src/cluster/balance.ts';
+import { Subjects } from '../src/subjects.ts';
+import { LINK_READY_LINE, SERVER_UUID } from './wire.ts';
 import { NATS_SERVER, RELAY_STOP_MS, relayConfig, startRelayProcess, startWingsPublisher, wingsTarget, type Stack } from './scenarios.ts';
 
 export const CLUSTER_NODES = 3;
@@ -63,13 +65,19 @@ export async function startClusterStack(): Promise<Stack> {
       return child;
     });
     const ipcs = relays.map((r) => new Ipc(r));
-    // Only the lease holder opens the link; the JetStream cluster elects its leaders first.
-    const linkReady = Promise.any(relays.map((r) => r.waitLine(LINK_READY_LINE, 90_000)));
+    // Only the lease holder opens the link; the JetStream cluster elects its leaders first. The
+    // first holder may not be the link's preferred node (src/cluster/balance.ts), and then hands
+    // the link over once it held it for H (2 × the lease TTL): the socket closes and the lines the
+    // upstream sends until the preferred node has connected are lost, as with any Wings
+    // reconnect. So the run starts once the preferred node holds the link, not mid-way.
+    const key = new Subjects('bench').leaseKey('sim', 'server', SERVER_UUID);
+    const preferred = assignOwners([key], relays.map((_, i) => `bench-${i + 1}`)).get(key)!;
+    const linkReady = relays[Number(preferred.slice('bench-'.length)) - 1]!.waitLine(LINK_READY_LINE, 90_000);
     linkReady.catch(() => undefined);
     const urls = await Promise.all(relays.map(async (r) => (JSON.parse(await r.waitLine(/"msg":"relay listening"/, 30_000)) as { url: string }).url));
     const pub = await publisher();
-    await linkReady.catch((err: AggregateError) => {
-      throw new Error(`no relay's link became ready: ${err.errors.map((e: Error) => e.message).join('\n')}`);
+    await linkReady.catch((err: Error) => {
+      throw new Error(`the link did not become ready on its preferred node ${preferred}: ${err.message}`);
     });
     const targets = await Promise.all(urls.map((u) => wingsTarget(u)));
     return {
