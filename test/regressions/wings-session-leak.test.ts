@@ -4,9 +4,9 @@
  *
  * It was not the relay's: no heap snapshot showed the memory, and the first ordinary major GC, or a
  * plain `gc()`, gave it all back. The bench's memory probe (bench/process-hook.mjs) collected
- * only with `gc({type:'major', execution:'sync', …})`, which on Node 20 now and then leaves tens
- * of MB of garbage in old space; the probe now ends with a plain `gc()` and the soak reads
- * 30–140 B/cycle on every listener (bench/soak/README.md).
+ * only with `gc({type:'major', execution:'sync', …})`, which on Node 20 is a scavenge, not a full
+ * GC (issue 15 found it with --trace-gc); the probe then ended with a plain `gc()` and the soak
+ * read 30–140 B/cycle on every listener. It now runs compacting full GCs (bench/soak/README.md).
  *
  * What this test pins, deterministically, for Wings and the four other listeners, so that a real
  * leak of this kind cannot come in unnoticed: after sessions authenticated, joined and closed
