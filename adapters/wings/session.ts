@@ -41,13 +41,11 @@ export class WingsSession implements SessionHooks, TokenChecked {
   readonly #limiter: WingsLimiter | null;
   #permissions: readonly string[] | null = null;
   #client = '';
-  /** Token expiry, whole seconds since the epoch. */
-  #exp = 0;
   /**
-   * The first clock second at which the token no longer works: exp + 1 (see EXP_LEEWAY_SECONDS).
-   * In seconds, a small integer held inline; in milliseconds it would be a heap number per session.
+   * Token expiry, whole seconds since the epoch: a small integer held inline (a time in
+   * milliseconds would be a heap number per session).
    */
-  #deadAt = 0;
+  #exp = 0;
   /** Events that arrived while the first auth was answered, in order; null otherwise (see HOLD_MAX). */
   #held: [BridgeEvent, Buffer][] | null = null;
   /** A `throttled` was sent for the current episode of refused commands (one per episode, as Wings 1.12). */
@@ -71,8 +69,13 @@ export class WingsSession implements SessionHooks, TokenChecked {
 
   /** Sends an event as Wings' SendJson does: replaced by the exp `jwt error` once the token is dead. */
   #emit(event: string, args: readonly string[] | undefined, now: number): void {
-    if (now >= this.#deadAt * 1000) return this.#jwtError(JWT_ERRORS.expired);
+    if (this.#dead(now)) return this.#jwtError(JWT_ERRORS.expired);
     this.#send(event, args);
+  }
+
+  /** Whether the token no longer works at `now` (clock ms): from exp + 1 s on (see EXP_LEEWAY_SECONDS). */
+  #dead(now: number): boolean {
+    return now >= (this.#exp + EXP_LEEWAY_SECONDS) * 1000;
   }
 
   #jwtError(text: string): void {
@@ -109,7 +112,7 @@ export class WingsSession implements SessionHooks, TokenChecked {
     if (packet.event === CLIENT_EVENTS.auth) return this.#auth(packet.args[0] ?? '');
     if (!this.#permissions) return this.#jwtError(JWT_ERRORS.notPresent);
     // Wings' HandleInbound: every message but `auth` first checks the token against the clock.
-    if (this.#ctx.clock.now() >= this.#deadAt * 1000) return this.#jwtError(JWT_ERRORS.expired);
+    if (this.#dead(this.#ctx.clock.now())) return this.#jwtError(JWT_ERRORS.expired);
     const command = packetToCommand(packet);
     if (!command) return this.#ctx.telemetry.dropped('unknown_event');
     switch (command.type) {
@@ -212,7 +215,6 @@ export class WingsSession implements SessionHooks, TokenChecked {
     this.#permissions = this.#shared.permissionSets.intern(permissions);
     this.#client = client;
     this.#exp = Math.floor(claims.exp);
-    this.#deadAt = this.#exp + EXP_LEEWAY_SECONDS;
     this.variant = variantFor(permissions);
     // A re-auth only refreshes the token: Wings answers `auth success` and nothing else.
     if (!first) return this.#send(SERVER_EVENTS.authSuccess);
@@ -331,7 +333,7 @@ export class WingsSession implements SessionHooks, TokenChecked {
       return;
     }
     // Wings' SendJson: no event goes out on a dead token, the exp `jwt error` goes instead.
-    if (now >= this.#deadAt * 1000) return this.#jwtError(JWT_ERRORS.expired);
+    if (this.#dead(now)) return this.#jwtError(JWT_ERRORS.expired);
     if (!mayReceive(this.#permissions ?? [], event.type)) return;
     this.#io.send(frame);
   }

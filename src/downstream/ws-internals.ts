@@ -41,8 +41,8 @@ export function closeFrameReceived(ws: WebSocket): boolean {
  * Drops the backing store of the receiver's chunk list once it is empty. The first chunk pushed
  * onto an empty array makes room for 17 (152 bytes), and shift() in optimised code gives none of it
  * back, so on a busy relay every socket that ever received a frame (an auth, a pong) would keep
- * that store while idle. Called
- * after a frame was read; an array with chunks still in it is left alone.
+ * that store while idle. Called after a frame was read; an array with chunks still in it is left
+ * alone.
  */
 export function releaseReadBuffers(ws: WebSocket): void {
   const receiver = (ws as unknown as { _receiver?: { _buffers: unknown[] } })._receiver;
